@@ -1,0 +1,1 @@
+"""Hèstia integration provisioner."""

@@ -1,0 +1,118 @@
+"""The catalog: reference data and policy, loaded with the same strict loader and models."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from provisioner.diagnostics import Diagnostic, error
+from provisioner.identifiers import ine10_problem, nif_problem
+from provisioner.loading import load_model
+from provisioner.model import DependentEntity, IpPolicy, Register, RegisteredEntity, Service
+from provisioner.yamlsafe import Document
+
+CATALOG_DIR = "catalog"
+SERVICE_FILE = "service.yaml"
+IP_POLICY_FILE = "ip-policy.yaml"
+REGISTER_FILE = "entities.yaml"
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Catalog:
+    root: Path  # the catalog folder
+    service: Service
+    ip_policy: IpPolicy
+    register: Register
+    allowed_networks: tuple[IpNetwork, ...] = field(default=())
+
+    @cached_property
+    def modality_codes(self) -> tuple[str, ...]:
+        return tuple(m.code for m in self.service.modalities)
+
+    @cached_property
+    def eligible_by_ine10(self) -> dict[str, RegisteredEntity]:
+        return {e.ine10: e for e in self.register.eligible}
+
+    @cached_property
+    def dependent_by_ine10(self) -> dict[str, DependentEntity]:
+        return {e.ine10: e for e in self.register.dependent}
+
+    def trusted_root_paths(self) -> list[Path]:
+        return [self.root / p for p in self.service.trusted_roots]
+
+
+def _register_diagnostics(register: Register, doc: Document) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    seen: dict[str, int] = {}
+    for section, rows in (("eligible", register.eligible), ("dependent", register.dependent)):
+        for i, row in enumerate(rows):
+            line, col = doc.position((section, i, "ine10"))
+            if problem := ine10_problem(row.ine10):
+                out.append(error(doc.file, line, col, "CATALOG-INE10", f"ine10 {problem}"))
+            if row.ine10 in seen:
+                out.append(
+                    error(
+                        doc.file,
+                        line,
+                        col,
+                        "CATALOG-DUPLICATE",
+                        f"INE10 {row.ine10} is listed twice in the register; keep one row",
+                    )
+                )
+            seen[row.ine10] = line
+            if isinstance(row, RegisteredEntity) and (problem := nif_problem(row.nif)):
+                nline, ncol = doc.position((section, i, "nif"))
+                out.append(error(doc.file, nline, ncol, "CATALOG-NIF", f"nif {row.nif} {problem}"))
+    eligible = {e.ine10 for e in register.eligible}
+    for i, dep in enumerate(register.dependent):
+        if dep.abss not in eligible:
+            line, col = doc.position(("dependent", i, "abss"))
+            out.append(
+                error(
+                    doc.file,
+                    line,
+                    col,
+                    "CATALOG-ABSS-UNKNOWN",
+                    f"abss {dep.abss} is not an eligible entity of this register; add it first",
+                )
+            )
+    return out
+
+
+def _policy_networks(policy: IpPolicy, doc: Document) -> tuple[list[IpNetwork], list[Diagnostic]]:
+    nets: list[IpNetwork] = []
+    out: list[Diagnostic] = []
+    for i, rng in enumerate(policy.allow):
+        try:
+            nets.append(ipaddress.ip_network(rng.cidr, strict=True))
+        except ValueError as exc:
+            line, col = doc.position(("allow", i, "cidr"))
+            out.append(error(doc.file, line, col, "CATALOG-CIDR", f"allow: {exc}"))
+    return nets, out
+
+
+def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Diagnostic]]:
+    """Load the three catalog files. None when any is missing or invalid."""
+    folder = repo_root / CATALOG_DIR
+    diags: list[Diagnostic] = []
+    service, _, d1 = load_model(folder / SERVICE_FILE, f"{CATALOG_DIR}/{SERVICE_FILE}", Service)
+    policy, pdoc, d2 = load_model(
+        folder / IP_POLICY_FILE, f"{CATALOG_DIR}/{IP_POLICY_FILE}", IpPolicy
+    )
+    register, rdoc, d3 = load_model(
+        folder / REGISTER_FILE, f"{CATALOG_DIR}/{REGISTER_FILE}", Register
+    )
+    diags += d1 + d2 + d3
+    networks: list[IpNetwork] = []
+    if policy is not None and pdoc is not None:
+        networks, more = _policy_networks(policy, pdoc)
+        diags += more
+    if register is not None and rdoc is not None:
+        diags += _register_diagnostics(register, rdoc)
+    if service is None or policy is None or register is None or any(d.is_error for d in diags):
+        return None, diags
+    return Catalog(folder, service, policy, register, tuple(networks)), diags

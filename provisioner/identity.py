@@ -1,0 +1,71 @@
+"""Certificate identity: what plan, permissions, messages and audit show about a CDA."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateIdentity:
+    subject: str  # RFC 4514 string
+    issuer: str
+    serial: str  # hex, upper case, no separators
+    sha256: str  # hex fingerprint of the DER encoding, lower case
+    not_before: datetime
+    not_after: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "serial": self.serial,
+            "sha256": self.sha256,
+            "not_before": self.not_before.isoformat(),
+            "not_after": self.not_after.isoformat(),
+        }
+
+    def days_left(self, now: datetime | None = None) -> int:
+        now = now or datetime.now(UTC)
+        return (self.not_after - now).days
+
+
+def identity_of(cert: Any) -> CertificateIdentity:
+    """Identity of a cryptography x509.Certificate."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    der = cert.public_bytes(Encoding.DER)
+    return CertificateIdentity(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        serial=format(cert.serial_number, "X"),
+        sha256=hashlib.sha256(der).hexdigest(),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+    )
+
+
+def read_identity(path: Path) -> CertificateIdentity | None:
+    """The identity of the single certificate in a PEM or DER file; None if it is not one.
+
+    Validation with diagnostics lives in the certificate rules; this is the lenient reader that
+    later steps use on files that already passed them.
+    """
+    from cryptography import x509
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        cert = (
+            x509.load_pem_x509_certificate(data)
+            if b"-----BEGIN" in data
+            else x509.load_der_x509_certificate(data)
+        )
+    except ValueError:
+        return None
+    return identity_of(cert)

@@ -1,0 +1,171 @@
+"""The pydantic models: the single definition of every file the project reads.
+
+The models check structure only (fields, types, unknown keys). Formats and meaning (check
+characters, the register, the IP policy...) are checked by the named rules in
+`provisioner.rules`, which give better messages and keep reporting after the first problem.
+Patterns still appear in the generated JSON Schema so editors flag mistakes as you type.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Environment = Literal["PRE", "PRO"]
+ENVIRONMENTS: tuple[Environment, ...] = ("PRE", "PRO")
+
+INE10_PATTERN = r"^[0-9]{10}$"
+NIF_PATTERN = r"^[A-Z0-9][0-9]{7}[A-Z0-9]$"
+FP_PATTERN = r"^[0-9]{1,10}$"
+MODALITY_PATTERN = r"^[A-Z][A-Z0-9_]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# Patterns are shown to editors through the schema; the rules enforce them with better messages.
+Ine10 = Annotated[str, Field(json_schema_extra={"pattern": INE10_PATTERN})]
+Nif = Annotated[str, Field(json_schema_extra={"pattern": NIF_PATTERN})]
+ModalityCode = Annotated[str, Field(json_schema_extra={"pattern": MODALITY_PATTERN})]
+
+
+# ----------------------------------------------------------------------------- integration files
+
+
+class Entity(_Strict):
+    """The public entity (ens) that integrates."""
+
+    ine10: Ine10 = Field(description="INE10 code: exactly 10 digits, as text (quote it)")
+    name: str = Field(description="Official name, as in the register")
+    nif: Nif = Field(description="NIF of the entity (P... or Q... for public bodies)")
+
+
+class Provider(_Strict):
+    """The company (or the entity itself) whose software calls Hèstia."""
+
+    name: str = Field(description="Provider name")
+    nif: Nif = Field(description="Provider NIF/CIF")
+
+
+class Integration(_Strict):
+    """One integration request: one entity through one provider."""
+
+    fp: Annotated[str, Field(json_schema_extra={"pattern": FP_PATTERN})] = Field(
+        description="Support ticket (FP) number, digits only, quoted"
+    )
+    entity: Entity
+    provider: Provider
+    environment: Environment = Field(description="PRE, or PRO (provisioned in PRE and PRO)")
+    modalities: (
+        Literal["all"]
+        | Annotated[
+            list[ModalityCode],
+            Field(min_length=1),
+        ]
+    ) = Field(description="'all', or a list of modality codes from the catalog")
+    ips: list[str] = Field(
+        min_length=1, description="Client IPs or CIDR ranges of the provider's servers"
+    )
+    cda: str = Field(description="Path to the public application certificate (PEM or DER)")
+    form: str = Field(description="Path to the integration form PDF, signed by the entity")
+    homologation: list[str] = Field(
+        default_factory=list, description="PRE test evidence files; required for PRO"
+    )
+    unused_modalities: list[str] = Field(
+        default_factory=list,
+        description="Authorised modalities the integrator states it does not use "
+        "(no homologation evidence is required for them)",
+    )
+    notes: str | None = Field(default=None, description="Free text for reviewers")
+
+
+# ----------------------------------------------------------------------------- the catalog
+
+
+class Modality(_Strict):
+    code: ModalityCode = Field(description="CodigoCertificado of the operation")
+    description: str
+
+
+class FrontEnds(_Strict):
+    PRE: str
+    PRO: str
+
+
+class SharePointTarget(_Strict):
+    site_url: str = Field(description="Site that holds the library")
+    library: str = Field(description="Document library (server-relative folder name)")
+    base_folder: str = Field(description="Folder under the library, '/'-separated")
+    folder_pattern: str = Field(
+        default="FP{fp} {entity_name}",
+        description="Name of each integration's folder; fields: {fp}, {entity_name}, {ine10}",
+    )
+
+
+class Service(_Strict):
+    """catalog/service.yaml: the Hèstia service as the platform knows it."""
+
+    product: str
+    aoc_ine10: Ine10 = Field(description="AOC's INE10, used as requester in PRE")
+    aoc_nif: str
+    aoc_name: str
+    modalities: list[Modality] = Field(min_length=1)
+    front_ends: FrontEnds
+    sharepoint: SharePointTarget
+    certificate_expiry_warning_days: int = Field(default=60, ge=0)
+    trusted_roots: list[str] = Field(
+        default_factory=list,
+        description="PEM files (relative to the catalog folder) of the CAs trusted for CDAs and "
+        "form signatures",
+    )
+
+
+class AllowedRange(_Strict):
+    cidr: str
+    reason: str = Field(description="Why this range is accepted despite the refusal rules")
+
+
+class IpPolicy(_Strict):
+    """catalog/ip-policy.yaml: which client addresses may be configured in APP."""
+
+    max_prefix_v4: int = Field(ge=0, le=32, description="Broadest IPv4 prefix length allowed")
+    max_prefix_v6: int = Field(ge=0, le=128, description="Broadest IPv6 prefix length allowed")
+    refuse: list[
+        Literal["unspecified", "loopback", "link_local", "multicast", "reserved", "private"]
+    ] = Field(description="Address categories refused")
+    allow: list[AllowedRange] = Field(
+        default_factory=list, description="Ranges accepted even if a category above refuses them"
+    )
+
+
+EntityKind = Literal["ajuntament", "consell_comarcal", "consorci", "mancomunitat", "altres"]
+
+
+class RegisteredEntity(_Strict):
+    ine10: Ine10 = Field(description="INE10")
+    name: str
+    nif: Nif = Field(description="NIF")
+    kind: EntityKind
+
+
+class DependentEntity(_Strict):
+    ine10: Ine10 = Field(description="INE10")
+    name: str
+    abss: Ine10 = Field(description="INE10 of the ABSS it must integrate through")
+
+
+class Register(_Strict):
+    """catalog/entities.yaml: who may integrate, and who must go through an ABSS."""
+
+    eligible: list[RegisteredEntity]
+    dependent: list[DependentEntity] = Field(default_factory=list)
+
+
+SCHEMA_MODELS: dict[str, type[BaseModel]] = {
+    "integration": Integration,
+    "catalog-service": Service,
+    "catalog-ip-policy": IpPolicy,
+    "catalog-entities": Register,
+}

@@ -1,0 +1,75 @@
+"""Named validation rules.
+
+A rule is a small function with a stable code that returns diagnostics and never raises.
+File rules see one integration at a time; set rules see all of them (duplicates, overlaps).
+Adding a rule is writing the function in one of the modules below and decorating it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from provisioner.catalog import Catalog
+from provisioner.diagnostics import Diagnostic
+from provisioner.source import Source
+
+
+@dataclass
+class RuleContext:
+    catalog: Catalog
+    repo_root: Path
+    # Shared, per-run memo for rules that parse the same artefact more than once.
+    memo: dict[str, Any] = field(default_factory=dict)
+
+
+FileCheck = Callable[[Source, RuleContext], Iterable[Diagnostic]]
+SetCheck = Callable[[Sequence[Source], RuleContext], Iterable[Diagnostic]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    codes: tuple[str, ...]
+    doc: str
+    check: Any  # FileCheck or SetCheck
+    per_file: bool
+
+
+FILE_RULES: list[Rule] = []
+SET_RULES: list[Rule] = []
+
+
+def file_rule(*codes: str) -> Callable[[FileCheck], FileCheck]:
+    def register(fn: FileCheck) -> FileCheck:
+        FILE_RULES.append(Rule(fn.__name__, codes, (fn.__doc__ or "").strip(), fn, True))
+        return fn
+
+    return register
+
+
+def set_rule(*codes: str) -> Callable[[SetCheck], SetCheck]:
+    def register(fn: SetCheck) -> SetCheck:
+        SET_RULES.append(Rule(fn.__name__, codes, (fn.__doc__ or "").strip(), fn, False))
+        return fn
+
+    return register
+
+
+def all_rules() -> list[Rule]:
+    _load_rule_modules()
+    return FILE_RULES + SET_RULES
+
+
+_loaded = False
+
+
+def _load_rule_modules() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    # Importing a module registers its rules.
+    from provisioner.rules import entity, network, paths, sharepoint, uniqueness  # noqa: F401

@@ -1,0 +1,47 @@
+"""An integration file as the rules see it: the model, where it came from, and its positions."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from provisioner.model import Integration
+from provisioner.yamlsafe import Document
+
+INTEGRATIONS_DIR = "integrations"
+
+
+@dataclass(frozen=True)
+class Source:
+    rel: str  # path relative to the repository root, '/'-separated
+    path: Path  # absolute path of the YAML file
+    repo_root: Path
+    integration: Integration
+    doc: Document
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def at(self, *path: str | int) -> tuple[int, int]:
+        return self.doc.position(path)
+
+    def resolve(self, relative: str) -> Path:
+        """Where a path written in the file points (not checked; see the path rules)."""
+        return Path(os.path.normpath(self.folder / relative))
+
+
+def expand_modalities(integration: Integration, known: tuple[str, ...]) -> tuple[str, ...]:
+    """The modality codes an integration is granted, in catalog order."""
+    if integration.modalities == "all":
+        return known
+    wanted = set(integration.modalities)
+    ordered = [code for code in known if code in wanted]
+    return tuple(ordered + sorted(wanted - set(known)))
+
+
+def folder_name(pattern: str, integration: Integration) -> str:
+    return pattern.format(
+        fp=integration.fp, entity_name=integration.entity.name, ine10=integration.entity.ine10
+    )

@@ -1,0 +1,359 @@
+"""A strict YAML loader that keeps where every value came from.
+
+It reads the event stream of PyYAML's C parser (pure-Python fallback) and builds plain
+Python data itself, so nothing YAML can express beyond plain mappings, sequences and scalars
+(anchors, aliases, tags, merge keys, several documents) ever becomes data. Plain scalars are
+typed the way YAML 1.1 does (what PyYAML and most tools read) and also checked against YAML 1.2,
+so a value that two tools would read differently is reported rather than guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from provisioner.diagnostics import Diagnostic, error
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+MAX_NODES = 100_000
+
+try:  # the C parser is about ten times faster; fall back when libyaml is absent
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+Path = tuple[str | int, ...]
+
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_SHORT_TAG = {
+    "tag:yaml.org,2002:str": "str",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
+    "tag:yaml.org,2002:timestamp": "timestamp",
+    "tag:yaml.org,2002:merge": "merge",
+    "tag:yaml.org,2002:value": "value",
+}
+_KIND_WORDS = {
+    "int": "a number",
+    "float": "a number",
+    "bool": "a boolean",
+    "null": "null (no value)",
+    "timestamp": "a date",
+    "merge": "a merge key",
+    "value": "a value key",
+}
+
+# YAML 1.2 core schema, the reading of most tools that are not PyYAML.
+_YAML12 = [
+    ("null", re.compile(r"^(?:~|null|Null|NULL|)$")),
+    ("bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")),
+    ("int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")),
+    (
+        "float",
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+    ),
+]
+
+
+def yaml12_kind(text: str) -> str:
+    for kind, pattern in _YAML12:
+        if pattern.match(text):
+            return kind
+    return "str"
+
+
+@dataclass(frozen=True, slots=True)
+class TypedScalar:
+    """A plain (unquoted) scalar that YAML 1.1 or 1.2 reads as something other than text."""
+
+    raw: str
+    kind11: str
+    kind12: str
+    value11: Any
+
+    @property
+    def ambiguous(self) -> bool:
+        """Two common readers would disagree on its value."""
+        return self.kind11 != self.kind12 and not {self.kind11, self.kind12} <= {"int", "float"}
+
+    def describe(self) -> str:
+        if self.kind11 != "str":
+            shown = self.value11
+            if self.kind11 == "int" and str(shown) != self.raw:
+                return f"YAML 1.1 reads {self.raw} as the number {shown}"
+            return (
+                f"YAML reads {self.raw} as {_KIND_WORDS.get(self.kind11, self.kind11)} ({shown!r})"
+            )
+        return f"YAML 1.2 tools read {self.raw} as {_KIND_WORDS.get(self.kind12, self.kind12)}"
+
+    def quoted(self) -> str:
+        return '"' + self.raw.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(slots=True)
+class Document:
+    """Plain data from one YAML file plus the position of every value and key (1-based)."""
+
+    file: str
+    data: Any = None
+    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    typed: dict[Path, TypedScalar] = field(default_factory=dict)
+
+    def position(self, path: Path) -> tuple[int, int]:
+        """Where the value at path starts, or its nearest ancestor that exists."""
+        p = tuple(path)
+        while p:
+            if p in self.positions:
+                return self.positions[p]
+            p = p[:-1]
+        return self.positions.get((), (1, 1))
+
+    def key_position(self, path: Path) -> tuple[int, int]:
+        return self.key_positions.get(tuple(path)) or self.position(path)
+
+
+class _Refused(Exception):
+    def __init__(self, line: int, column: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.line, self.column, self.code, self.message = line, column, code, message
+
+
+def _mark(event: Any) -> tuple[int, int]:
+    m = event.start_mark
+    return (m.line + 1, m.column + 1) if m is not None else (1, 1)
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise _Refused(
+            line,
+            column,
+            "YAML-ENCODING",
+            f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            "save it as UTF-8 (most editors have an 'encoding' option)",
+        ) from None
+
+
+def _scalar(event: Any, path: Path, doc: Document) -> Any:
+    if event.style:  # quoted or block scalar: always text (plain is None or "")
+        return event.value
+    tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))
+    kind11 = _SHORT_TAG.get(tag, "str")
+    kind12 = yaml12_kind(event.value)
+    if kind11 in ("merge", "value"):
+        line, col = _mark(event)
+        raise _Refused(
+            line,
+            col,
+            "YAML-MERGE-KEY",
+            f"'{event.value}' is a YAML merge key; write the fields out in full instead",
+        )
+    if kind11 == "str" and kind12 == "str":
+        return event.value
+    try:
+        value = _CONSTRUCTOR.construct_object(yaml.ScalarNode(tag, event.value))
+    except (ValueError, yaml.YAMLError):  # e.g. 2024-13-45 looks like a date but is none
+        kind11, value = "str", event.value
+    doc.typed[path] = TypedScalar(event.value, kind11, kind12, value)
+    return value
+
+
+def _build(events: Any, doc: Document) -> None:
+    """Turn the event stream into plain data with an explicit stack (no recursion limit)."""
+    stack: list[tuple[Any, Path, str | None]] = []  # container, its path, pending key
+    root: Any = None
+    documents = 0
+    nodes = 0
+
+    def attach(value: Any, event: Any, is_scalar: bool) -> Path:
+        nonlocal root
+        if not stack:
+            root = value
+            return ()
+        container, cpath, key = stack[-1]
+        if isinstance(container, list):
+            path = (*cpath, len(container))
+            container.append(value)
+            return path
+        if key is None:  # this node is a key
+            line, col = _mark(event)
+            if not is_scalar:
+                raise _Refused(
+                    line,
+                    col,
+                    "YAML-COMPLEX-KEY",
+                    "a key must be a plain name, not a list or mapping",
+                )
+            if not isinstance(value, str):
+                raise _Refused(
+                    line, col, "YAML-KEY-TYPE", f"the key {event.value!r} is not text; rename it"
+                )
+            if value in container:
+                first = doc.key_positions[(*cpath, value)]
+                raise _Refused(
+                    line,
+                    col,
+                    "YAML-DUPLICATE-KEY",
+                    f"the key '{value}' appears twice (first at line {first[0]}); "
+                    "YAML would silently keep only the last one: remove or merge the duplicate",
+                )
+            stack[-1] = (container, cpath, value)
+            doc.key_positions[(*cpath, value)] = (line, col)
+            return ()
+        path = (*cpath, key)
+        container[key] = value
+        stack[-1] = (container, cpath, None)
+        return path
+
+    for event in events:
+        if isinstance(event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentEndEvent):
+            continue
+        line, col = _mark(event)
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise _Refused(
+                    line,
+                    col,
+                    "YAML-MULTIPLE-DOCUMENTS",
+                    "the file holds more than one YAML document ('---'); keep one per file",
+                )
+            continue
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(
+                line,
+                col,
+                "YAML-ALIAS",
+                f"aliases (*{event.anchor}) are not allowed; write the value out in full",
+            )
+        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
+            raise _Refused(
+                line,
+                col,
+                "YAML-ANCHOR",
+                f"anchors (&{event.anchor}) are not allowed; write every value out in full",
+            )
+        tag = getattr(event, "tag", None)
+        explicit = tag is not None and not (
+            (isinstance(event, yaml.ScalarEvent)
+            and event.implicit[0])
+            or (not isinstance(event, yaml.ScalarEvent)
+            and event.implicit)
+        )
+        if explicit and tag != "!":
+            raise _Refused(
+                line,
+                col,
+                "YAML-TAG",
+                f"explicit tags ({tag}) are not allowed; write plain values and quote text",
+            )
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise _Refused(line, col, "YAML-TOO-LARGE", "the file has too many values")
+        if isinstance(event, yaml.ScalarEvent):
+            is_key = bool(stack) and isinstance(stack[-1][0], dict) and stack[-1][2] is None
+            value = event.value if is_key and event.style else None
+            if is_key:
+                if not event.style:
+                    tag11 = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))
+                    if _SHORT_TAG.get(tag11, "str") != "str":
+                        kind = _SHORT_TAG.get(tag11, "str")
+                        if kind in ("merge", "value"):
+                            raise _Refused(
+                                line,
+                                col,
+                                "YAML-MERGE-KEY",
+                                f"'{event.value}' is a YAML merge key; write the fields out in full",
+                            )
+                        raise _Refused(
+                            line,
+                            col,
+                            "YAML-KEY-TYPE",
+                            f"the key {event.value!r} is read by YAML as {_KIND_WORDS[kind]}, "
+                            "not a name; rename it",
+                        )
+                    value = event.value
+                attach(value, event, True)
+                continue
+            path_hint: Path = ()
+            if stack:
+                container, cpath, key = stack[-1]
+                path_hint = (
+                    (*cpath, len(container)) if isinstance(container, list) else (*cpath, key)
+                )  # type: ignore[arg-type]
+            value = _scalar(event, path_hint, doc)
+            path = attach(value, event, True)
+            doc.positions[path] = (line, col)
+        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            if len(stack) >= MAX_DEPTH:
+                raise _Refused(
+                    line,
+                    col,
+                    "YAML-TOO-DEEP",
+                    f"values are nested more than {MAX_DEPTH} levels deep; flatten the file",
+                )
+            new: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+            is_key = bool(stack) and isinstance(stack[-1][0], dict) and stack[-1][2] is None
+            if is_key:
+                attach(new, event, False)
+            path = attach(new, event, False)
+            doc.positions[path] = (line, col)
+            stack.append((new, path, None))
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            stack.pop()
+    if documents == 0 or root is None:
+        raise _Refused(1, 1, "YAML-EMPTY", "the file is empty; it must hold one YAML mapping")
+    doc.data = root
+
+
+def load_bytes(raw: bytes, file: str) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse raw bytes strictly. Returns the document, or None with the reasons it was refused."""
+    doc = Document(file)
+    try:
+        if len(raw) > MAX_BYTES:
+            raise _Refused(
+                1,
+                1,
+                "YAML-TOO-LARGE",
+                f"the file is {len(raw)} bytes; at most {MAX_BYTES} are read: split it",
+            )
+        if not raw.strip():
+            raise _Refused(1, 1, "YAML-EMPTY", "the file is empty; it must hold one YAML mapping")
+        text = _decode(raw)
+        _build(yaml.parse(text, Loader=_Loader), doc)
+    except _Refused as refused:
+        return None, [error(file, refused.line, refused.column, refused.code, refused.message)]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problem = exc.problem or exc.context or "malformed YAML"
+        return None, [
+            error(
+                file,
+                line,
+                col,
+                "YAML-SYNTAX",
+                f"YAML syntax error: {problem}; check indentation, quotes and colons here",
+            )
+        ]
+    except (yaml.YAMLError, ValueError, RecursionError, MemoryError) as exc:
+        return None, [error(file, 1, 1, "YAML-SYNTAX", f"the file cannot be read as YAML: {exc}")]
+    return doc, []
