@@ -48,25 +48,27 @@ class Catalog:
 def _register_diagnostics(register: Register, doc: Document) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     seen: dict[str, int] = {}
-    for section, rows in (("eligible", register.eligible), ("dependent", register.dependent)):
-        for i, row in enumerate(rows):
-            line, col = doc.position((section, i, "ine10"))
-            if problem := ine10_problem(row.ine10):
-                out.append(error(doc.file, line, col, "CATALOG-INE10", f"ine10 {problem}"))
-            if row.ine10 in seen:
-                out.append(
-                    error(
-                        doc.file,
-                        line,
-                        col,
-                        "CATALOG-DUPLICATE",
-                        f"INE10 {row.ine10} is listed twice in the register; keep one row",
-                    )
+    rows: list[tuple[str, int, RegisteredEntity | DependentEntity]] = [
+        ("eligible", i, row) for i, row in enumerate(register.eligible)
+    ] + [("dependent", i, row) for i, row in enumerate(register.dependent)]
+    for section, i, row in rows:
+        line, col = doc.position((section, i, "ine10"))
+        if problem := ine10_problem(row.ine10):
+            out.append(error(doc.file, line, col, "CATALOG-INE10", f"ine10 {problem}"))
+        if row.ine10 in seen:
+            out.append(
+                error(
+                    doc.file,
+                    line,
+                    col,
+                    "CATALOG-DUPLICATE",
+                    f"INE10 {row.ine10} is listed twice in the register; keep one row",
                 )
-            seen[row.ine10] = line
-            if isinstance(row, RegisteredEntity) and (problem := nif_problem(row.nif)):
-                nline, ncol = doc.position((section, i, "nif"))
-                out.append(error(doc.file, nline, ncol, "CATALOG-NIF", f"nif {row.nif} {problem}"))
+            )
+        seen[row.ine10] = line
+        if isinstance(row, RegisteredEntity) and (problem := nif_problem(row.nif)):
+            nline, ncol = doc.position((section, i, "nif"))
+            out.append(error(doc.file, nline, ncol, "CATALOG-NIF", f"nif {row.nif} {problem}"))
     eligible = {e.ine10 for e in register.eligible}
     for i, dep in enumerate(register.dependent):
         if dep.abss not in eligible:

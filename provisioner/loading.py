@@ -52,7 +52,9 @@ def _clean_loc(doc: Document, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     out: list[str | int] = []
     for part in loc:
         candidate = (*out, part)
-        if isinstance(part, int) or candidate in doc.positions or candidate in doc.key_positions or (isinstance(part, str) and not any(c in part for c in "[]'(),")):
+        known = candidate in doc.positions or candidate in doc.key_positions
+        label = isinstance(part, str) and any(c in part for c in "[]'(),")
+        if isinstance(part, int) or known or not label:
             out.append(part)
     return tuple(out)
 
@@ -60,7 +62,7 @@ def _clean_loc(doc: Document, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
 def model_diagnostics(
     doc: Document, model: type[BaseModel], exc: ValidationError
 ) -> list[Diagnostic]:
-    grouped: dict[tuple[str | int, ...], list[dict[str, Any]]] = {}
+    grouped: dict[tuple[str | int, ...], list[Any]] = {}
     for err in exc.errors(include_url=False):
         grouped.setdefault(_clean_loc(doc, tuple(err["loc"])), []).append(err)
     out: list[Diagnostic] = []

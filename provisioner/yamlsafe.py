@@ -65,6 +65,11 @@ _YAML12 = [
 ]
 
 
+def _resolve(text: str) -> str:
+    """The tag YAML 1.1 gives a plain scalar."""
+    return str(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)))  # type: ignore[no-untyped-call]
+
+
 def yaml12_kind(text: str) -> str:
     for kind, pattern in _YAML12:
         if pattern.match(text):
@@ -155,7 +160,7 @@ def _decode(raw: bytes) -> str:
 def _scalar(event: Any, path: Path, doc: Document) -> Any:
     if event.style:  # quoted or block scalar: always text (plain is None or "")
         return event.value
-    tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))
+    tag = _resolve(event.value)
     kind11 = _SHORT_TAG.get(tag, "str")
     kind12 = yaml12_kind(event.value)
     if kind11 in ("merge", "value"):
@@ -176,53 +181,67 @@ def _scalar(event: Any, path: Path, doc: Document) -> Any:
     return value
 
 
+def _check_node(event: Any) -> None:
+    """Refuse what would make the data depend on more than plain YAML values."""
+    line, col = _mark(event)
+    if isinstance(event, yaml.AliasEvent):
+        raise _Refused(
+            line,
+            col,
+            "YAML-ALIAS",
+            f"aliases (*{event.anchor}) are not allowed; write the value out in full",
+        )
+    if event.anchor is not None:
+        raise _Refused(
+            line,
+            col,
+            "YAML-ANCHOR",
+            f"anchors (&{event.anchor}) are not allowed; write every value out in full",
+        )
+    implicit = event.implicit[0] if isinstance(event, yaml.ScalarEvent) else event.implicit
+    if event.tag is not None and not implicit and event.tag != "!":
+        raise _Refused(
+            line,
+            col,
+            "YAML-TAG",
+            f"explicit tags ({event.tag}) are not allowed; write plain values and quote text",
+        )
+
+
+def _key(event: Any) -> str:
+    """A mapping key: plain text only."""
+    line, col = _mark(event)
+    if not isinstance(event, yaml.ScalarEvent):
+        raise _Refused(
+            line, col, "YAML-COMPLEX-KEY", "a key must be a plain name, not a list or mapping"
+        )
+    if event.style:
+        return str(event.value)
+    kind = _SHORT_TAG.get(_resolve(event.value), "str")
+    if kind in ("merge", "value"):
+        raise _Refused(
+            line,
+            col,
+            "YAML-MERGE-KEY",
+            f"'{event.value}' is a YAML merge key; write the fields out in full",
+        )
+    if kind != "str":
+        raise _Refused(
+            line,
+            col,
+            "YAML-KEY-TYPE",
+            f"the key {event.value!r} is read by YAML as {_KIND_WORDS[kind]}, not a name; "
+            "rename it or quote it",
+        )
+    return str(event.value)
+
+
 def _build(events: Any, doc: Document) -> None:
     """Turn the event stream into plain data with an explicit stack (no recursion limit)."""
-    stack: list[tuple[Any, Path, str | None]] = []  # container, its path, pending key
+    # Each frame: the container being filled, its path, and (for mappings) the pending key.
+    stack: list[tuple[Any, Path, str | None]] = []
     root: Any = None
-    documents = 0
-    nodes = 0
-
-    def attach(value: Any, event: Any, is_scalar: bool) -> Path:
-        nonlocal root
-        if not stack:
-            root = value
-            return ()
-        container, cpath, key = stack[-1]
-        if isinstance(container, list):
-            path = (*cpath, len(container))
-            container.append(value)
-            return path
-        if key is None:  # this node is a key
-            line, col = _mark(event)
-            if not is_scalar:
-                raise _Refused(
-                    line,
-                    col,
-                    "YAML-COMPLEX-KEY",
-                    "a key must be a plain name, not a list or mapping",
-                )
-            if not isinstance(value, str):
-                raise _Refused(
-                    line, col, "YAML-KEY-TYPE", f"the key {event.value!r} is not text; rename it"
-                )
-            if value in container:
-                first = doc.key_positions[(*cpath, value)]
-                raise _Refused(
-                    line,
-                    col,
-                    "YAML-DUPLICATE-KEY",
-                    f"the key '{value}' appears twice (first at line {first[0]}); "
-                    "YAML would silently keep only the last one: remove or merge the duplicate",
-                )
-            stack[-1] = (container, cpath, value)
-            doc.key_positions[(*cpath, value)] = (line, col)
-            return ()
-        path = (*cpath, key)
-        container[key] = value
-        stack[-1] = (container, cpath, None)
-        return path
-
+    documents = nodes = 0
     for event in events:
         if isinstance(event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentEndEvent):
             continue
@@ -237,72 +256,39 @@ def _build(events: Any, doc: Document) -> None:
                     "the file holds more than one YAML document ('---'); keep one per file",
                 )
             continue
-        if isinstance(event, yaml.AliasEvent):
-            raise _Refused(
-                line,
-                col,
-                "YAML-ALIAS",
-                f"aliases (*{event.anchor}) are not allowed; write the value out in full",
-            )
-        if isinstance(event, yaml.NodeEvent) and event.anchor is not None:
-            raise _Refused(
-                line,
-                col,
-                "YAML-ANCHOR",
-                f"anchors (&{event.anchor}) are not allowed; write every value out in full",
-            )
-        tag = getattr(event, "tag", None)
-        explicit = tag is not None and not (
-            (isinstance(event, yaml.ScalarEvent)
-            and event.implicit[0])
-            or (not isinstance(event, yaml.ScalarEvent)
-            and event.implicit)
-        )
-        if explicit and tag != "!":
-            raise _Refused(
-                line,
-                col,
-                "YAML-TAG",
-                f"explicit tags ({tag}) are not allowed; write plain values and quote text",
-            )
+        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            stack.pop()
+            continue
+        _check_node(event)
         nodes += 1
         if nodes > MAX_NODES:
-            raise _Refused(line, col, "YAML-TOO-LARGE", "the file has too many values")
-        if isinstance(event, yaml.ScalarEvent):
-            is_key = bool(stack) and isinstance(stack[-1][0], dict) and stack[-1][2] is None
-            value = event.value if is_key and event.style else None
-            if is_key:
-                if not event.style:
-                    tag11 = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))
-                    if _SHORT_TAG.get(tag11, "str") != "str":
-                        kind = _SHORT_TAG.get(tag11, "str")
-                        if kind in ("merge", "value"):
-                            raise _Refused(
-                                line,
-                                col,
-                                "YAML-MERGE-KEY",
-                                f"'{event.value}' is a YAML merge key; write the fields out in full",
-                            )
+            raise _Refused(line, col, "YAML-TOO-LARGE", f"the file has over {MAX_NODES} values")
+        path: Path = ()
+        if stack:
+            container, cpath, key = stack[-1]
+            if isinstance(container, dict):
+                if key is None:  # this event is a key
+                    name = _key(event)
+                    if name in container:
+                        first = doc.key_positions[(*cpath, name)]
                         raise _Refused(
                             line,
                             col,
-                            "YAML-KEY-TYPE",
-                            f"the key {event.value!r} is read by YAML as {_KIND_WORDS[kind]}, "
-                            "not a name; rename it",
+                            "YAML-DUPLICATE-KEY",
+                            f"the key '{name}' appears twice (first at line {first[0]}); YAML "
+                            "would silently keep only the last one: remove or merge the duplicate",
                         )
-                    value = event.value
-                attach(value, event, True)
-                continue
-            path_hint: Path = ()
-            if stack:
-                container, cpath, key = stack[-1]
-                path_hint = (
-                    (*cpath, len(container)) if isinstance(container, list) else (*cpath, key)
-                )  # type: ignore[arg-type]
-            value = _scalar(event, path_hint, doc)
-            path = attach(value, event, True)
-            doc.positions[path] = (line, col)
-        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                    doc.key_positions[(*cpath, name)] = (line, col)
+                    stack[-1] = (container, cpath, name)
+                    continue
+                path = (*cpath, key)
+                stack[-1] = (container, cpath, None)
+            else:
+                path = (*cpath, len(container))
+        doc.positions[path] = (line, col)
+        if isinstance(event, yaml.ScalarEvent):
+            value: Any = _scalar(event, path, doc)
+        else:
             if len(stack) >= MAX_DEPTH:
                 raise _Refused(
                     line,
@@ -310,15 +296,17 @@ def _build(events: Any, doc: Document) -> None:
                     "YAML-TOO-DEEP",
                     f"values are nested more than {MAX_DEPTH} levels deep; flatten the file",
                 )
-            new: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-            is_key = bool(stack) and isinstance(stack[-1][0], dict) and stack[-1][2] is None
-            if is_key:
-                attach(new, event, False)
-            path = attach(new, event, False)
-            doc.positions[path] = (line, col)
-            stack.append((new, path, None))
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            stack.pop()
+            value = {} if isinstance(event, yaml.MappingStartEvent) else []
+        if stack:
+            container = stack[-1][0]
+            if isinstance(container, dict):
+                container[path[-1]] = value
+            else:
+                container.append(value)
+        else:
+            root = value
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            stack.append((value, path, None))
     if documents == 0 or root is None:
         raise _Refused(1, 1, "YAML-EMPTY", "the file is empty; it must hold one YAML mapping")
     doc.data = root

@@ -46,7 +46,10 @@ def policy_problem(net: IpNetwork, catalog: Catalog) -> str | None:
     policy = catalog.ip_policy
     limit = policy.max_prefix_v4 if net.version == 4 else policy.max_prefix_v6
     if net.prefixlen < limit:
-        return f"/{net.prefixlen} is broader than the policy allows (/{limit} at most); list the hosts or smaller ranges"
+        return (
+            f"/{net.prefixlen} is broader than the policy allows (/{limit} at most); "
+            "list the hosts or smaller ranges"
+        )
     for allowed in catalog.allowed_networks:
         if net.version == allowed.version and net.subnet_of(allowed):  # type: ignore[arg-type]
             return None
@@ -107,7 +110,8 @@ def ips_single_owner(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Di
                     src.rel,
                     *src.at("ips", i),
                     "IP-CLAIMED-TWICE",
-                    f"ips: {text} overlaps {other[5]} of provider {o_src.integration.provider.name} "
-                    f"in {o_src.rel}; one address can belong to one provider only",
+                    f"ips: {text} overlaps {other[5]} of provider "
+                    f"{o_src.integration.provider.name} in {o_src.rel}; "
+                    "one address can belong to one provider only",
                 )
         open_claims.append(claim)

@@ -60,7 +60,10 @@ def documents_present(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
             code, message = found
             hint = ""
             if code == "PATH-MISSING" and label in ("cda", "form"):
-                hint = " (if the entity has not sent it, use `hestia-provisioner message request-info`)"
+                hint = (
+                    " (if the entity has not sent it, use "
+                    "`hestia-provisioner message request-info`)"
+                )
             yield error(src.rel, *src.at(*where), code, f"{label}: {written!r} {message}{hint}")
 
 
