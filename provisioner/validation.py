@@ -11,6 +11,7 @@ from provisioner.diagnostics import Diagnostic, error, sort_diagnostics
 from provisioner.loading import load_model
 from provisioner.model import Integration
 from provisioner.rules import FILE_RULES, SET_RULES, RuleContext, all_rules
+from provisioner.rules.paths import forget_paths
 from provisioner.source import INTEGRATIONS_DIR, Source
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -114,6 +115,7 @@ def validate(repo_root: Path, paths: Sequence[Path] = ()) -> ValidationReport:
     if not (repo_root / CATALOG_DIR).is_dir():
         raise EnvironmentProblem(f"{repo_root} has no '{CATALOG_DIR}/' folder; is --repo right?")
     chosen = select(paths, repo_root)
+    forget_paths()
     catalog, diags = load_catalog(repo_root)
     report = ValidationReport(repo_root, catalog)
     every = integration_files(repo_root)

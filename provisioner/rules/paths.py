@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from provisioner.diagnostics import Diagnostic, error
@@ -11,8 +13,15 @@ from provisioner.rules import RuleContext, file_rule
 from provisioner.source import Source
 
 
-def path_problem(src: Source, written: str) -> tuple[str, str] | None:
-    """(code, message) when a path written in an integration file is unusable."""
+@lru_cache(maxsize=4096)
+def _real_folder(folder: str) -> str:
+    # Integration files share a few folders: resolving each once saves most of the lstat calls.
+    return os.path.realpath(folder)
+
+
+@lru_cache(maxsize=65536)
+def _check(root: str, folder: str, written: str) -> tuple[str, str] | str:
+    """(code, message) when the path is unusable, else the resolved file. Pure per run."""
     if not written.strip():
         return "PATH-EMPTY", "is empty; give the path of the file, relative to this YAML file"
     if PurePosixPath(written).is_absolute() or PureWindowsPath(written).is_absolute():
@@ -22,24 +31,33 @@ def path_problem(src: Source, written: str) -> tuple[str, str] | None:
         )
     if "\\" in written:
         return "PATH-BACKSLASH", "uses '\\'; separate folders with '/'"
-    root = src.repo_root
-    target = Path(os.path.normpath(src.folder / written))
-    if not target.is_relative_to(root):
+    target = os.path.normpath(os.path.join(folder, written))
+    if os.path.commonpath([root, target]) != root:
         return "PATH-ESCAPES", "points outside the repository; keep documents next to the YAML file"
-    try:
-        real = target.resolve(strict=False)
-    except (OSError, RuntimeError):  # symlink loops
-        return "PATH-ESCAPES", "cannot be resolved (symbolic link loop)"
-    if not real.is_relative_to(root.resolve()):
+    real = os.path.join(_real_folder(os.path.dirname(target)), os.path.basename(target))
+    if os.path.islink(real):
+        real = os.path.realpath(real)
+    real_root = _real_folder(root)
+    if os.path.commonpath([real_root, real]) != real_root:
         return (
             "PATH-ESCAPES",
             "is a symbolic link that leaves the repository; commit the file itself",
         )
-    if not real.exists():
+    try:
+        mode = os.stat(real).st_mode
+    except (FileNotFoundError, NotADirectoryError):
         return "PATH-MISSING", "does not exist; add the file to the pull request or fix the path"
-    if not real.is_file():
+    except OSError as exc:  # loops, permissions
+        return "PATH-UNREADABLE", f"cannot be read ({exc.strerror})"
+    if not stat.S_ISREG(mode):
         return "PATH-NOT-FILE", "is not a regular file"
-    return None
+    return real
+
+
+def path_problem(src: Source, written: str) -> tuple[str, str] | None:
+    """(code, message) when a path written in an integration file is unusable."""
+    found = _check(str(src.repo_root), str(src.folder), written)
+    return found if isinstance(found, tuple) else None
 
 
 def _checked_paths(src: Source) -> Iterator[tuple[tuple[str | int, ...], str, str]]:
@@ -50,7 +68,13 @@ def _checked_paths(src: Source) -> Iterator[tuple[tuple[str | int, ...], str, st
 
 
 @file_rule(
-    "PATH-EMPTY", "PATH-ABSOLUTE", "PATH-BACKSLASH", "PATH-ESCAPES", "PATH-MISSING", "PATH-NOT-FILE"
+    "PATH-EMPTY",
+    "PATH-ABSOLUTE",
+    "PATH-BACKSLASH",
+    "PATH-ESCAPES",
+    "PATH-MISSING",
+    "PATH-NOT-FILE",
+    "PATH-UNREADABLE",
 )
 def documents_present(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
     """The CDA, the form and the evidence exist inside the repository."""
@@ -62,13 +86,18 @@ def documents_present(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
             if code == "PATH-MISSING" and label in ("cda", "form"):
                 hint = (
                     " (if the entity has not sent it, use "
-                    "`hestia-provisioner message request-info`)"
+                    f"`hestia-provisioner message request-info {src.rel}`)"
                 )
             yield error(src.rel, *src.at(*where), code, f"{label}: {written!r} {message}{hint}")
 
 
 def usable_path(src: Source, written: str) -> Path | None:
     """The resolved file behind a path written in the file, or None when a rule refuses it."""
-    if path_problem(src, written) is not None:
-        return None
-    return Path(os.path.normpath(src.folder / written)).resolve()
+    found = _check(str(src.repo_root), str(src.folder), written)
+    return Path(found) if isinstance(found, str) else None
+
+
+def forget_paths() -> None:
+    """Drop what the path cache knows: files may have changed since the last run."""
+    _check.cache_clear()
+    _real_folder.cache_clear()
