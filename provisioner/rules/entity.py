@@ -51,7 +51,7 @@ def entity_in_register(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
                 "ENTITY-DEPENDS-ON-ABSS",
                 f"{dependent.name} depends on the ABSS {abss_name} ({dependent.abss}) and cannot "
                 f"integrate directly: it must integrate through {abss_name}. Close the request "
-                "with `hestia-provisioner message abss-redirect` and remove this file",
+                f"with `hestia-provisioner message abss-redirect {src.rel}` and remove this file",
             )
             return
         yield error(
@@ -60,7 +60,8 @@ def entity_in_register(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
             "ENTITY-NOT-ELIGIBLE",
             f"INE10 {entity.ine10} ({entity.name}) is not in the register of entities that may "
             "integrate (catalog/entities.yaml): escalate to the head of service with "
-            "`hestia-provisioner message not-eligible`; if approved, add it to the register",
+            f"`hestia-provisioner message not-eligible {src.rel}`; if approved, add it to the "
+            "register",
         )
         return
     if registered.nif != entity.nif:
