@@ -36,11 +36,15 @@ class CertificateIdentity:
 def identity_of(cert: Any) -> CertificateIdentity:
     """Identity of a cryptography x509.Certificate."""
     from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
 
     der = cert.public_bytes(Encoding.DER)
+    # Spanish qualified certificates carry the NIF in organizationIdentifier (VATES-<NIF>);
+    # name it instead of printing its bare OID.
+    names = {NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"}
     return CertificateIdentity(
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
+        subject=cert.subject.rfc4514_string(names),
+        issuer=cert.issuer.rfc4514_string(names),
         serial=format(cert.serial_number, "X"),
         sha256=hashlib.sha256(der).hexdigest(),
         not_before=cert.not_valid_before_utc,

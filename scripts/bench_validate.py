@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from benchlib import CLI, best_of, make_bench_repo, report, run  # noqa: E402
+from benchlib import CLI, best_of, make_bench_repo, report, run
 
 
 def main() -> int:

@@ -63,20 +63,20 @@ def make_bench_repo(dest: Path, count: int, providers_per_entity: int = 10) -> P
         ine10 = f"{7000000000 + e}"
         name = f"Ajuntament de Banc de Proves {e}"
         enif = entity_nif(e)
-        register.append(
-            f'  - {{ine10: "{ine10}", name: "{name}", nif: {enif}, kind: ajuntament}}'
-        )
+        register.append(f'  - {{ine10: "{ine10}", name: "{name}", nif: {enif}, kind: ajuntament}}')
         folder = dest / "integrations" / ine10
         (folder / "certs").mkdir(parents=True)
         (folder / "forms").mkdir()
         signer = demo_pki.make_signer(root, name, enif, key=cda_key)
         pdf = demo_pki.make_form_pdf([("Ens", name), ("Codi INE10", ine10)])
         (folder / "forms" / "formulari.pdf").write_bytes(demo_pki.sign_pdf(pdf, signer))
-        for p in range(providers_per_entity):
+        for _ in range(providers_per_entity):
             if n >= count:
                 break
             pnif = provider_nif(n)
-            cda = demo_pki.make_cda(root, f"cda-{n}.bench.invalid", f"Proveidor {n} SL", key=cda_key)
+            cda = demo_pki.make_cda(
+                root, f"cda-{n}.bench.invalid", f"Proveidor {n} SL", key=cda_key
+            )
             (folder / "certs" / f"p{n}.pem").write_bytes(cda.pem())
             (folder / f"p{n}.yaml").write_text(
                 f'fp: "{100000 + n}"\n'
@@ -94,7 +94,9 @@ def make_bench_repo(dest: Path, count: int, providers_per_entity: int = 10) -> P
     return dest
 
 
-def run(args: Sequence[str], cwd: Path | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+def run(
+    args: Sequence[str], cwd: Path | None = None
+) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.perf_counter()
     done = subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, check=False)
     return time.perf_counter() - started, done

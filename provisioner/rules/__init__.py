@@ -72,4 +72,12 @@ def _load_rule_modules() -> None:
         return
     _loaded = True
     # Importing a module registers its rules.
-    from provisioner.rules import entity, network, paths, sharepoint, uniqueness  # noqa: F401
+    from provisioner.rules import (  # noqa: F401
+        documents,
+        entity,
+        homologation,
+        network,
+        paths,
+        sharepoint,
+        uniqueness,
+    )

@@ -1,0 +1,217 @@
+"""The CDA and the signed form, checked the way the head of service would.
+
+Thin rules: the checks live in provisioner/certificates.py and provisioner/forms.py. Only files
+that the path rule accepted are opened (usable_path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from provisioner.catalog import CATALOG_DIR, SERVICE_FILE
+from provisioner.certificates import MAX_CERTIFICATE_BYTES, Finding
+from provisioner.diagnostics import Diagnostic, error, warning
+from provisioner.identity import CertificateIdentity, read_identity
+from provisioner.rules import RuleContext, file_rule, set_rule
+from provisioner.rules.paths import usable_path
+from provisioner.source import Source
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+SERVICE_REL = f"{CATALOG_DIR}/{SERVICE_FILE}"
+_TRUST_MEMO = "documents.trust"
+_IDENTITY_MEMO = "documents.cda_identity"
+_MARKS_MEMO = "documents.issuer_marks"
+# Local, git-ignored caches (a committed cache could be forged by anyone with a pull request).
+ISSUER_MARKS_DIR = Path(".provisioner") / "cache" / "cda-issuers"
+
+
+@dataclass
+class Trust:
+    """The CAs of catalog/service.yaml trusted_roots, parsed once per run."""
+
+    certs: tuple[x509.Certificate, ...] = ()
+    der: tuple[bytes, ...] = ()
+    problems: list[Diagnostic] = field(default_factory=list)
+    reported: bool = False
+
+    def report_once(self) -> list[Diagnostic]:
+        if self.reported:
+            return []
+        self.reported = True
+        return self.problems
+
+
+def _line_of(text: str, needle: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return 1
+
+
+def trust(ctx: RuleContext) -> Trust:
+    """The trusted CAs (memoised in ctx.memo), with diagnostics for unusable entries."""
+    found = ctx.memo.get(_TRUST_MEMO)
+    if isinstance(found, Trust):
+        return found
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from provisioner.certificates import load_anchor_file
+
+    result = Trust()
+    try:
+        service_text = (ctx.catalog.root / SERVICE_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        service_text = ""
+    certs: list[x509.Certificate] = []
+    for written, path in zip(
+        ctx.catalog.service.trusted_roots, ctx.catalog.trusted_root_paths(), strict=True
+    ):
+        line = _line_of(service_text, written)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            problem: str | None = "cannot be read; check the path (relative to catalog/)"
+        else:
+            loaded, problem = load_anchor_file(data)
+            certs += loaded
+        if problem:
+            result.problems.append(
+                error(
+                    SERVICE_REL, line, 1, "CATALOG-TRUST-ROOT", f"trusted root {written} {problem}"
+                )
+            )
+    result.certs = tuple(certs)
+    result.der = tuple(c.public_bytes(Encoding.DER) for c in certs)
+    ctx.memo[_TRUST_MEMO] = result
+    return result
+
+
+def _place(src: Source, key: str, finding: Finding, label: str) -> Diagnostic:
+    make = error if finding.severity == "error" else warning
+    # Verdicts are cached per document, so they cannot name the YAML file themselves.
+    message = finding.message.replace(" FILE`", f" {src.rel}`")
+    return make(src.rel, *src.at(key), finding.code, f"{label}: {message}")
+
+
+@file_rule(
+    "CDA-NOT-CERTIFICATE",
+    "CDA-PRIVATE-KEY",
+    "CDA-MULTIPLE",
+    "CDA-CA",
+    "CDA-NOT-YET-VALID",
+    "CDA-EXPIRED",
+    "CDA-EXPIRING",
+    "CDA-WEAK-KEY",
+    "CDA-WEAK-HASH",
+    "CDA-KEY-USAGE",
+    "CDA-UNTRUSTED-ISSUER",
+    "CATALOG-TRUST-ROOT",
+)
+def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+    """The CDA is one public application certificate, current, strong and from a trusted CA."""
+    from provisioner.certificates import IssuerMarks, check_cda
+
+    path = usable_path(src, src.integration.cda)
+    if path is None:
+        return  # reported by the path rule
+    anchors = trust(ctx)
+    yield from anchors.report_once()
+    try:
+        if path.stat().st_size > MAX_CERTIFICATE_BYTES:
+            yield error(
+                src.rel,
+                *src.at("cda"),
+                "CDA-NOT-CERTIFICATE",
+                "cda: the file is far too large to be a certificate; commit the public "
+                "certificate only (.pem or .cer)",
+            )
+            return
+        data = path.read_bytes()
+    except OSError as exc:
+        yield error(src.rel, *src.at("cda"), "CDA-NOT-CERTIFICATE", f"cda: cannot read ({exc})")
+        return
+    marks = ctx.memo.get(_MARKS_MEMO)
+    if marks is None:
+        marks = ctx.memo[_MARKS_MEMO] = IssuerMarks(ctx.repo_root / ISSUER_MARKS_DIR)
+    result = check_cda(
+        data, anchors.certs, ctx.catalog.service.certificate_expiry_warning_days, marks=marks
+    )
+    ctx.memo.setdefault(_IDENTITY_MEMO, {})[src.rel] = result.identity
+    for finding in result.findings:
+        yield _place(src, "cda", finding, "cda")
+
+
+def cda_identity(src: Source, ctx: RuleContext) -> CertificateIdentity | None:
+    """The identity of a source's CDA: from this run's memo, else read from the file."""
+    known: dict[str, CertificateIdentity | None] = ctx.memo.get(_IDENTITY_MEMO, {})
+    if src.rel in known:
+        return known[src.rel]
+    path = usable_path(src, src.integration.cda)
+    return read_identity(path) if path is not None else None
+
+
+@set_rule("CDA-DUPLICATE")
+def cda_one_provider(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagnostic]:
+    """One certificate belongs to one provider: two providers never share a CDA."""
+    first: dict[str, Source] = {}
+    for src in sources:
+        identity = cda_identity(src, ctx)
+        if identity is None:
+            continue
+        owner = first.setdefault(identity.sha256, src)
+        if owner.integration.provider.nif != src.integration.provider.nif:
+            yield error(
+                src.rel,
+                *src.at("cda"),
+                "CDA-DUPLICATE",
+                f"cda: this certificate (SHA-256 {identity.sha256[:16]}…) is also the CDA of "
+                f"provider {owner.integration.provider.name} ({owner.integration.provider.nif}) "
+                f"in {owner.rel}; each provider must send its own application certificate",
+            )
+
+
+@set_rule(
+    "FORM-NOT-PDF",
+    "FORM-UNREADABLE",
+    "FORM-ENCRYPTED",
+    "FORM-UNSIGNED",
+    "FORM-SIGNATURE-BROKEN",
+    "FORM-MODIFIED",
+    "FORM-DATA-APPENDED",
+    "FORM-SIGNER-UNTRUSTED",
+    "FORM-SIGNER-NOT-ENTITY",
+)
+def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagnostic]:
+    """The form is a PDF signed by the entity, intact, whole, with a trusted signer.
+
+    A set rule so that the forms that miss the cache can be checked in parallel.
+    """
+    from provisioner.forms import CACHE_DIR, FormJob, Parties, check_forms, read_form
+
+    jobs: list[FormJob] = []
+    owners: list[Source] = []
+    for src in sources:
+        path = usable_path(src, src.integration.form)
+        if path is None:
+            continue
+        data, problem = read_form(path)
+        if data is None:
+            if problem is not None:
+                yield _place(src, "form", problem, "form")
+            continue
+        entity, provider = src.integration.entity, src.integration.provider
+        jobs.append(FormJob(data, Parties(entity.nif, entity.name, provider.nif, provider.name)))
+        owners.append(src)
+    if not jobs:
+        return
+    anchors = trust(ctx)
+    yield from anchors.report_once()
+    verdicts = check_forms(jobs, anchors.der, ctx.repo_root / CACHE_DIR)
+    for src, verdict in zip(owners, verdicts, strict=True):
+        for finding in verdict.findings:
+            yield _place(src, "form", finding, "form")
