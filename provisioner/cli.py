@@ -12,6 +12,8 @@ from typing import Any, NoReturn
 
 import click
 
+from provisioner.vocabulary import ENVIRONMENT_NAMES, MESSAGE_KINDS
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
@@ -104,15 +106,6 @@ def _desk_file(file: Path, repo: Path | None) -> Any:
         _fail_environment(str(exc))
 
 
-# The kinds of provisioner.messages.MESSAGE_KINDS (not imported here: it would slow --help).
-_MESSAGE_KINDS = (
-    "request-info",
-    "abss-redirect",
-    "not-eligible",
-    "head-of-service",
-    "pre-ready",
-    "pro-ready",
-)
 # Messages that state what was checked: written only for a file that validates (or --force).
 _CHECKED_MESSAGES = ("head-of-service", "pre-ready", "pro-ready")
 
@@ -120,7 +113,7 @@ _CHECKED_MESSAGES = ("head-of-service", "pre-ready", "pro-ready")
 @cli.command("message")
 @click.argument(
     "kind",
-    type=click.Choice(list(_MESSAGE_KINDS)),
+    type=click.Choice(list(MESSAGE_KINDS)),
 )
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Write it even if `validate` reports errors.")
@@ -231,7 +224,11 @@ def sample_request(
 # ----------------------------------------------------------------------------- plan and apply
 
 env_option = click.option(
-    "--env", "env", type=click.Choice(["PRE", "PRO"]), required=True, help="The environment."
+    "--env",
+    "env",
+    type=click.Choice(list(ENVIRONMENT_NAMES)),
+    required=True,
+    help="The environment.",
 )
 
 

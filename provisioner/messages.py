@@ -18,16 +18,9 @@ from provisioner.catalog import Catalog
 from provisioner.identity import CertificateIdentity, read_identity
 from provisioner.model import Integration
 from provisioner.source import expand_modalities, folder_name
+from provisioner.vocabulary import MESSAGE_KINDS
 
 MESSAGES_DIR = "messages"  # under the catalog folder
-MESSAGE_KINDS = (
-    "request-info",
-    "abss-redirect",
-    "not-eligible",
-    "head-of-service",
-    "pre-ready",
-    "pro-ready",
-)
 
 # What each placeholder means (shown when a template uses an unknown one).
 FIELDS = {

@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Environment = Literal["PRE", "PRO"]
-ENVIRONMENTS: tuple[Environment, ...] = ("PRE", "PRO")
 
 INE10_PATTERN = r"^[0-9]{10}$"
 NIF_PATTERN = r"^[A-Z0-9][0-9]{7}[A-Z0-9]$"

@@ -40,3 +40,15 @@ def test_ine10() -> None:
     assert lost is not None and '"0805690004"' in lost and "leading zero" in lost
     assert ine10_problem("08056900041") is not None
     assert ine10_problem("080569000A") is not None
+
+
+def test_command_line_vocabulary_matches_the_models() -> None:
+    from typing import get_args
+
+    from provisioner.model import Environment
+    from provisioner.vocabulary import ENVIRONMENT_NAMES, MESSAGE_KINDS
+    from tests.conftest import ROOT
+
+    assert get_args(Environment) == ENVIRONMENT_NAMES
+    for kind in MESSAGE_KINDS:
+        assert (ROOT / "catalog" / "messages" / f"{kind}.txt").is_file()
