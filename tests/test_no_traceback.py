@@ -1,0 +1,70 @@
+"""No input file, however broken, makes any command end in a traceback.
+
+Every bad fixture is put in place of a sample, then every command that reads integration files
+runs on the repository. Each must end with exit code 0, 1 or 2 and a message, never an exception.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from provisioner.cli import cli
+from provisioner.vocabulary import MESSAGE_KINDS
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures" / "integrations").glob("*.yaml"))
+SAMPLE = "integrations/8100560009/serveis-informatics-pirineu.yaml"
+
+HOSTILE = {
+    "binary": bytes(range(256)) * 8,
+    "latin1": 'fp: "1"\nnotes: Ribagor\xe7a\n'.encode("latin-1"),
+    "deep": b"a: " + b"[" * 10_000 + b"]" * 10_000,
+    "bomb": b"a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n",
+    "empty": b"",
+    "huge": b"notes: '" + b"x" * (1024 * 1024 + 10) + b"'\n",
+}
+
+
+def commands(repo: Path, target: Path) -> list[list[str]]:
+    r = ["--repo", str(repo)]
+    out = [
+        ["validate", *r],
+        ["validate", *r, "--format", "github", str(target)],
+        ["certs", *r, "--format", "json"],
+        ["plan", *r, "--env", "PRE", "--format", "markdown"],
+        ["apply", *r, "--env", "PRE", "--dry-run"],
+        ["sample-request", *r, str(target), "--modality", "HESTIA_CITES"],
+    ]
+    out += [["message", *r, kind, str(target)] for kind in MESSAGE_KINDS]
+    return out
+
+
+def git_repo(path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(path)], check=True)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [f.read_bytes() for f in FIXTURES] + list(HOSTILE.values()),
+    ids=[f.stem for f in FIXTURES] + list(HOSTILE),
+)
+def test_every_command_survives_every_bad_file(tmp_path: Path, content: bytes) -> None:
+    repo = tmp_path / "repo"
+    for folder in ("catalog", "schemas", "integrations"):
+        shutil.copytree(Path(__file__).resolve().parents[1] / folder, repo / folder)
+    git_repo(repo)
+    target = repo / SAMPLE
+    target.write_bytes(content)
+    runner = CliRunner()
+    for args in commands(repo, target):
+        result = runner.invoke(cli, args, catch_exceptions=True)
+        assert result.exit_code in (0, 1, 2), (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            args,
+            result.exception,
+        )
+        assert "Traceback" not in result.output
