@@ -52,7 +52,7 @@ def prepare(
     if not report.ok or report.catalog is None:
         prepared.problems = [d for d in report.diagnostics if d.is_error]
         return prepared
-    inputs, problems = gather(report.sources)
+    inputs, problems = gather(report.sources, report.form_signers)
     if problems:
         prepared.problems = problems
         return prepared

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -46,6 +46,7 @@ class IntegrationInput:
     integration: Integration
     identity: CertificateIdentity
     documents: tuple[Document, ...]
+    form_signers: tuple[str, ...] = ()  # as validate read them from the signed form
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ def desired_state(
             "file": item.rel,
             "folder": folder.key,
             "certificate": ident.sha256,
+            "form_signed_by": list(item.form_signers),
             "ips": sorted((_network(ip)[0] for ip in integ.ips), key=_ip_sort_key),
             "modalities": list(modalities),
         }
@@ -192,8 +194,13 @@ def _document(written: str, path: Path, repo_root: Path) -> Document:
     return Document(Path(written).name, rel, hashlib.sha256(data).hexdigest(), len(data))
 
 
-def gather(sources: Sequence[Source]) -> tuple[list[IntegrationInput], list[Diagnostic]]:
-    """Read the certificate identity and the documents of each (already validated) file."""
+def gather(
+    sources: Sequence[Source], form_signers: Mapping[str, tuple[str, ...]] | None = None
+) -> tuple[list[IntegrationInput], list[Diagnostic]]:
+    """Read the certificate identity and the documents of each (already validated) file.
+
+    form_signers (file -> signers) is what validation found in the signed forms.
+    """
     from provisioner.identity import read_identity
     from provisioner.rules.paths import usable_path
 
@@ -228,5 +235,6 @@ def gather(sources: Sequence[Source]) -> tuple[list[IntegrationInput], list[Diag
                 )
             )
             continue
-        inputs.append(IntegrationInput(src.rel, integ, identity, documents))
+        signers = (form_signers or {}).get(src.rel, ())
+        inputs.append(IntegrationInput(src.rel, integ, identity, documents, signers))
     return inputs, problems

@@ -30,7 +30,7 @@ from typing import Any
 
 from provisioner.certificates import Finding
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 CACHE_DIR = Path(".provisioner") / "cache" / "forms"
 MAX_FORM_BYTES = 32 * 1024 * 1024
 #: Below this many forms to check, a pool costs more than it saves.
@@ -54,6 +54,8 @@ class FormVerdict:
     findings: tuple[Finding, ...]
     # Unix time after which the verdict may change (a signer certificate expires); None: never.
     recheck_after: float | None = None
+    # Who signed, as their certificates name them: shown to the head of service in the plan.
+    signers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +305,11 @@ def _check_signatures(
         )
     if signers and not any(s.belongs_to(parties.entity_nif, parties.entity_name) for s in signers):
         findings.append(_not_entity(signers, parties))
-    return FormVerdict(tuple(findings), min(recheck) if recheck else None)
+    return FormVerdict(
+        tuple(findings),
+        min(recheck) if recheck else None,
+        tuple(s.describe() for s in signers),
+    )
 
 
 _TRUST_PROBLEMS = {
@@ -396,7 +402,10 @@ def cache_get(folder: Path, key: str, now: float) -> FormVerdict | None:
         ):
             return None
         findings.append(Finding(item["severity"], item["code"], item["message"]))
-    return FormVerdict(tuple(findings), recheck)
+    signers = raw.get("signers")
+    if not (isinstance(signers, list) and all(isinstance(s, str) for s in signers)):
+        return None
+    return FormVerdict(tuple(findings), recheck, tuple(signers))
 
 
 def cache_put(folder: Path, key: str, verdict: FormVerdict) -> None:
@@ -404,6 +413,7 @@ def cache_put(folder: Path, key: str, verdict: FormVerdict) -> None:
     payload = {
         "version": CACHE_VERSION,
         "recheck_after": verdict.recheck_after,
+        "signers": list(verdict.signers),
         "findings": [
             {"severity": f.severity, "code": f.code, "message": f.message} for f in verdict.findings
         ],

@@ -85,6 +85,7 @@ class ProviderInfo:
     name: str
     fp: str
     folder: str
+    form_signed_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,13 @@ def _ip(entry: Mapping[str, Any]) -> IpInfo:
 
 
 def _provider(record: Mapping[str, Any]) -> ProviderInfo:
-    return ProviderInfo(record["provider"], record["provider_name"], record["fp"], record["folder"])
+    return ProviderInfo(
+        record["provider"],
+        record["provider_name"],
+        record["fp"],
+        record["folder"],
+        tuple(record.get("form_signed_by", ())),
+    )
 
 
 _RECORD_FIELDS = (

@@ -10,7 +10,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from provisioner.planning import CertInfo, EntityChange, FileAction, Plan
+from provisioner.planning import CertInfo, EntityChange, FileAction, Plan, ProviderInfo
+
+
+def signed_by(provider: ProviderInfo) -> str:
+    """Who signed the integration form; validate has already refused any signer but the entity."""
+    if not provider.form_signed_by:
+        return "form signer not recorded"
+    return "form signed by " + "; ".join(provider.form_signed_by) + " (the entity, verified)"
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -62,7 +69,7 @@ def _entity_lines(e: EntityChange, plan: Plan) -> list[tuple[str, str]]:
     """(marker, text) pairs; the marker says add (+), remove (-) or change (~)."""
     out: list[tuple[str, str]] = []
     for p in e.providers_added:
-        out.append(("+", f"provider {p.name} ({p.nif}), FP{p.fp}"))
+        out.append(("+", f"provider {p.name} ({p.nif}), FP{p.fp}; {signed_by(p)}"))
     for p in e.providers_removed:
         out.append(
             (
@@ -134,7 +141,7 @@ def render_markdown(plan: Plan, messages: dict[str, str] | None = None) -> str:
     for e in plan.entities:
         out += [f"#### {e.name} ({_md(e.ine10)}): {headline(e)}", ""]
         for p in e.providers_added:
-            out.append(f"- **Provider** {p.name} ({_md(p.nif)}), FP{p.fp}")
+            out.append(f"- **Provider** {p.name} ({_md(p.nif)}), FP{p.fp}; {signed_by(p)}")
         for p in e.providers_removed:
             out.append(
                 f"- **Integration removed**: provider {p.name} ({_md(p.nif)}), FP{p.fp}: "

@@ -13,6 +13,7 @@ from provisioner.diagnostics import Diagnostic, error, sort_diagnostics
 from provisioner.loading import load_model
 from provisioner.model import Integration
 from provisioner.rules import FILE_RULES, SET_RULES, RuleContext, all_rules
+from provisioner.rules.documents import FORM_SIGNERS_MEMO
 from provisioner.rules.paths import forget_paths
 from provisioner.source import INTEGRATIONS_DIR, Source
 
@@ -30,6 +31,7 @@ class ValidationReport:
     sources: list[Source] = field(default_factory=list)  # every valid file, selected or not
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0  # how many selected files were read
+    form_signers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> signers
 
     @property
     def errors(self) -> int:
@@ -148,7 +150,9 @@ def _validate(repo_root: Path, paths: Sequence[Path]) -> ValidationReport:
                 error(CATALOG_DIR, 1, 1, "CATALOG-INVALID", "the catalog could not be loaded")
             )
     else:
-        diags += run_rules(sources, RuleContext(catalog, repo_root))
+        ctx = RuleContext(catalog, repo_root)
+        diags += run_rules(sources, ctx)
+        report.form_signers = ctx.memo.get(FORM_SIGNERS_MEMO, {})
     if chosen is not None:
         wanted = {_rel(p, repo_root) for p in chosen}
         diags = [d for d in diags if d.file in wanted or d.file.startswith(CATALOG_DIR + "/")]

@@ -732,3 +732,16 @@ def test_expiry_warned_by_validation_is_not_repeated(repo: Path) -> None:
     )
     assert sum("CDA-EXPIRING" in w for w in once.warnings) == 3
     assert not any("Serveis Informàtics del Pirineu" in w for w in once.warnings)
+
+
+def test_plan_shows_who_signed_each_form_and_the_ledger_keeps_it(repo: Path) -> None:
+    result = plan_cli(repo, "PRE", "--format", "markdown")
+    provider_lines = [line for line in result.output.splitlines() if "**Provider**" in line]
+    alta = next(line for line in provider_lines if "Serveis Informàtics del Pirineu" in line)
+    assert "form signed by" in alta and "VATES-P7500001H" in alta
+    apply_cli(repo, "PRE")
+    records = json.loads(
+        git.Repo(repo).git.show("provisioned/PRE:integrations.json")  # the ledger's copy
+    )
+    signers = records["8100560009/B65432106"]["form_signed_by"]
+    assert any("VATES-P7500001H" in signer for signer in signers)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 SERVICE_REL = f"{CATALOG_DIR}/{SERVICE_FILE}"
 _TRUST_MEMO = "documents.trust"
 _FINGERPRINT_MEMO = "documents.cda_sha256"
+FORM_SIGNERS_MEMO = "documents.form_signers"  # file -> who signed its form
 _MARKS_MEMO = "documents.issuer_marks"
 # Local, git-ignored caches (a committed cache could be forged by anyone with a pull request).
 ISSUER_MARKS_DIR = Path(".provisioner") / "cache" / "cda-issuers"
@@ -213,6 +214,8 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagno
     anchors = trust(ctx)
     yield from anchors.report_once()
     verdicts = check_forms(jobs, anchors.der, ctx.repo_root / CACHE_DIR)
+    signers: dict[str, tuple[str, ...]] = ctx.memo.setdefault(FORM_SIGNERS_MEMO, {})
     for src, verdict in zip(owners, verdicts, strict=True):
+        signers[src.rel] = verdict.signers
         for finding in verdict.findings:
             yield _place(src, "form", finding, "form")
