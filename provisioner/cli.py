@@ -399,5 +399,35 @@ def certs(repo: Path | None, within: int | None, fmt: str) -> None:
     sys.exit(EXIT_PROBLEMS if report.problems else EXIT_OK)
 
 
+@cli.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--ine10", metavar="INE10", help="Only the integrations of this entity.")
+@repo_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+)
+def history(file: Path | None, ine10: str | None, repo: Path | None, fmt: str) -> None:
+    """Who asked, who approved, and when it reached PRE and PRO, from git.
+
+    FILE is one integration file (it may be deleted: the ledger and git remember it); --ine10
+    shows every integration of an entity; neither shows all of them.
+    """
+    from provisioner.audit import RENDERERS
+    from provisioner.audit_git import HistoryProblem, read_history
+    from provisioner.validation import EnvironmentProblem, find_repo_root
+
+    try:
+        start = Path.cwd() if file is None else file.absolute().parent
+        root = repo.resolve() if repo is not None else find_repo_root(start)
+        timelines = read_history(root, file, ine10)
+    except (EnvironmentProblem, HistoryProblem) as exc:
+        _fail_environment(str(exc))
+    click.echo(RENDERERS[fmt](timelines))
+
+
 def main() -> None:
     cli(prog_name="hestia-provisioner")

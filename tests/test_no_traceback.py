@@ -38,6 +38,8 @@ def commands(repo: Path, target: Path) -> list[list[str]]:
         ["plan", *r, "--env", "PRE", "--format", "markdown"],
         ["apply", *r, "--env", "PRE", "--dry-run"],
         ["sample-request", *r, str(target), "--modality", "HESTIA_CITES"],
+        ["history", *r],
+        ["history", *r, str(target)],
     ]
     out += [["message", *r, kind, str(target)] for kind in MESSAGE_KINDS]
     return out
