@@ -7,14 +7,16 @@ Heavy libraries (pydantic, cryptography, pyHanko, git) are imported inside the c
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from provisioner.vocabulary import ENVIRONMENT_NAMES, MESSAGE_KINDS
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail_environment(message: str) -> NoReturn:
@@ -38,6 +40,18 @@ repo_option = click.option(
 )
 
 
+def format_option(*choices: str) -> Callable[[F], F]:
+    """--format, the first choice being the default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hestia-provisioner")
 def cli() -> None:
@@ -47,13 +61,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @repo_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "github", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "github", "json", "markdown")
 def validate(paths: tuple[Path, ...], repo: Path | None, fmt: str) -> None:
     """Check integration files and the catalog; report every problem at once.
 
@@ -270,13 +278,7 @@ def _closing_messages(prepared: Any) -> dict[str, str]:
 
 @cli.command()
 @env_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "markdown", "json")
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 with changes."
 )
@@ -327,9 +329,7 @@ def plan(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for app-<ENV>.json (default: build/app in the repository).",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option("text", "json")
 @repo_option
 def apply(
     env: str,
@@ -383,13 +383,7 @@ def apply(
     metavar="DAYS",
     help="Exit 1 when any CDA expires within DAYS days (or is expired or unreadable).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json", "markdown")
 def certs(repo: Path | None, within: int | None, fmt: str) -> None:
     """List every CDA with entity, provider, environment, fingerprint and expiry."""
     from provisioner.certs_report import CERTS_RENDERERS, collect
@@ -403,13 +397,7 @@ def certs(repo: Path | None, within: int | None, fmt: str) -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--ine10", metavar="INE10", help="Only the integrations of this entity.")
 @repo_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "markdown", "json")
 def history(file: Path | None, ine10: str | None, repo: Path | None, fmt: str) -> None:
     """Who asked, who approved, and when it reached PRE and PRO, from git.
 
