@@ -183,20 +183,6 @@ def record(
 
     expected_tip is the tip the plan was made against; LedgerMoved when the branch moved.
     """
-    try:
-        return _record(repo, env, expected_tip, files, message, when)
-    except OSError as exc:
-        raise LedgerError(f"cannot write the ledger commit: {exc}") from exc
-
-
-def _record(
-    repo: Any,
-    env: str,
-    expected_tip: str | None,
-    files: Mapping[str, bytes],
-    message: str,
-    when: datetime,
-) -> str:
     import git
     from git.objects.fun import tree_to_stream
     from gitdb import IStream  # type: ignore[import-untyped]
@@ -206,27 +192,31 @@ def _record(
     def store(kind: bytes, data: bytes) -> bytes:
         return bytes(odb.store(IStream(kind, len(data), io.BytesIO(data))).binsha)
 
-    entries = sorted(
-        ((store(b"blob", data), 0o100644, name) for name, data in files.items()),
-        key=lambda e: e[2],
-    )
-    buf = io.BytesIO()
-    tree_to_stream(entries, buf.write)
-    tree = git.Tree(repo, store(b"tree", buf.getvalue()))
-    parents = [repo.commit(expected_tip)] if expected_tip else []
-    bot = git.Actor(BOT_NAME, BOT_EMAIL)
-    new = git.Commit.create_from_tree(
-        repo,
-        tree,
-        message,
-        parent_commits=parents,
-        head=False,
-        author=bot,
-        committer=bot,
-        author_date=when,
-        commit_date=when,
-    )
     try:
+        entries = sorted(
+            ((store(b"blob", data), 0o100644, name) for name, data in files.items()),
+            key=lambda e: e[2],
+        )
+        buf = io.BytesIO()
+        tree_to_stream(entries, buf.write)
+        tree = git.Tree(repo, store(b"tree", buf.getvalue()))
+        parents = [repo.commit(expected_tip)] if expected_tip else []
+        bot = git.Actor(BOT_NAME, BOT_EMAIL)
+        new = git.Commit.create_from_tree(
+            repo,
+            tree,
+            message,
+            parent_commits=parents,
+            head=False,
+            author=bot,
+            committer=bot,
+            author_date=when,
+            commit_date=when,
+        )
+    except OSError as exc:
+        raise LedgerError(f"cannot write the ledger commit: {exc}") from exc
+    try:
+        # update-ref with the old value: a concurrent writer makes this fail, never clobbered.
         repo.git.update_ref(
             "-m", f"hestia-provisioner apply {env}", _ref(env), new.hexsha, expected_tip or ZERO_SHA
         )
