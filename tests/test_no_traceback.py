@@ -70,3 +70,40 @@ def test_every_command_survives_every_bad_file(tmp_path: Path, content: bytes) -
             result.exception,
         )
         assert "Traceback" not in result.output
+
+
+CATALOG_FILES = [
+    "catalog/service.yaml",
+    "catalog/ip-policy.yaml",
+    "catalog/entities.yaml",
+    "catalog/messages/pre-ready.txt",
+    "catalog/trust/demo-root-ca.pem",
+]
+CATALOG_BREAKAGE = {
+    **HOSTILE,
+    "a-list": b"- a\n- b\n",
+    "wrong-types": b"product: [1]\nmodalities: {}\nmax_prefix_v4: x\neligible: 3\n",
+    "template-code": b"${__import__('os').system('true')} $unknown_field {0.__class__}\n",
+}
+
+
+@pytest.mark.parametrize("catalog_file", CATALOG_FILES)
+@pytest.mark.parametrize("content", list(CATALOG_BREAKAGE.values()), ids=list(CATALOG_BREAKAGE))
+def test_every_command_survives_a_broken_catalog(
+    tmp_path: Path, catalog_file: str, content: bytes
+) -> None:
+    repo = tmp_path / "repo"
+    for folder in ("catalog", "schemas", "integrations"):
+        shutil.copytree(Path(__file__).resolve().parents[1] / folder, repo / folder)
+    git_repo(repo)
+    (repo / catalog_file).write_bytes(content)
+    runner = CliRunner()
+    if not catalog_file.endswith(".txt"):  # a broken catalog is a problem found, not a pass
+        assert runner.invoke(cli, ["validate", "--repo", str(repo)]).exit_code == 1
+    for args in commands(repo, repo / SAMPLE):
+        result = runner.invoke(cli, args, catch_exceptions=True)
+        assert result.exit_code in (0, 1, 2), (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            args,
+            result.exception,
+        )
