@@ -61,10 +61,11 @@ def _document_path(rel: str, written: Any) -> str | None:
 def read_ref(path: Path, rel: str) -> IntegrationRef:
     """What identifies the integration in one file, read leniently (any YAML the loader takes)."""
     from provisioner.desired import record_key
-    from provisioner.yamlsafe import load_bytes
+    from provisioner.yamlsafe import MAX_BYTES, load_bytes
 
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:  # bounded: the loader refuses anything over MAX_BYTES
+            raw = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         return IntegrationRef(file=rel, problem=f"cannot read it: {exc.strerror}")
     doc, diags = load_bytes(raw, rel)

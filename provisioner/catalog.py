@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import string
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -97,11 +98,44 @@ def _policy_networks(policy: IpPolicy, doc: Document) -> tuple[list[IpNetwork], 
     return nets, out
 
 
+FOLDER_FIELDS = ("fp", "entity_name", "ine10")
+
+
+def _pattern_diagnostics(service: Service, doc: Document) -> list[Diagnostic]:
+    """folder_pattern may only name the fields, plainly: no format specs, indexes, attributes."""
+    pattern = service.sharepoint.folder_pattern
+    try:
+        fields = [
+            (name, conversion, spec)
+            for _, name, spec, conversion in string.Formatter().parse(pattern)
+            if name is not None
+        ]
+    except ValueError as exc:  # unbalanced braces
+        problem: str | None = f"is not a valid pattern ({exc})"
+    else:
+        bad = [n for n, conversion, spec in fields if n not in FOLDER_FIELDS or conversion or spec]
+        problem = f"uses {{{bad[0]}}}" if bad else None
+    if problem is None:
+        return []
+    line, col = doc.position(("sharepoint", "folder_pattern"))
+    return [
+        error(
+            doc.file,
+            line,
+            col,
+            "CATALOG-FOLDER-PATTERN",
+            f"sharepoint.folder_pattern {pattern!r} {problem}; use only "
+            + ", ".join(f"{{{f}}}" for f in FOLDER_FIELDS)
+            + " (write {{ or }} for a literal brace)",
+        )
+    ]
+
+
 def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Diagnostic]]:
     """Load the three catalog files. None when any is missing or invalid."""
     folder = repo_root / CATALOG_DIR
     diags: list[Diagnostic] = []
-    service, _, d1 = load_model(folder / SERVICE_FILE, f"{CATALOG_DIR}/{SERVICE_FILE}", Service)
+    service, sdoc, d1 = load_model(folder / SERVICE_FILE, f"{CATALOG_DIR}/{SERVICE_FILE}", Service)
     policy, pdoc, d2 = load_model(
         folder / IP_POLICY_FILE, f"{CATALOG_DIR}/{IP_POLICY_FILE}", IpPolicy
     )
@@ -115,6 +149,8 @@ def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Diagnostic]]:
         diags += more
     if register is not None and rdoc is not None:
         diags += _register_diagnostics(register, rdoc)
+    if service is not None and sdoc is not None:
+        diags += _pattern_diagnostics(service, sdoc)
     if service is None or policy is None or register is None or any(d.is_error for d in diags):
         return None, diags
     return Catalog(folder, service, policy, register, tuple(networks)), diags

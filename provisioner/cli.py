@@ -135,12 +135,16 @@ def message(kind: str, file: Path, force: bool, repo: Path | None) -> None:
     """
     from provisioner.messages import MessageProblem, missing_items, render_message
     from provisioner.render import diagnostics_text
+    from provisioner.validation import EnvironmentProblem
     from provisioner.validation import validate as run
 
     desk = _desk_file(file, repo)
     src = desk.source
     if kind in _CHECKED_MESSAGES and not force:
-        report = run(src.repo_root, [src.path])
+        try:
+            report = run(src.repo_root, [src.path])
+        except EnvironmentProblem as exc:  # e.g. FILE outside --repo: nothing to validate
+            _fail_environment(str(exc))
         problems = [d for d in report.diagnostics if d.is_error]
         if problems:
             click.echo(diagnostics_text(problems, report.files), err=True)

@@ -20,6 +20,7 @@ from provisioner.diagnostics import Diagnostic
 from provisioner.loading import load_model, model_diagnostics
 from provisioner.model import Integration
 from provisioner.source import Source
+from provisioner.validation import canonical_path
 
 # Placeholders for the fields an incomplete request may lack; removed again after validation.
 _PLACEHOLDER_IPS = ["192.0.2.1"]
@@ -48,7 +49,7 @@ def load_desk_file(path: Path, repo_root: Path) -> DeskFile:
     catalog, cdiags = load_catalog(repo_root)
     if catalog is None:
         raise DeskProblem(f"the catalog cannot be loaded: {_summary(cdiags)}; run `validate`")
-    path = path.absolute()
+    path = canonical_path(path)  # '..' or a linked folder: the same file validate reads
     try:
         rel = path.relative_to(repo_root).as_posix()
     except ValueError:

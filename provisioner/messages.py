@@ -110,9 +110,9 @@ def document_path(written: str, folder: Path | None, repo_root: Path | None) -> 
     base = (repo_root or folder).resolve()
     try:
         real = Path(os.path.normpath(folder / written)).resolve()
-    except (OSError, RuntimeError):
+        return real if real.is_relative_to(base) and real.is_file() else None
+    except (OSError, RuntimeError, ValueError):  # NUL characters, names too long, loops
         return None
-    return real if real.is_relative_to(base) and real.is_file() else None
 
 
 def missing_items(

@@ -113,7 +113,7 @@ class Service(_Strict):
     modalities: list[Modality] = Field(min_length=1)
     front_ends: FrontEnds
     sharepoint: SharePointTarget
-    certificate_expiry_warning_days: int = Field(default=60, ge=0)
+    certificate_expiry_warning_days: int = Field(default=60, ge=0, le=3650)
     trusted_roots: list[str] = Field(
         default_factory=list,
         description="PEM files (relative to the catalog folder) of the CAs trusted for CDAs and "

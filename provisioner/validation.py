@@ -73,13 +73,24 @@ def _rel(path: Path, repo_root: Path) -> str:
     return path.absolute().relative_to(repo_root).as_posix()
 
 
+def canonical_path(path: Path) -> Path:
+    """path made absolute, with '..' and linked folders resolved as repo roots are.
+
+    The last part is kept: an integration file may itself be a link, and is named by its link.
+    """
+    absolute = path.absolute()
+    if absolute.name in ("", ".", ".."):
+        return absolute.resolve()
+    return absolute.parent.resolve() / absolute.name
+
+
 def select(paths: Sequence[Path], repo_root: Path) -> set[Path] | None:
     """The files named on the command line (folders expanded), or None for all of them."""
     if not paths:
         return None
     chosen: set[Path] = set()
     for p in paths:
-        p = p.absolute()
+        p = canonical_path(p)
         if not p.exists():
             raise EnvironmentProblem(f"{p}: no such file or folder")
         if not p.is_relative_to(repo_root):

@@ -75,7 +75,7 @@ def trust(ctx: RuleContext) -> Trust:
         line = _line_of(service_text, written)
         try:
             data = path.read_bytes()
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL character in the path
             problem: str | None = "cannot be read; check the path (relative to catalog/)"
         else:
             loaded, problem = load_anchor_file(data)

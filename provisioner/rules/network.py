@@ -29,6 +29,8 @@ def canonical(net: IpNetwork) -> str:
 
 def parse_ip(text: str) -> tuple[IpNetwork | None, str | None, str | None]:
     """(network, problem, suggested fix)."""
+    if "%" in text:  # an IPv6 zone names an interface of the reader: meaningless in APP
+        return None, "has a zone index (%...), which APP cannot use; write the bare address", None
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError:

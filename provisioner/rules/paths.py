@@ -31,6 +31,8 @@ def _check(root: str, folder: str, written: str) -> tuple[str, str] | str:
         )
     if "\\" in written:
         return "PATH-BACKSLASH", "uses '\\'; separate folders with '/'"
+    if "\0" in written:  # no file system takes it; os calls would raise ValueError
+        return "PATH-UNREADABLE", "contains a NUL character, which no file name can hold"
     target = os.path.normpath(os.path.join(folder, written))
     if os.path.commonpath([root, target]) != root:
         return "PATH-ESCAPES", "points outside the repository; keep documents next to the YAML file"
