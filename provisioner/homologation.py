@@ -192,7 +192,9 @@ def request_facts(root: Element) -> RequestFacts:
 
 def response_facts(root: Element) -> ResponseFacts:
     """The result code and description of a response. Raises EvidenceProblem if it has none."""
-    code = next(_find_local(root, frozenset({"codiresultat"})), None)
+    codes = list(_find_local(root, frozenset({"codiresultat"})))
+    # A response may carry several results (one per transmission): any failure fails it.
+    code = next((c for c in codes if _text(c) != "0"), codes[0] if codes else None)
     if code is None:
         if next(_find_local(root, frozenset({"peticion"})), None) is not None:
             raise EvidenceProblem(

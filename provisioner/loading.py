@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -170,10 +172,17 @@ def validate_document(doc: Document, model: type[M]) -> tuple[M | None, list[Dia
 
 def read_file(path: Path, rel: str) -> tuple[Document | None, list[Diagnostic]]:
     try:
-        with path.open("rb") as fh:
+        # Non-blocking open, then fstat: a FIFO or device named *.yaml must not hang the run.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None, [
+                    error(rel, 1, 1, "FILE-UNREADABLE", "is not a regular file; commit a file")
+                ]
             raw = fh.read(2 * 1024 * 1024)  # enough to know it is over the limit
-    except OSError as exc:
-        return None, [error(rel, 1, 1, "FILE-UNREADABLE", f"cannot read the file: {exc.strerror}")]
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return None, [error(rel, 1, 1, "FILE-UNREADABLE", f"cannot read the file: {reason}")]
     return load_bytes(raw, rel)
 
 

@@ -132,8 +132,19 @@ class IpPolicy(_Strict):
     max_prefix_v4: int = Field(ge=0, le=32, description="Broadest IPv4 prefix length allowed")
     max_prefix_v6: int = Field(ge=0, le=128, description="Broadest IPv6 prefix length allowed")
     refuse: list[
-        Literal["unspecified", "loopback", "link_local", "multicast", "reserved", "private"]
-    ] = Field(description="Address categories refused")
+        Literal[
+            "unspecified",
+            "loopback",
+            "link_local",
+            "multicast",
+            "reserved",
+            "private",
+            "non_global",
+        ]
+    ] = Field(
+        description="Address categories refused; non_global: not routable on the internet "
+        "(e.g. carrier-grade NAT 100.64.0.0/10)"
+    )
     allow: list[AllowedRange] = Field(
         default_factory=list, description="Ranges accepted even if a category above refuses them"
     )

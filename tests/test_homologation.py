@@ -506,3 +506,15 @@ def test_unreadable_evidence_and_invalid_ine10(sample_repo: Path, tmp_path: Path
     edit(sample_repo, PRO, f'ine10: "{ENTITY}"', f'ine10: "{ENTITY[1:]}"')
     assert homologation(sample_repo) == []
     assert "INE10-LEADING-ZERO" in {d.code for d in validate(sample_repo).diagnostics}
+
+
+def test_any_failed_result_in_a_response_fails_it(sample_repo: Path) -> None:
+    several = (
+        "<Resultats><Resultat><CodiResultat>0</CodiResultat><Descripcio>OK</Descripcio>"
+        "</Resultat><Resultat><CodiResultat>-9</CodiResultat>"
+        "<Descripcio>Dades d'una altra ABSS</Descripcio></Resultat></Resultats>"
+    )
+    put(sample_repo, "HESTIA_CITES.response.xml", several)
+    diags = homologation(sample_repo)
+    results = [d for d in diags if d.code == "HOMOLOGATION-RESULT"]
+    assert len(results) == 1 and "-9" in results[0].message

@@ -150,3 +150,35 @@ def test_history_reads_a_bounded_amount_of_each_file(sample_repo: Path, run_cli:
     os.symlink("/dev/zero", sample_repo / "integrations" / "8100560009" / "endless.yaml")
     result = run_cli(["history", "--repo", str(sample_repo)])
     assert result.exit_code == 0
+
+
+# ----------------------------------------------------------------------------- found in the lead's pass
+
+
+def test_carrier_grade_nat_is_refused(sample_repo: Path, run_cli: Run) -> None:
+    edit(sample_repo, ALTA, "  - 203.0.113.10", "  - 100.64.0.1")
+    result = run_cli(["validate", "--repo", str(sample_repo), "--format", "json"])
+    assert result.exit_code == 1
+    found = json.loads(result.output)["diagnostics"]
+    assert any(d["code"] == "IP-POLICY" and "non-global" in d["message"] for d in found)
+
+
+def test_a_public_address_passes_the_policy(sample_repo: Path, run_cli: Run) -> None:
+    edit(sample_repo, ALTA, "  - 203.0.113.10", "  - 8.8.8.8")
+    result = run_cli(["validate", "--repo", str(sample_repo), "--format", "json"])
+    assert "IP-POLICY" not in codes(result)
+
+
+def test_a_fifo_named_yaml_is_refused_without_hanging(sample_repo: Path, run_cli: Run) -> None:
+    os.mkfifo(sample_repo / "integrations/8100560009/pipe.yaml")
+    result = run_cli(["validate", "--repo", str(sample_repo), "--format", "json"])
+    assert result.exit_code == 1
+    found = json.loads(result.output)["diagnostics"]
+    assert any(d["code"] == "FILE-UNREADABLE" and d["file"].endswith("pipe.yaml") for d in found)
+
+
+def test_fp_numbers_with_leading_zeros_are_the_same_ticket(sample_repo: Path, run_cli: Run) -> None:
+    other = "integrations/0805690004/gestio-municipal-oberta.yaml"
+    edit(sample_repo, other, 'fp: "265702"', 'fp: "0265594"')
+    result = run_cli(["validate", "--repo", str(sample_repo), "--format", "json"])
+    assert "DUPLICATE-FP" in codes(result)

@@ -78,7 +78,7 @@ def entity_in_register(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
             *src.at("entity", "name"),
             "ENTITY-NAME-MISMATCH",
             f"entity.name {entity.name!r} differs from the register's {registered.name!r}; "
-            "use the register's name (it names the SharePoint folder)",
+            "use the register's name: entity.name also names the SharePoint folder",
         )
 
 

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from provisioner.catalog import Catalog, IpNetwork
 from provisioner.diagnostics import Diagnostic, error
 from provisioner.rules import RuleContext, file_rule, set_rule
 from provisioner.source import Source
 
-_CATEGORY_TEST = {
-    "unspecified": "is_unspecified",
-    "loopback": "is_loopback",
-    "link_local": "is_link_local",
-    "multicast": "is_multicast",
-    "reserved": "is_reserved",
-    "private": "is_private",
+_CATEGORY_TEST: dict[str, Callable[[IpNetwork], bool]] = {
+    "unspecified": lambda n: n.is_unspecified,
+    "loopback": lambda n: n.is_loopback,
+    "link_local": lambda n: n.is_link_local,
+    "multicast": lambda n: n.is_multicast,
+    "reserved": lambda n: n.is_reserved,
+    "private": lambda n: n.is_private,
+    # Everything the internet cannot route to, such as carrier-grade NAT (100.64.0.0/10).
+    "non_global": lambda n: not n.is_global,
 }
 
 
@@ -56,7 +58,7 @@ def policy_problem(net: IpNetwork, catalog: Catalog) -> str | None:
         if net.version == allowed.version and net.subnet_of(allowed):  # type: ignore[arg-type]
             return None
     for category in policy.refuse:
-        if getattr(net, _CATEGORY_TEST[category]):
+        if _CATEGORY_TEST[category](net):
             return (
                 f"is a {category.replace('_', '-')} address, refused by catalog/ip-policy.yaml: "
                 "give the provider's public address as seen from the internet"

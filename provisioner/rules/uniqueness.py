@@ -33,15 +33,16 @@ def one_file_per_ticket(sources: Sequence[Source], ctx: RuleContext) -> Iterator
     first: dict[str, Source] = {}
     for src in sources:
         fp = src.integration.fp
-        if fp in first:
+        ticket = fp.lstrip("0") or "0"  # "0265594" and "265594" name the same ticket
+        if ticket in first:
             yield error(
                 src.rel,
                 *src.at("fp"),
                 "DUPLICATE-FP",
-                f"FP {fp} is already used by {first[fp].rel}; check the ticket number",
+                f"FP {fp} is already used by {first[ticket].rel}; check the ticket number",
             )
         else:
-            first[fp] = src
+            first[ticket] = src
 
 
 @file_rule("FP-FORMAT")
