@@ -94,6 +94,9 @@ def parse_assignments(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise DeskProblem(f"--set {pair!r}: write NAME=VALUE, e.g. --set IdCites=1001")
+        if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+            # XML 1.0 cannot carry these characters: the request would not be well-formed.
+            raise DeskProblem(f"--set {name.strip()}: the value holds a control character")
         values[name.strip()] = value
     return values
 

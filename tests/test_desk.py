@@ -409,6 +409,7 @@ def test_sample_request_usage_errors(sample_repo: Path, run_cli: Run, tmp_path: 
         ([pre, "--modality", "HESTIA_NOPE"], "not granted"),
         ([pre, "--modality", "HESTIA_CITES", "--set", "IdRecurs=1"], "IdCites"),
         ([pre, "--modality", "HESTIA_CITES", "--set", "IdCites"], "NAME=VALUE"),
+        ([pre, "--modality", "HESTIA_CITES", "--set", "IdCites=1\x01"], "control character"),
     ]
     for args, expected in cases:
         result = run_cli(["sample-request", *args])
