@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -45,3 +46,16 @@ def run_cli() -> Callable[..., Result]:
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
     return run
+
+
+def edit(repo: Path, rel: str, old: str, new: str, count: int = 1) -> None:
+    """Replace old with new in a repository file (count=-1: every occurrence); old must be there."""
+    path = repo / rel
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (old, rel)
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def git_init(repo: Path) -> None:
+    """Make repo a git repository (empty history)."""
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from provisioner.diagnostics import Diagnostic
 from provisioner.homologation import Expectations, check_evidence
 from provisioner.validation import validate
+from tests.conftest import edit
 
 PRO = "integrations/0805690004/solucions-socials-digitals.yaml"
 PRE = "integrations/8100560009/serveis-informatics-pirineu.yaml"
@@ -182,13 +183,6 @@ def put(repo: Path, name: str, text: str | bytes) -> None:
         path.write_bytes(text)
     else:
         path.write_text(text, encoding="utf-8")
-
-
-def edit(repo: Path, rel: str, old: str, new: str) -> None:
-    path = repo / rel
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def homologation(repo: Path, rel: str = PRO) -> list[Diagnostic]:

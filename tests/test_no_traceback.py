@@ -7,7 +7,6 @@ runs on the repository. Each must end with exit code 0, 1 or 2 and a message, ne
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from click.testing import CliRunner
 
 from provisioner.cli import cli
 from provisioner.vocabulary import MESSAGE_KINDS
+from tests.conftest import git_init
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures" / "integrations").glob("*.yaml"))
 SAMPLE = "integrations/8100560009/serveis-informatics-pirineu.yaml"
@@ -45,10 +45,6 @@ def commands(repo: Path, target: Path) -> list[list[str]]:
     return out
 
 
-def git_repo(path: Path) -> None:
-    subprocess.run(["git", "init", "-q", str(path)], check=True)
-
-
 @pytest.mark.parametrize(
     "content",
     [f.read_bytes() for f in FIXTURES] + list(HOSTILE.values()),
@@ -58,7 +54,7 @@ def test_every_command_survives_every_bad_file(tmp_path: Path, content: bytes) -
     repo = tmp_path / "repo"
     for folder in ("catalog", "schemas", "integrations"):
         shutil.copytree(Path(__file__).resolve().parents[1] / folder, repo / folder)
-    git_repo(repo)
+    git_init(repo)
     target = repo / SAMPLE
     target.write_bytes(content)
     runner = CliRunner()
@@ -95,7 +91,7 @@ def test_every_command_survives_a_broken_catalog(
     repo = tmp_path / "repo"
     for folder in ("catalog", "schemas", "integrations"):
         shutil.copytree(Path(__file__).resolve().parents[1] / folder, repo / folder)
-    git_repo(repo)
+    git_init(repo)
     (repo / catalog_file).write_bytes(content)
     runner = CliRunner()
     if not catalog_file.endswith(".txt"):  # a broken catalog is a problem found, not a pass

@@ -7,6 +7,7 @@ what a user would see: the store's files, app-<ENV>.json, the ledger branch and 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -34,6 +35,7 @@ from provisioner.store import (
     StoreError,
     ensure_file,
 )
+from tests.conftest import edit as edit_first
 
 CASTELLDEFELS = "0805690004"
 ALTA_RIBAGORCA = "8100560009"
@@ -79,11 +81,7 @@ def plan_cli(repo_dir: Path, env: str, *extra: str) -> Result:
     return cli_run(["plan", "--env", env, "--repo", str(repo_dir), *extra])
 
 
-def edit(repo_dir: Path, rel: str, old: str, new: str) -> None:
-    path = repo_dir / rel
-    text = path.read_text(encoding="utf-8")
-    assert old in text, (old, rel)
-    path.write_text(text.replace(old, new), encoding="utf-8")
+edit = functools.partial(edit_first, count=-1)  # this module replaces every occurrence
 
 
 def ledger_log(repo_dir: Path, env: str) -> list[git.Commit]:

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import Result
 
+from tests.conftest import edit, git_init
+
 Run = Callable[..., Result]
 
 ALTA = "integrations/8100560009/serveis-informatics-pirineu.yaml"
 SERVICE = "catalog/service.yaml"
-
-
-def edit(repo: Path, rel: str, old: str, new: str) -> None:
-    path = repo / rel
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def git_init(repo: Path) -> None:
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
 
 
 def codes(result: Result) -> set[str]:

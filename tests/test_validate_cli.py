@@ -13,16 +13,9 @@ from click.testing import Result
 
 from provisioner.schemas import stale_schemas
 from provisioner.validation import validate
-from tests.conftest import ROOT
+from tests.conftest import ROOT, edit
 
 ALTA = "integrations/8100560009/serveis-informatics-pirineu.yaml"
-
-
-def edit(repo: Path, rel: str, old: str, new: str) -> None:
-    path = repo / rel
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 def clone_sample(repo: Path, new_rel: str, replacements: list[tuple[str, str]]) -> None:
