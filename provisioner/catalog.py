@@ -10,9 +10,9 @@ from pathlib import Path
 
 from provisioner.diagnostics import Diagnostic, error
 from provisioner.identifiers import ine10_problem, nif_problem
-from provisioner.loading import load_model
+from provisioner.loading.loader import load_model
+from provisioner.loading.strict_yaml import Document
 from provisioner.model import DependentEntity, IpPolicy, Register, RegisteredEntity, Service
-from provisioner.yamlsafe import Document
 
 CATALOG_DIR = "catalog"
 SERVICE_FILE = "service.yaml"

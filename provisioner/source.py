@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioner.loading.strict_yaml import Document
 from provisioner.model import Integration
-from provisioner.yamlsafe import Document
 
 INTEGRATIONS_DIR = "integrations"
 

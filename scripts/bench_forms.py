@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from benchlib import CLI, ROOT, entity_nif, provider_nif, report, run
 
-from provisioner import demo_pki
+from provisioner.demo import pki as demo_pki
 
 COUNT = 1_000
 PROVIDERS_PER_ENTITY = 10

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from benchlib import CLI, make_bench_repo, report, run
 
-from provisioner.desk import load_desk_file, sample_requests
+from provisioner.desk.draft import load_desk_file, sample_requests
 
 COUNT = 200
 USED = (

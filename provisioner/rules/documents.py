@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provisioner.catalog import CATALOG_DIR, SERVICE_FILE
-from provisioner.certificates import MAX_CERTIFICATE_BYTES, Finding
 from provisioner.diagnostics import Diagnostic, error, warning
-from provisioner.identity import read_identity
+from provisioner.documents.cda import MAX_CERTIFICATE_BYTES, Finding
+from provisioner.documents.identity import read_identity
 from provisioner.rules import RuleContext, file_rule, set_rule
 from provisioner.rules.paths import usable_path
 from provisioner.source import Source
@@ -61,7 +61,7 @@ def trust(ctx: RuleContext) -> Trust:
         return found
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from provisioner.certificates import load_anchor_file
+    from provisioner.documents.cda import load_anchor_file
 
     result = Trust()
     try:
@@ -115,7 +115,7 @@ def _place(src: Source, key: str, finding: Finding, label: str) -> Diagnostic:
 )
 def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
     """The CDA is one public application certificate, current, strong and from a trusted CA."""
-    from provisioner.certificates import IssuerMarks, check_cda
+    from provisioner.documents.cda import IssuerMarks, check_cda
 
     path = usable_path(src, src.integration.cda)
     if path is None:
@@ -193,7 +193,7 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagno
 
     A set rule so that the forms that miss the cache can be checked in parallel.
     """
-    from provisioner.forms import CACHE_DIR, FormJob, Parties, check_forms, read_form
+    from provisioner.documents.form import CACHE_DIR, FormJob, Parties, check_forms, read_form
 
     jobs: list[FormJob] = []
     owners: list[Source] = []

@@ -1,11 +1,11 @@
-"""The gate to PRO: successful PRE tests for this entity (see provisioner.homologation)."""
+"""The gate to PRO: successful PRE tests for this entity (see provisioner.documents.evidence)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from provisioner.diagnostics import Diagnostic, error, warning
-from provisioner.homologation import Expectations, check_evidence
+from provisioner.documents.evidence import Expectations, check_evidence
 from provisioner.identifiers import ine10_problem
 from provisioner.rules import RuleContext, file_rule
 from provisioner.rules.paths import usable_path

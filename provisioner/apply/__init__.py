@@ -1,0 +1,1 @@
+"""The edge that changes things: the order of work, the ledger, the document stores."""

@@ -1,0 +1,239 @@
+"""Plan and apply: validate, compute the desired state, compare with the ledger, then act.
+
+The order of apply is what makes it safe to re-run: documents first (each one ensured, never
+overwritten), then the APP configuration file, and only when all of that succeeded the ledger
+commit. A failure half-way records nothing, so the next run plans the same work again and the
+store's ensure steps skip what was already done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from provisioner.apply.store import DocumentStore, StoreError, ensure_file
+from provisioner.diagnostics import Diagnostic
+from provisioner.model import Environment
+from provisioner.plan.desired import desired_state, gather
+from provisioner.plan.diff import Plan, app_file, make_plan
+from provisioner.rules.run import ValidationReport, validate
+
+DEFAULT_STORE = Path(".provisioner") / "sharepoint"
+DEFAULT_OUT = Path("build") / "app"
+
+
+@dataclass
+class Prepared:
+    repo_root: Path
+    environment: Environment
+    report: ValidationReport
+    problems: list[Diagnostic] = field(default_factory=list)  # validation errors or gather
+    plan: Plan | None = None
+    repo: Any = None  # git.Repo, once validation passed
+
+
+def _other(env: Environment) -> Environment:
+    return "PRO" if env == "PRE" else "PRE"
+
+
+def prepare(
+    repo_root: Path, env: Environment, *, force: bool = False, now: datetime | None = None
+) -> Prepared:
+    """Validate everything, then plan env against its ledger. LedgerError when git is missing."""
+    from provisioner.apply.ledger import open_repo, read_ledger
+
+    report = validate(repo_root)
+    prepared = Prepared(report.repo_root, env, report)
+    if not report.ok or report.catalog is None:
+        prepared.problems = [d for d in report.diagnostics if d.is_error]
+        return prepared
+    inputs, problems = gather(report.sources, report.form_signers)
+    if problems:
+        prepared.problems = problems
+        return prepared
+    desired = desired_state(report.catalog, env, inputs)
+    repo = open_repo(report.repo_root)
+    prepared.repo = repo
+    ledger = read_ledger(repo, env)
+    other = read_ledger(repo, _other(env))
+    warnings = [
+        f"{d.code}: {d.message} ({d.file}:{d.line})" for d in report.diagnostics if not d.is_error
+    ]
+    prepared.plan = make_plan(
+        desired,
+        ledger,
+        now=now or datetime.now(UTC),
+        expiry_days=report.catalog.service.certificate_expiry_warning_days,
+        warnings=warnings,
+        other_ledger=other,
+        pre_ledger=other if env == "PRO" else None,
+        force=force,
+        expiry_warned=frozenset(
+            d.file for d in report.diagnostics if d.code == "CDA-EXPIRING" and not d.is_error
+        ),
+    )
+    return prepared
+
+
+Status = Literal[
+    "applied", "unchanged", "dry-run", "refused", "conflict", "store-failed", "output-failed"
+]
+
+
+@dataclass
+class ApplyResult:
+    status: Status
+    store: str
+    folders_created: int = 0
+    files_created: int = 0
+    files_present: int = 0  # already in the store with the same content
+    app_path: Path | None = None
+    app_written: bool = False
+    commit: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("applied", "unchanged", "dry-run")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "store": self.store,
+            "store_writes": {"folders": self.folders_created, "files": self.files_created},
+            "files_already_present": self.files_present,
+            "app_config": str(self.app_path) if self.app_path else None,
+            "app_config_written": self.app_written,
+            "ledger_commit": self.commit,
+            "error": self.error,
+        }
+
+
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    """Write path atomically unless it already holds data. True when written."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return True
+
+
+def _store_documents(plan: Plan, repo_root: Path, store: DocumentStore) -> int:
+    """Ensure every folder and file the plan creates; how many files were already there."""
+    present = 0
+    by_folder: dict[tuple[str, ...], list[Any]] = {f: [] for f in plan.folders_to_create}
+    for action in plan.files_to_create:
+        by_folder.setdefault(action.folder, []).append(action)
+    for folder in sorted(by_folder):
+        store.ensure_folder(folder)
+        for action in by_folder[folder]:
+            try:
+                data = (repo_root / action.source).read_bytes()
+            except OSError as exc:
+                raise StoreError(f"cannot read {action.source}: {exc.strerror}") from exc
+            if hashlib.sha256(data).hexdigest() != action.sha256:
+                raise StoreError(f"{action.source} changed while apply ran; run it again")
+            if not ensure_file(store, folder, action.name, data, action.sha256):
+                present += 1
+    return present
+
+
+def apply(
+    prepared: Prepared,
+    store: DocumentStore,
+    out_dir: Path,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    environ: dict[str, str] | None = None,
+) -> ApplyResult:
+    """Carry out a prepared plan. The caller checks prepared.problems first."""
+    from provisioner.apply.ledger import commit_message, record, source_info
+    from provisioner.plan.render import commit_details, summary_line
+
+    plan = prepared.plan
+    assert plan is not None, "apply needs a plan: check prepared.problems first"
+    result = ApplyResult("dry-run", store.name)
+    if plan.refused:
+        result.status = "refused"
+        return result
+    if dry_run:
+        return result
+    source = source_info(prepared.repo) if plan.has_changes else None
+    try:
+        result.files_present = _store_documents(plan, prepared.repo_root, store)
+    except StoreError as exc:
+        from provisioner.apply.store import ConflictError
+
+        result.status = "conflict" if isinstance(exc, ConflictError) else "store-failed"
+        result.error = str(exc)
+        return result
+    finally:
+        result.folders_created = store.writes.folders
+        result.files_created = store.writes.files
+    result.app_path = out_dir / app_file(plan.environment)
+    try:
+        result.app_written = _write_if_changed(
+            result.app_path, plan.ledger_files[result.app_path.name]
+        )
+    except OSError as exc:
+        result.status = "output-failed"
+        result.error = f"cannot write {result.app_path}: {exc.strerror}"
+        return result
+    if not plan.has_changes:
+        result.status = "unchanged"
+        return result
+    assert source is not None
+    when = (now or datetime.now(UTC)).replace(microsecond=0)
+    message = commit_message(
+        plan.environment,
+        summary_line(plan),
+        commit_details(plan),
+        source,
+        when,
+        f"{store.name} ({result.folders_created} folders, {result.files_created} files written)",
+        environ,
+    )
+    result.commit = record(
+        prepared.repo, plan.environment, plan.previous_tip, plan.ledger_files, message, when
+    )
+    result.status = "applied"
+    return result
+
+
+def result_text(result: ApplyResult) -> str:
+    """The apply summary for people."""
+    writes = (
+        f"store {result.store}: {result.folders_created} folder(s) and {result.files_created} "
+        f"file(s) written, {result.files_present} file(s) already present"
+    )
+    if result.status == "refused":
+        return "apply refused: nothing was changed"
+    if result.status == "dry-run":
+        return "dry run: nothing was changed"
+    if result.status in ("conflict", "store-failed", "output-failed"):
+        return (
+            f"apply stopped: {result.error}\n{writes}\n"
+            "nothing was recorded in the ledger; fix the problem and run apply again "
+            "(what was already stored is kept and skipped)"
+        )
+    app = (
+        f"APP configuration: {result.app_path} ({'written' if result.app_written else 'unchanged'})"
+    )
+    if result.status == "unchanged":
+        return f"nothing to apply\n{writes}\n{app}"
+    return f"applied\n{writes}\n{app}\nledger commit: {result.commit}"

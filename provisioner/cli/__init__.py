@@ -1,0 +1,32 @@
+"""The command line: parse arguments, call the core, format the answer.
+
+One module per command. Heavy libraries (pydantic, cryptography, pyHanko, git) are imported inside
+the commands so `--help` and simple commands start fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from provisioner.cli.apply import apply
+from provisioner.cli.certs import certs
+from provisioner.cli.history import history
+from provisioner.cli.message import message
+from provisioner.cli.plan import plan
+from provisioner.cli.sample_request import sample_request
+from provisioner.cli.schema import schema
+from provisioner.cli.validate import validate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hestia-provisioner")
+def cli() -> None:
+    """Integrations of public entities with Hèstia, as reviewed files in git."""
+
+
+for command in (validate, schema, message, sample_request, plan, apply, certs, history):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="hestia-provisioner")

@@ -1,0 +1,29 @@
+"""`certs`: every CDA and its expiry."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from provisioner.cli.common import EXIT_OK, EXIT_PROBLEMS, format_option, repo_option, resolve_repo
+
+
+@click.command()
+@repo_option
+@click.option(
+    "--expiring-within",
+    "within",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Exit 1 when any CDA expires within DAYS days (or is expired or unreadable).",
+)
+@format_option("text", "json", "markdown")
+def certs(repo: Path | None, within: int | None, fmt: str) -> None:
+    """List every CDA with entity, provider, environment, fingerprint and expiry."""
+    from provisioner.documents.certs_report import CERTS_RENDERERS, collect
+
+    report = collect(resolve_repo(repo), within)
+    click.echo(CERTS_RENDERERS[fmt](report))
+    sys.exit(EXIT_PROBLEMS if report.problems else EXIT_OK)

@@ -1,0 +1,33 @@
+"""`history`: who asked, who approved, when it reached PRE and PRO."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from provisioner.cli.common import fail_environment, format_option, repo_option
+
+
+@click.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--ine10", metavar="INE10", help="Only the integrations of this entity.")
+@repo_option
+@format_option("text", "markdown", "json")
+def history(file: Path | None, ine10: str | None, repo: Path | None, fmt: str) -> None:
+    """Who asked, who approved, and when it reached PRE and PRO, from git.
+
+    FILE is one integration file (it may be deleted: the ledger and git remember it); --ine10
+    shows every integration of an entity; neither shows all of them.
+    """
+    from provisioner.history.git_reader import HistoryProblem, read_history
+    from provisioner.history.timeline import RENDERERS
+    from provisioner.rules.run import EnvironmentProblem, find_repo_root
+
+    try:
+        start = Path.cwd() if file is None else file.absolute().parent
+        root = repo.resolve() if repo is not None else find_repo_root(start)
+        timelines = read_history(root, file, ine10)
+    except (EnvironmentProblem, HistoryProblem) as exc:
+        fail_environment(str(exc))
+    click.echo(RENDERERS[fmt](timelines))

@@ -1,0 +1,63 @@
+"""`message`: the procedure's messages, in Catalan."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from provisioner.cli.common import EXIT_PROBLEMS, desk_file, fail_environment, repo_option
+from provisioner.vocabulary import MESSAGE_KINDS
+
+_CHECKED_MESSAGES = ("head-of-service", "pre-ready", "pro-ready")
+
+
+@click.command("message")
+@click.argument(
+    "kind",
+    type=click.Choice(list(MESSAGE_KINDS)),
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Write it even if `validate` reports errors.")
+@repo_option
+def message(kind: str, file: Path, force: bool, repo: Path | None) -> None:
+    """Print the procedure's message KIND (in Catalan) for the integration in FILE.
+
+    Templates: catalog/messages/<KIND>.txt. FILE may be incomplete (request-info) or refused
+    (abss-redirect, not-eligible); head-of-service, pre-ready and pro-ready need a file that
+    validates.
+    """
+    from provisioner.cli.render import diagnostics_text
+    from provisioner.desk.messages import MessageProblem, missing_items, render_message
+    from provisioner.rules.run import EnvironmentProblem
+    from provisioner.rules.run import validate as run
+
+    desk = desk_file(file, repo)
+    src = desk.source
+    if kind in _CHECKED_MESSAGES and not force:
+        try:
+            report = run(src.repo_root, [src.path])
+        except EnvironmentProblem as exc:  # e.g. FILE outside --repo: nothing to validate
+            fail_environment(str(exc))
+        problems = [d for d in report.diagnostics if d.is_error]
+        if problems:
+            click.echo(diagnostics_text(problems, report.files), err=True)
+            click.echo(
+                f"{src.rel} does not validate, so the {kind} message would state checks that "
+                "failed: fix the errors above (or pass --force)",
+                err=True,
+            )
+            sys.exit(EXIT_PROBLEMS)
+    if kind == "request-info" and not missing_items(src.integration, src.folder, src.repo_root):
+        click.echo(
+            "note: the form, the CDA and the IPs are all present; the message asks for all three",
+            err=True,
+        )
+    try:
+        text = render_message(
+            kind, src.integration, desk.catalog, folder=src.folder, repo_root=src.repo_root
+        )
+    except MessageProblem as exc:
+        fail_environment(str(exc))
+    click.echo(text, nl=not text.endswith("\n"))

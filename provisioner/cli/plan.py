@@ -1,0 +1,68 @@
+"""`plan`: what apply would change."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provisioner.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    env_option,
+    format_option,
+    prepare,
+    repo_option,
+    resolve_repo,
+)
+
+
+def _closing_messages(prepared: Any) -> dict[str, str]:
+    """The closing message of each entity that gets a new provider (pre-ready / pro-ready)."""
+    from provisioner.desk.messages import render_message
+
+    plan, catalog = prepared.plan, prepared.report.catalog
+    wanted = {(e.ine10, p.nif) for e in plan.entities for p in e.providers_added}
+    kind = "pre-ready" if plan.environment == "PRE" else "pro-ready"
+    out: dict[str, str] = {}
+    for src in prepared.report.sources:
+        key = (src.integration.entity.ine10, src.integration.provider.nif)
+        if key in wanted:
+            text = render_message(
+                kind, src.integration, catalog, folder=src.folder, repo_root=src.repo_root
+            )
+            out[key[0]] = out.get(key[0], "") + text
+    return out
+
+
+@click.command()
+@env_option
+@format_option("text", "markdown", "json")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 with changes."
+)
+@click.option("--force", is_flag=True, help="Accept a plan that the safety rule refuses.")
+@click.option("--with-messages", is_flag=True, help="Markdown: add each new provider's message.")
+@repo_option
+def plan(
+    env: str,
+    fmt: str,
+    detailed_exitcode: bool,
+    force: bool,
+    with_messages: bool,
+    repo: Path | None,
+) -> None:
+    """Show what `apply --env ENV` would change, grouped by entity (exit 1 on errors)."""
+    from provisioner.plan.render import RENDERERS, render_markdown
+
+    prepared = prepare(resolve_repo(repo), env, force, fmt)
+    the_plan = prepared.plan
+    if fmt == "markdown" and with_messages:
+        click.echo(render_markdown(the_plan, _closing_messages(prepared)))
+    else:
+        click.echo(RENDERERS[fmt](the_plan))
+    if the_plan.refused:
+        sys.exit(EXIT_PROBLEMS)
+    sys.exit(2 if detailed_exitcode and the_plan.has_changes else EXIT_OK)

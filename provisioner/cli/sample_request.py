@@ -1,0 +1,74 @@
+"""`sample-request`: a PRE test request for an entity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from provisioner.cli.common import desk_file, fail_environment, repo_option
+
+
+@click.command("sample-request")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--modality", "modality", metavar="CODE", help="The modality (CodigoCertificado).")
+@click.option(
+    "--all", "every", is_flag=True, help="One request per granted modality (needs --out)."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for --all: writes <MODALITY>.request.xml files.",
+)
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Fill a specific-data field, e.g. --set IdCites=1001 (made-up test data only).",
+)
+@click.option("--soap", is_flag=True, help="Wrap the Peticion in a SOAP envelope.")
+@repo_option
+def sample_request(
+    file: Path,
+    modality: str | None,
+    every: bool,
+    out: Path | None,
+    assignments: tuple[str, ...],
+    soap: bool,
+    repo: Path | None,
+) -> None:
+    """Print a PRE test request (SCSP Peticion) for the entity in FILE, following the PRE rule.
+
+    The entity's INE10 goes in DatosAutorizacion; AOC's INE10 is the requester and the INE code
+    of the specific data. Values still to fill in are '?'.
+    """
+    from datetime import datetime
+
+    from provisioner.desk.draft import DeskProblem, parse_assignments, sample_requests
+
+    if every == (modality is not None):
+        fail_environment("give exactly one of --modality CODE and --all")
+    if every and out is None:
+        fail_environment("--all writes one file per modality: give the folder with --out DIR")
+    if out is not None and not every:
+        fail_environment("--out is for --all; a single request is printed")
+    desk = desk_file(file, repo)
+    try:
+        requests = sample_requests(
+            desk,
+            None if every else [str(modality)],
+            now=datetime.now().astimezone(),
+            values=parse_assignments(assignments),
+            soap=soap,
+        )
+    except DeskProblem as exc:
+        fail_environment(str(exc))
+    if out is None:
+        click.echo(requests[0][1].decode(), nl=False)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for code, xml in requests:
+        target = out / f"{code}.request.xml"
+        target.write_bytes(xml)
+        click.echo(f"wrote {target}")

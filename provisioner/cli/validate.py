@@ -1,0 +1,40 @@
+"""`validate`: check integration files and the catalog."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from provisioner.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    fail_environment,
+    format_option,
+    repo_option,
+    resolve_repo,
+)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@repo_option
+@format_option("text", "github", "json", "markdown")
+def validate(paths: tuple[Path, ...], repo: Path | None, fmt: str) -> None:
+    """Check integration files and the catalog; report every problem at once.
+
+    PATHS are files or folders to report on (default: every file under integrations/).
+    Checks across files always consider the whole repository.
+    """
+    from provisioner.cli.render import RENDERERS
+    from provisioner.rules.run import EnvironmentProblem
+    from provisioner.rules.run import validate as run
+
+    root = resolve_repo(repo)
+    try:
+        report = run(root, paths)
+    except EnvironmentProblem as exc:
+        fail_environment(str(exc))
+    click.echo(RENDERERS[fmt](report.diagnostics, report.files))
+    sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)

@@ -1,0 +1,1 @@
+"""Demo material for tests, samples and benchmarks; never imported by production modules."""

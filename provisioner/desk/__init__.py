@@ -1,0 +1,1 @@
+"""The support desk: messages to entities and the head of service, sample PRE requests."""

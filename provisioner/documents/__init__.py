@@ -1,0 +1,1 @@
+"""The documents an integration carries: the CDA, the signed form, homologation evidence."""

@@ -1,0 +1,439 @@
+"""Homologation: the PRE test evidence that opens the way to PRO (procedure step 7).
+
+An integration lists its evidence in `homologation:`, as request/response pairs captured in PRE.
+
+Pairing is by file name: `X.request.xml` is answered by `X.response.xml` (same folder, both
+listed). Any other name is refused, so a reviewer never has to guess which response signs off
+which request.
+
+A request passes when it was made for this entity: its INE10 in
+`Atributos/DatosAutorizacion/IdentificadorSolicitante`, AOC's INE10 as requester
+(`DatosGenericos/Solicitante/IdentificadorSolicitante`) and as the specific data's INE code
+(`codiINE`/`CodINE`), for a modality the integration is granted, product HESTIA. Its response
+passes with result code 0 (`codiResultat`/`CodiResultat`, any case). Requests may be bare
+`Peticion` documents or wrapped in a SOAP envelope.
+
+In PRO every granted modality not listed in `unused_modalities` needs at least one passing pair.
+
+Evidence comes from outside: it is read with a size limit and parsed with defusedxml, which
+refuses DTDs, entity declarations and external references (XML bombs, XXE).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from xml.etree.ElementTree import Element
+
+from provisioner.documents.scsp import INE_FIELD_NAMES, SCSP_NS
+
+MAX_EVIDENCE_BYTES = 1024 * 1024
+REQUEST_SUFFIX = ".request.xml"
+RESPONSE_SUFFIX = ".response.xml"
+SUCCESS = "0"
+
+# The result codes the Hèstia documentation names, to explain a failed test.
+RESULT_MEANINGS = {
+    "-1": "request invalid or not schema-valid",
+    "-2": "not found",
+    "-6": "Hèstia unavailable, retry later",
+    "-9": "only the requesting ABSS's own data may be read",
+}
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with the evidence. `index` points into `homologation:`; None: the whole list."""
+
+    code: str
+    message: str
+    index: int | None = None
+    severity: Severity = "error"
+
+
+class EvidenceProblem(Exception):
+    """An evidence file that cannot be read as the XML it should be."""
+
+    def __init__(self, message: str, code: str = "HOMOLOGATION-XML") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# ----------------------------------------------------------------------------- reading XML
+
+
+def read_xml(path: Path, limit: int = MAX_EVIDENCE_BYTES) -> Element:
+    """The root element of an evidence file, parsed safely. Raises EvidenceProblem."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException, DTDForbidden  # type: ignore[import-untyped]
+    from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
+
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise EvidenceProblem(f"cannot be read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise EvidenceProblem(
+            f"is larger than {limit // 1024} KiB; an evidence file holds one request or one "
+            "response as exchanged in PRE"
+        )
+    try:
+        root: Element = fromstring(data, forbid_dtd=True)
+    except DTDForbidden:
+        raise EvidenceProblem(
+            "contains a DTD (<!DOCTYPE ...>), which is refused because it can expand entities "
+            "or fetch external files; save the XML exactly as exchanged, without a DOCTYPE"
+        ) from None
+    except (DefusedXmlException, ValueError) as exc:  # entities, external references
+        raise EvidenceProblem(
+            f"is refused by the safe XML parser ({exc}); save the XML exactly as exchanged"
+        ) from None
+    except ParseError as exc:
+        raise EvidenceProblem(
+            f"is not well-formed XML ({exc}); attach the request or response as exchanged"
+        ) from None
+    return root
+
+
+def _local(tag: Any) -> str:
+    if not isinstance(tag, str):  # comments and processing instructions
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def _namespace(tag: str) -> str:
+    return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+
+
+def _text(element: Element | None) -> str | None:
+    if element is None:
+        return None
+    return (element.text or "").strip()
+
+
+def _path(element: Element, *names: str) -> Element | None:
+    current: Element | None = element
+    for name in names:
+        if current is None:
+            return None
+        current = current.find(f"{{{SCSP_NS}}}{name}")
+    return current
+
+
+def _find_local(root: Element, wanted: frozenset[str]) -> Iterator[Element]:
+    """Elements whose local name, in lower case, is one of `wanted` (any namespace)."""
+    for element in root.iter():
+        if _local(element.tag).lower() in wanted:
+            yield element
+
+
+# ----------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    modality: str | None  # Atributos/CodigoCertificado
+    product: str | None
+    authorised: str | None  # Atributos/DatosAutorizacion/IdentificadorSolicitante
+    transmissions: tuple[tuple[str | None, str | None, tuple[str, ...]], ...] = field(
+        default=()
+    )  # per SolicitudTransmision: (requester, Transmision/CodigoCertificado, INE codes)
+
+
+@dataclass(frozen=True)
+class ResponseFacts:
+    result: str | None
+    description: str | None
+
+
+def request_facts(root: Element) -> RequestFacts:
+    """What a request says. Raises EvidenceProblem if it is not an SCSP Peticion."""
+    found = next(_find_local(root, frozenset({"peticion"})), None)
+    if found is None:
+        raise EvidenceProblem(
+            f"holds no SCSP Peticion (found <{_local(root.tag)}>); is it the request?",
+            "HOMOLOGATION-NOT-REQUEST",
+        )
+    if _namespace(found.tag) != SCSP_NS:
+        raise EvidenceProblem(
+            f"has a Peticion outside the SCSP namespace {SCSP_NS} "
+            f"(namespace {_namespace(found.tag) or 'none'}); attach the request as sent",
+            "HOMOLOGATION-NOT-REQUEST",
+        )
+    transmissions = []
+    for request in found.iterfind(f"{{{SCSP_NS}}}Solicitudes/{{{SCSP_NS}}}SolicitudTransmision"):
+        requester = _text(
+            _path(request, "DatosGenericos", "Solicitante", "IdentificadorSolicitante")
+        )
+        modality = _text(_path(request, "DatosGenericos", "Transmision", "CodigoCertificado"))
+        specific = _path(request, "DatosEspecificos")
+        ines = (
+            tuple(_text(e) or "" for e in _find_local(specific, INE_FIELD_NAMES))
+            if specific is not None
+            else ()
+        )
+        transmissions.append((requester, modality, ines))
+    return RequestFacts(
+        modality=_text(_path(found, "Atributos", "CodigoCertificado")),
+        product=_text(_path(found, "Atributos", "CodigoProducto")),
+        authorised=_text(
+            _path(found, "Atributos", "DatosAutorizacion", "IdentificadorSolicitante")
+        ),
+        transmissions=tuple(transmissions),
+    )
+
+
+def response_facts(root: Element) -> ResponseFacts:
+    """The result code and description of a response. Raises EvidenceProblem if it has none."""
+    codes = list(_find_local(root, frozenset({"codiresultat"})))
+    # A response may carry several results (one per transmission): any failure fails it.
+    code = next((c for c in codes if _text(c) != "0"), codes[0] if codes else None)
+    if code is None:
+        if next(_find_local(root, frozenset({"peticion"})), None) is not None:
+            raise EvidenceProblem(
+                "is a request (Peticion), not a response", "HOMOLOGATION-NOT-RESPONSE"
+            )
+        raise EvidenceProblem(
+            f"has no result code (codiResultat/CodiResultat) in <{_local(root.tag)}>; "
+            "attach Hèstia's response to the paired request",
+            "HOMOLOGATION-NOT-RESPONSE",
+        )
+    description = next(_find_local(root, frozenset({"descripcio"})), None)
+    return ResponseFacts(_text(code), _text(description) or None)
+
+
+# ----------------------------------------------------------------------------- the checks
+
+
+@dataclass(frozen=True)
+class Expectations:
+    entity_ine10: str
+    aoc_ine10: str
+    product: str
+    granted: tuple[str, ...]  # modalities the integration is granted
+    unused: tuple[str, ...] = ()
+    required: bool = False  # True in PRO: every used modality needs a passing pair
+
+
+def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, str, Severity]]:
+    """(code, message, severity) for one request; empty when it shows a valid PRE test."""
+    out: list[tuple[str, str, Severity]] = []
+    if not facts.modality:
+        out.append(("HOMOLOGATION-MODALITY", "has no Atributos/CodigoCertificado", "error"))
+    elif facts.modality not in want.granted:
+        out.append(
+            (
+                "HOMOLOGATION-MODALITY",
+                f"tests modality {facts.modality}, which this integration is not granted "
+                f"(granted: {', '.join(want.granted) or 'none'})",
+                "error",
+            )
+        )
+    if facts.product != want.product:
+        out.append(
+            (
+                "HOMOLOGATION-PRODUCT",
+                f"has CodigoProducto {facts.product or '(none)'}, not {want.product}",
+                "error",
+            )
+        )
+    authorised = facts.authorised or ""
+    if authorised != want.entity_ine10:
+        if authorised.isdigit() and authorised.zfill(10) == want.entity_ine10:
+            out.append(
+                (
+                    "HOMOLOGATION-INE10-LEADING-ZERO",
+                    f"DatosAutorizacion carries {authorised}, the entity's INE10 without its "
+                    f"leading zero; accepted, but the integrator should send {want.entity_ine10}",
+                    "warning",
+                )
+            )
+        else:
+            hint = (
+                ": AOC's INE10 goes in DatosGenericos/Solicitante, while DatosAutorizacion "
+                "carries the entity's own"
+                if authorised == want.aoc_ine10
+                else "; the tests must carry the entity's own data"
+            )
+            out.append(
+                (
+                    "HOMOLOGATION-ENTITY",
+                    f"was not made for this entity: DatosAutorizacion/IdentificadorSolicitante "
+                    f"is {authorised or '(none)'}, expected {want.entity_ine10}{hint}",
+                    "error",
+                )
+            )
+    if not facts.transmissions:
+        out.append(("HOMOLOGATION-NOT-REQUEST", "has no Solicitudes/SolicitudTransmision", "error"))
+    for requester, modality, ines in facts.transmissions:
+        if requester != want.aoc_ine10:
+            hint = (
+                " (the entity's own INE10 belongs in DatosAutorizacion)"
+                if requester == want.entity_ine10
+                else ""
+            )
+            out.append(
+                (
+                    "HOMOLOGATION-REQUESTER",
+                    f"DatosGenericos/Solicitante/IdentificadorSolicitante is "
+                    f"{requester or '(none)'}; in PRE it must be AOC's INE10 {want.aoc_ine10}"
+                    f"{hint}",
+                    "error",
+                )
+            )
+        if modality is not None and modality != facts.modality:
+            out.append(
+                (
+                    "HOMOLOGATION-MODALITY",
+                    f"Transmision/CodigoCertificado {modality or '(none)'} differs from "
+                    f"Atributos/CodigoCertificado {facts.modality or '(none)'}",
+                    "error",
+                )
+            )
+        if not ines:
+            out.append(
+                (
+                    "HOMOLOGATION-SPECIFIC-INE",
+                    "has no INE code (codiINE/CodINE) in DatosEspecificos; in PRE it carries "
+                    f"AOC's INE10 {want.aoc_ine10}",
+                    "error",
+                )
+            )
+        for ine in ines:
+            if ine != want.aoc_ine10:
+                out.append(
+                    (
+                        "HOMOLOGATION-SPECIFIC-INE",
+                        f"the INE code in DatosEspecificos is {ine or '(empty)'}; in PRE it "
+                        f"must be AOC's INE10 {want.aoc_ine10}",
+                        "error",
+                    )
+                )
+    return out
+
+
+def _result_problem(facts: ResponseFacts) -> str | None:
+    if facts.result == SUCCESS:
+        return None
+    meaning = RESULT_MEANINGS.get(facts.result or "", "")
+    said = f": {facts.description}" if facts.description else ""
+    return (
+        f"reports result code {facts.result or '(empty)'}"
+        + (f" ({meaning})" if meaning else "")
+        + f"{said}; the test failed: repeat it in PRE until Hèstia answers 0"
+    )
+
+
+def _normal(written: str) -> str:
+    return posixpath.normpath(written.strip())
+
+
+def check_evidence(
+    evidence: Sequence[tuple[str, Path | None]], want: Expectations
+) -> list[Finding]:
+    """Every finding about the listed evidence.
+
+    `evidence` is the `homologation:` list as (written path, usable file or None); None means
+    a path rule already refused the path, so it is neither read nor reported again.
+    """
+    findings: list[Finding] = []
+    requests: dict[str, int] = {}
+    responses: dict[str, int] = {}
+    for i, (written, _) in enumerate(evidence):
+        name = _normal(written)
+        if name.endswith(REQUEST_SUFFIX):
+            table, key = requests, name[: -len(REQUEST_SUFFIX)]
+        elif name.endswith(RESPONSE_SUFFIX):
+            table, key = responses, name[: -len(RESPONSE_SUFFIX)]
+        else:
+            findings.append(
+                Finding(
+                    "HOMOLOGATION-NAME",
+                    f"{written!r}: name evidence files X{REQUEST_SUFFIX} (the request) and "
+                    f"X{RESPONSE_SUFFIX} (its response) so they pair",
+                    i,
+                )
+            )
+            continue
+        if key in table:
+            findings.append(
+                Finding("HOMOLOGATION-DUPLICATE", f"{written!r} is listed twice; remove one", i)
+            )
+            continue
+        table[key] = i
+
+    passed: set[str] = set()
+    for key, i in requests.items():
+        written, path = evidence[i]
+        j = responses.get(key)
+        if j is None:
+            findings.append(
+                Finding(
+                    "HOMOLOGATION-UNPAIRED",
+                    f"{written!r} has no response: add {key}{RESPONSE_SUFFIX} (Hèstia's answer "
+                    "to this request) to the folder and to homologation",
+                    i,
+                )
+            )
+        ok = False
+        modality: str | None = None
+        if path is not None:
+            try:
+                facts = request_facts(read_xml(path))
+            except EvidenceProblem as exc:
+                findings.append(Finding(exc.code, f"{written!r} {exc}", i))
+            else:
+                problems = check_request(facts, want)
+                findings += [Finding(c, f"{written!r} {m}", i, s) for c, m, s in problems]
+                ok = not any(s == "error" for _, _, s in problems)
+                modality = facts.modality
+        if j is None:
+            continue
+        response_ok = False
+        r_written, r_path = evidence[j]
+        if r_path is not None:
+            try:
+                result = response_facts(read_xml(r_path))
+            except EvidenceProblem as exc:
+                findings.append(Finding(exc.code, f"{r_written!r} {exc}", j))
+            else:
+                problem = _result_problem(result)
+                if problem:
+                    findings.append(Finding("HOMOLOGATION-RESULT", f"{r_written!r} {problem}", j))
+                response_ok = problem is None
+        if ok and response_ok and modality:
+            passed.add(modality)
+
+    for key, j in responses.items():
+        if key not in requests:
+            findings.append(
+                Finding(
+                    "HOMOLOGATION-UNPAIRED",
+                    f"{evidence[j][0]!r} answers no listed request: add {key}{REQUEST_SUFFIX} "
+                    "to homologation, or remove this response",
+                    j,
+                )
+            )
+
+    if want.required:
+        for modality in want.granted:
+            if modality in want.unused or modality in passed:
+                continue
+            findings.append(
+                Finding(
+                    "HOMOLOGATION-MISSING",
+                    f"PRO needs a successful PRE test of {modality} for this entity: add "
+                    f"evidence/{modality}{REQUEST_SUFFIX} and {modality}{RESPONSE_SUFFIX} to "
+                    f"homologation (`hestia-provisioner sample-request FILE --modality "
+                    f"{modality}` prints a request to start from), or list {modality} in "
+                    "unused_modalities if the integrator does not use it",
+                )
+            )
+    return findings

@@ -1,0 +1,496 @@
+"""The signed integration form: verified with pyHanko, offline, with a local cache of verdicts.
+
+The form must be a PDF signed by the ENTITY (not the provider): every signature intact, the last
+one covering the whole file, no disallowed change after signing, each signer chaining to a CA in
+the catalog's trusted_roots. Nothing is fetched from the network: no OCSP, no CRL, no AIA, so a
+revoked signer certificate is not detected here.
+
+pyHanko is slow to import (~0.6 s) and each check costs tens of milliseconds, so:
+- it is imported only when a form actually needs checking;
+- verdicts are cached under `.provisioner/cache/forms/` in the repository (git-ignored; a cache
+  committed to git could be forged by anyone), keyed by the SHA-256 of the form, of the trust
+  configuration and of the parties the form must name; a damaged cache entry is a miss;
+- many misses are checked in a process pool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provisioner.documents.cda import Finding
+
+CACHE_VERSION = 2
+CACHE_DIR = Path(".provisioner") / "cache" / "forms"
+MAX_FORM_BYTES = 32 * 1024 * 1024
+#: Below this many forms to check, a pool costs more than it saves.
+POOL_MIN_JOBS = 24
+NO_CACHE_ENV = "HESTIA_PROVISIONER_NO_CACHE"
+WORKERS_ENV = "HESTIA_PROVISIONER_WORKERS"
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Who the form is about: it must be signed by the entity, not by the provider."""
+
+    entity_nif: str
+    entity_name: str
+    provider_nif: str
+    provider_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FormVerdict:
+    findings: tuple[Finding, ...]
+    # Unix time after which the verdict may change (a signer certificate expires); None: never.
+    recheck_after: float | None = None
+    # Who signed, as their certificates name them: shown to the head of service in the plan.
+    signers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FormJob:
+    data: bytes
+    parties: Parties
+
+
+def read_form(path: Path) -> tuple[bytes | None, Finding | None]:
+    """The bytes of a form file, refusing absurd sizes before reading them."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FORM_BYTES:
+            limit = MAX_FORM_BYTES // (1024 * 1024)
+            return None, Finding(
+                "error", "FORM-UNREADABLE", f"the file is larger than {limit} MB; is it the form?"
+            )
+        return path.read_bytes(), None
+    except OSError as exc:
+        return None, Finding("error", "FORM-UNREADABLE", f"the file cannot be read ({exc})")
+
+
+# --- the check itself ----------------------------------------------------------------------
+
+
+def _quiet_pyhanko() -> None:
+    # pyHanko logs full tracebacks for every failed validation; the findings already say it.
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
+def load_pyhanko() -> None:
+    """Import what checking needs (done before forking workers, so they inherit it)."""
+    import pyhanko.sign.validation  # noqa: F401
+    from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: F401
+    from pyhanko_certvalidator import ValidationContext  # noqa: F401
+
+    _quiet_pyhanko()
+
+
+_anchor_memo: dict[str, list[Any]] = {}
+
+
+def _asn1_anchors(anchors_der: Sequence[bytes]) -> list[Any]:
+    from asn1crypto import x509 as asn1_x509
+
+    key = trust_digest(anchors_der)
+    if key not in _anchor_memo:
+        _anchor_memo[key] = [asn1_x509.Certificate.load(der) for der in anchors_der]
+    return _anchor_memo[key]
+
+
+def _normal(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def _nif(text: str) -> str:
+    return "".join(c for c in text.upper() if c.isalnum())
+
+
+@dataclass(frozen=True, slots=True)
+class SignerName:
+    common_name: str | None
+    organization: str | None
+    organization_identifier: str | None
+
+    @property
+    def vat_nif(self) -> str | None:
+        """The NIF in organizationIdentifier 'VATES-<NIF>', if that is what it holds."""
+        ident = (self.organization_identifier or "").strip().upper()
+        return _nif(ident[len("VATES-") :]) if ident.startswith("VATES-") else None
+
+    def belongs_to(self, nif: str, name: str) -> bool:
+        if self.organization_identifier:
+            return self.vat_nif == _nif(nif)
+        return self.organization is not None and _normal(self.organization) == _normal(name)
+
+    def describe(self) -> str:
+        parts = [
+            f"{label}={value}"
+            for label, value in (
+                ("CN", self.common_name),
+                ("O", self.organization),
+                ("organizationIdentifier", self.organization_identifier),
+            )
+            if value
+        ]
+        return ", ".join(parts) or "a certificate with an empty subject"
+
+
+def signer_name(der: bytes) -> tuple[SignerName, float | None]:
+    """The signer's names, and the end of its certificate's validity (Unix time)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return SignerName(None, None, None), None
+
+    def first(oid: x509.ObjectIdentifier) -> str | None:
+        values = cert.subject.get_attributes_for_oid(oid)
+        return str(values[0].value) if values else None
+
+    return (
+        SignerName(
+            first(NameOID.COMMON_NAME),
+            first(NameOID.ORGANIZATION_NAME),
+            first(NameOID.ORGANIZATION_IDENTIFIER),
+        ),
+        cert.not_valid_after_utc.timestamp(),
+    )
+
+
+def _err(code: str, message: str) -> Finding:
+    return Finding("error", code, message)
+
+
+def check_form(data: bytes, anchors_der: Sequence[bytes], parties: Parties) -> FormVerdict:
+    """Every problem of a signed form; never raises, whatever the bytes."""
+    if b"%PDF-" not in data[:1024]:
+        return FormVerdict(
+            (_err("FORM-NOT-PDF", "the file is not a PDF; commit the signed form as a PDF"),)
+        )
+    load_pyhanko()
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        encrypted = reader.encrypted
+    except Exception as exc:  # hostile or damaged input: pyHanko raises many kinds
+        return FormVerdict(
+            (_err("FORM-UNREADABLE", f"the PDF cannot be read ({_short(exc)}); ask for it again"),)
+        )
+    if encrypted:
+        return FormVerdict(
+            (
+                _err(
+                    "FORM-ENCRYPTED",
+                    "the PDF is encrypted (password-protected); ask the entity to sign a copy "
+                    "without a password",
+                ),
+            )
+        )
+    try:
+        signatures = list(reader.embedded_regular_signatures)
+    except Exception as exc:  # damaged signature fields
+        return FormVerdict(
+            (_err("FORM-UNREADABLE", f"the PDF's signature fields cannot be read ({_short(exc)})"),)
+        )
+    if not signatures:
+        return FormVerdict(
+            (
+                _err(
+                    "FORM-UNSIGNED",
+                    "the form has no digital signature; the entity must sign it digitally "
+                    "(ask for it with `hestia-provisioner message request-info FILE`)",
+                ),
+            )
+        )
+    return _check_signatures(signatures, anchors_der, parties)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def _check_signatures(
+    signatures: Sequence[Any], anchors_der: Sequence[bytes], parties: Parties
+) -> FormVerdict:
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.settings import KeyUsageConstraints
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+
+    findings: list[Finding] = []
+    signers: list[SignerName] = []
+    covers_file = False
+    recheck: list[float] = []
+    usage = KeyUsageConstraints(
+        key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
+    )
+    for number, sig in enumerate(signatures, start=1):
+        label = f"signature {number} ({sig.field_name})" if len(signatures) > 1 else "the signature"
+        try:
+            name, not_after = signer_name(sig.signer_cert.dump())
+        except Exception:  # an unreadable SignedData has no certificate to name
+            name, not_after = SignerName(None, None, None), None
+        if not_after is not None:
+            recheck.append(not_after)
+        try:
+            context = ValidationContext(
+                trust_roots=_asn1_anchors(anchors_der), allow_fetching=False
+            )
+            status = validate_pdf_signature(sig, context, key_usage_settings=usage)
+        except Exception as exc:  # malformed signature dictionaries, unsupported algorithms
+            findings.append(
+                _err(
+                    "FORM-SIGNATURE-BROKEN",
+                    f"{label} cannot be verified ({_short(exc)}); ask the entity to sign again",
+                )
+            )
+            continue
+        signers.append(name)
+        if not (status.intact and status.valid):
+            findings.append(
+                _err(
+                    "FORM-SIGNATURE-BROKEN",
+                    f"{label} by {name.describe()} does not match the document: it was changed "
+                    "after signing or the signature is damaged; ask the entity to sign again",
+                )
+            )
+            continue
+        level = status.modification_level
+        if status.docmdp_ok is False or level == ModificationLevel.OTHER:
+            findings.append(
+                _err(
+                    "FORM-MODIFIED",
+                    f"the document was modified after {label} by {name.describe()} in a way a "
+                    "signature does not allow; ask the entity for the form as it signed it",
+                )
+            )
+        elif status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+            covers_file = True
+        if not status.trusted:
+            findings.append(
+                _err(
+                    "FORM-SIGNER-UNTRUSTED",
+                    f"{label} by {name.describe()} is not trusted: {_trust_problem(status)}; "
+                    "ask for a form signed with a current certificate from a CA in "
+                    "catalog/service.yaml trusted_roots",
+                )
+            )
+    broken = any(f.code in ("FORM-SIGNATURE-BROKEN", "FORM-MODIFIED") for f in findings)
+    if not covers_file and not broken:
+        findings.append(
+            _err(
+                "FORM-DATA-APPENDED",
+                "data was added after the last signature, so the signature does not cover the "
+                "whole file; ask the entity for the form exactly as it signed it",
+            )
+        )
+    if signers and not any(s.belongs_to(parties.entity_nif, parties.entity_name) for s in signers):
+        findings.append(_not_entity(signers, parties))
+    return FormVerdict(
+        tuple(findings),
+        min(recheck) if recheck else None,
+        tuple(s.describe() for s in signers),
+    )
+
+
+_TRUST_PROBLEMS = {
+    "NO_CERTIFICATE_CHAIN_FOUND": "its certificate does not chain to a CA in trusted_roots",
+    "OUT_OF_BOUNDS_NO_POE": "its certificate is expired or not yet valid",
+    "OUT_OF_BOUNDS_NOT_REVOKED": "its certificate is expired or not yet valid",
+    "REVOKED_NO_POE": "its certificate is revoked",
+    "CHAIN_CONSTRAINTS_FAILURE": (
+        "its certificate breaks a constraint of its chain or of signing (for example a key "
+        "usage without digital signature or non-repudiation)"
+    ),
+    "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": "it uses an algorithm that is no longer accepted",
+    "SIG_CONSTRAINTS_FAILURE": "its certificate's key usage does not allow signing documents",
+}
+
+
+def _trust_problem(status: Any) -> str:
+    """pyHanko's AdES sub-indication, in words."""
+    indication = getattr(status, "trust_problem_indic", None)
+    name = str(getattr(indication, "name", indication or ""))
+    if name in _TRUST_PROBLEMS:
+        return _TRUST_PROBLEMS[name]
+    if not name:
+        return "its certificate does not chain to a CA in trusted_roots"
+    return name.replace("_", " ").lower()
+
+
+def _not_entity(signers: Sequence[SignerName], parties: Parties) -> Finding:
+    who = "; ".join(s.describe() for s in signers)
+    by_provider = any(s.belongs_to(parties.provider_nif, parties.provider_name) for s in signers)
+    whose = f" (the provider, {parties.provider_name})" if by_provider else ""
+    return _err(
+        "FORM-SIGNER-NOT-ENTITY",
+        f"the form is signed by {who}{whose}, not by the entity {parties.entity_name} "
+        f"({parties.entity_nif}); the entity itself must sign it (certificate with "
+        f"organizationIdentifier VATES-{parties.entity_nif} or O={parties.entity_name})",
+    )
+
+
+# --- cache -----------------------------------------------------------------------------------
+
+
+def trust_digest(anchors_der: Sequence[bytes]) -> str:
+    h = hashlib.sha256()
+    for der in anchors_der:
+        h.update(hashlib.sha256(der).digest())
+    return h.hexdigest()
+
+
+def cache_key(data: bytes, trust: str, parties: Parties) -> str:
+    material = json.dumps(
+        [
+            CACHE_VERSION,
+            hashlib.sha256(data).hexdigest(),
+            trust,
+            parties.entity_nif,
+            parties.entity_name,
+            parties.provider_nif,
+            parties.provider_name,
+        ]
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _cache_enabled() -> bool:
+    return os.environ.get(NO_CACHE_ENV, "") in ("", "0")
+
+
+def cache_get(folder: Path, key: str, now: float) -> FormVerdict | None:
+    """The cached verdict, or None when absent, stale or damaged in any way."""
+    try:
+        raw = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(raw, dict) or raw.get("version") != CACHE_VERSION:
+        return None
+    recheck = raw.get("recheck_after")
+    if recheck is not None and (not isinstance(recheck, int | float) or now >= recheck):
+        return None
+    items = raw.get("findings")
+    if not isinstance(items, list):
+        return None
+    findings: list[Finding] = []
+    for item in items:
+        if not (
+            isinstance(item, dict)
+            and item.get("severity") in ("error", "warning")
+            and isinstance(item.get("code"), str)
+            and isinstance(item.get("message"), str)
+        ):
+            return None
+        findings.append(Finding(item["severity"], item["code"], item["message"]))
+    signers = raw.get("signers")
+    if not (isinstance(signers, list) and all(isinstance(s, str) for s in signers)):
+        return None
+    return FormVerdict(tuple(findings), recheck, tuple(signers))
+
+
+def cache_put(folder: Path, key: str, verdict: FormVerdict) -> None:
+    """Store a verdict atomically; a cache that cannot be written is simply not used."""
+    payload = {
+        "version": CACHE_VERSION,
+        "recheck_after": verdict.recheck_after,
+        "signers": list(verdict.signers),
+        "findings": [
+            {"severity": f.severity, "code": f.code, "message": f.message} for f in verdict.findings
+        ],
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(payload, out, ensure_ascii=False)
+        os.replace(tmp, folder / f"{key}.json")
+    except OSError:
+        return
+
+
+# --- many forms --------------------------------------------------------------------------------
+
+
+def _check_job(args: tuple[FormJob, tuple[bytes, ...]]) -> FormVerdict:
+    job, anchors_der = args
+    return check_form(job.data, anchors_der, job.parties)
+
+
+def default_workers() -> int:
+    wanted = os.environ.get(WORKERS_ENV, "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _run(
+    jobs: Sequence[FormJob], anchors_der: tuple[bytes, ...], workers: int
+) -> list[FormVerdict]:
+    if workers <= 1 or len(jobs) < POOL_MIN_JOBS:
+        return [check_form(job.data, anchors_der, job.parties) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    load_pyhanko()  # forked workers inherit the imported modules instead of paying again
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    chunk = max(1, len(jobs) // (workers * 4))
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return list(pool.map(_check_job, [(j, anchors_der) for j in jobs], chunksize=chunk))
+    except (OSError, BrokenProcessPool):  # no processes available: do it here
+        return [check_form(job.data, anchors_der, job.parties) for job in jobs]
+
+
+def check_forms(
+    jobs: Sequence[FormJob],
+    anchors_der: Sequence[bytes],
+    cache_dir: Path | None,
+    workers: int | None = None,
+) -> list[FormVerdict]:
+    """The verdict for each job, in order: from the cache when possible, else computed."""
+    anchors = tuple(anchors_der)
+    trust = trust_digest(anchors)
+    use_cache = cache_dir is not None and _cache_enabled()
+    now = time.time()
+    verdicts: list[FormVerdict | None] = [None] * len(jobs)
+    keys = [cache_key(job.data, trust, job.parties) for job in jobs]
+    if use_cache and cache_dir is not None:
+        for i, key in enumerate(keys):
+            verdicts[i] = cache_get(cache_dir, key, now)
+    missing = [i for i, v in enumerate(verdicts) if v is None]
+    if missing:
+        fresh = _run(
+            [jobs[i] for i in missing],
+            anchors,
+            default_workers() if workers is None else workers,
+        )
+        for i, verdict in zip(missing, fresh, strict=True):
+            verdicts[i] = verdict
+            if use_cache and cache_dir is not None:
+                cache_put(cache_dir, keys[i], verdict)
+    return [v for v in verdicts if v is not None]

@@ -1,0 +1,1 @@
+"""What happened when: timelines read from git and the ledgers, and their rendering."""

@@ -1,0 +1,283 @@
+"""The git edge of `history`: read commits, file changes and ledger commits in a few passes.
+
+Four git processes whatever the number of integrations: one `git log` of the checked-out
+branch's commits and parents, one `git log --name-status` over the integration files, and one
+`git log --raw` per ledger branch; the integrations.json blobs that changed are read through
+gitpython's object database (one `git cat-file --batch` process).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from provisioner.history.timeline import (
+    Commit,
+    FileChange,
+    History,
+    IntegrationRef,
+    LedgerCommit,
+    build_history,
+    parse_records,
+    parse_trailers,
+    select_refs,
+)
+from provisioner.plan.diff import RECORDS_FILE
+from provisioner.source import INTEGRATIONS_DIR
+from provisioner.vocabulary import ENVIRONMENT_NAMES
+
+_SEP, _REC = "\x1f", "\x1e"
+_COMMIT_FORMAT = _SEP.join(["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%s"])
+_NULL_SHA = "0" * 40
+_INE10 = re.compile(r"\d{10}")
+_ESCAPE = re.compile(rb"\\([0-7]{3}|.)", re.DOTALL)
+_NAMED = {b"t": b"\t", b"n": b"\n", b"r": b"\r", b"a": b"\a", b"b": b"\b", b"f": b"\f", b"v": b"\v"}
+
+
+class HistoryProblem(Exception):
+    """The history cannot be shown (exit code 2); the message says why and what to do."""
+
+
+# ----------------------------------------------------------------------------- integration files
+
+
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value)
+
+
+def _document_path(rel: str, written: Any) -> str | None:
+    """The repository-relative path a cda/form entry names, when it stays inside the repo."""
+    if not isinstance(written, str) or not written.strip() or written.startswith("/"):
+        return None
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(rel), written))
+    return None if path == ".." or path.startswith("../") else path
+
+
+def read_ref(path: Path, rel: str) -> IntegrationRef:
+    """What identifies the integration in one file, read leniently (any YAML the loader takes)."""
+    from provisioner.loading.strict_yaml import MAX_BYTES, load_bytes
+    from provisioner.plan.desired import record_key
+
+    try:
+        with path.open("rb") as fh:  # bounded: the loader refuses anything over MAX_BYTES
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return IntegrationRef(file=rel, problem=f"cannot read it: {exc.strerror}")
+    doc, diags = load_bytes(raw, rel)
+    if doc is None or not isinstance(doc.data, dict):
+        reason = diags[0].message if diags else "it does not hold a mapping"
+        return IntegrationRef(file=rel, problem=reason)
+    data = doc.data
+    entity, provider = data.get("entity"), data.get("provider")
+    entity = entity if isinstance(entity, dict) else {}
+    provider = provider if isinstance(provider, dict) else {}
+    ine10, nif = _scalar(entity.get("ine10")), _scalar(provider.get("nif"))
+    documents = (_document_path(rel, data.get("cda")), _document_path(rel, data.get("form")))
+    return IntegrationRef(
+        file=rel,
+        key=record_key(ine10, nif) if ine10 and nif else None,
+        fp=_scalar(data.get("fp")),
+        ine10=ine10,
+        provider=nif,
+        entity_name=_scalar(entity.get("name")),
+        provider_name=_scalar(provider.get("name")),
+        environment=_scalar(data.get("environment")),
+        documents=tuple(d for d in documents if d is not None),
+        problem=None if ine10 and nif else "entity.ine10 or provider.nif is missing",
+    )
+
+
+# ----------------------------------------------------------------------------- git
+
+
+def _unquote(path: str) -> str:
+    """A path as git prints it (C-quoted only when it holds quotes, backslashes, controls)."""
+    if not (path.startswith('"') and path.endswith('"')):
+        return path
+    raw = _ESCAPE.sub(_unescape, path[1:-1].encode())
+    return raw.decode("utf-8", "replace")
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    code = match.group(1)
+    return bytes([int(code, 8) & 0xFF]) if len(code) == 3 else _NAMED.get(code, code)
+
+
+def parse_commits(text: str) -> dict[str, Commit]:
+    commits: dict[str, Commit] = {}
+    for line in text.splitlines():
+        f = line.split(_SEP, 8)
+        if len(f) == 9:
+            commits[f[0]] = Commit(f[0], tuple(f[1].split()), *f[2:])
+    return commits
+
+
+def parse_changes(text: str) -> list[tuple[str, list[FileChange]]]:
+    """`git log --name-status --format=<RS>%H` output, newest first."""
+    log: list[tuple[str, list[FileChange]]] = []
+    for chunk in text.split(_REC)[1:]:
+        lines = chunk.splitlines()
+        changes = []
+        for line in lines[1:]:
+            f = line.split("\t")
+            if len(f) == 3 and f[0][:1] in "RC":
+                old = _unquote(f[1]) if f[0].startswith("R") else None
+                changes.append(FileChange(f[0][:1], _unquote(f[2]), old))
+            elif len(f) == 2:
+                changes.append(FileChange(f[0][:1], _unquote(f[1])))
+        log.append((lines[0].strip(), changes))
+    return log
+
+
+def parse_ledger_log(text: str) -> list[tuple[str, str, str, str | None]]:
+    """`git log --raw` of a ledger branch: (commit, date, message, new integrations.json blob).
+
+    The blob is None when the commit did not change integrations.json, the null SHA when it
+    deleted it.
+    """
+    out: list[tuple[str, str, str, str | None]] = []
+    for chunk in text.split(_REC)[1:]:
+        f = chunk.split(_SEP)
+        if len(f) != 4:
+            continue
+        blob = None
+        for line in f[3].splitlines():
+            meta, _, path = line.partition("\t")
+            fields = meta.split()
+            if line.startswith(":") and len(fields) >= 5 and _unquote(path) == RECORDS_FILE:
+                blob = _NULL_SHA if fields[4].startswith("D") else fields[3]
+        out.append((f[0].strip(), f[1], f[2], blob))
+    return out
+
+
+def _head(repo: Any) -> str | None:
+    try:
+        return str(repo.head.commit.hexsha)
+    except ValueError:  # no commit yet
+        return None
+
+
+def _blob_records(repo: Any, blob: str) -> Any:
+    try:
+        data = repo.odb.stream(bytes.fromhex(blob)).read()
+    except Exception:  # any failure to read this one blob leaves its records unreadable
+        return None
+    return parse_records(data)
+
+
+def _ledger(repo: Any, env: str) -> list[LedgerCommit]:
+    from provisioner.apply.ledger import branch
+
+    name = branch(env)
+    if not any(head.name == name for head in repo.heads):
+        return []
+    text = repo.git.log(
+        "--first-parent",
+        "--reverse",
+        "--root",
+        "--raw",
+        "--no-abbrev",
+        f"--format={_REC}%H{_SEP}%cI{_SEP}%B{_SEP}",
+        f"refs/heads/{name}",
+    )
+    commits: list[LedgerCommit] = []
+    records: Any = {}
+    for sha, date, message, blob in parse_ledger_log(text):
+        if blob == _NULL_SHA:
+            records = {}
+        elif blob is not None:
+            records = _blob_records(repo, blob)
+        commits.append(LedgerCommit(sha, date, parse_trailers(message), records))
+    return commits
+
+
+def _pathspecs(refs: Iterable[IntegrationRef], extra: str | None) -> list[str]:
+    """integrations/ (renames inside it are followed), plus any path of ours outside it."""
+    inside = (INTEGRATIONS_DIR + "/",)
+    paths = {p for r in refs for p in (r.file, *r.documents)}
+    if extra is not None:
+        paths.add(extra)
+    return [INTEGRATIONS_DIR, *sorted(p for p in paths if not p.startswith(inside))]
+
+
+def _read_git(
+    repo: Any, head: str | None, pathspecs: Sequence[str]
+) -> tuple[dict[str, Commit], list[tuple[str, list[FileChange]]]]:
+    if head is None:
+        return {}, []
+    commits = parse_commits(repo.git.log(f"--format={_COMMIT_FORMAT}", head))
+    changes = parse_changes(
+        repo.git(c="core.quotePath=false").log(
+            "--no-merges", "-M", "--name-status", f"--format={_REC}%H", head, "--", *pathspecs
+        )
+    )
+    return commits, changes
+
+
+# ----------------------------------------------------------------------------- the whole
+
+
+def _inside(path: Path, repo_root: Path) -> str | None:
+    # The folder resolved (repo_root is), the name kept: a symlinked file is still that file.
+    path = Path(posixpath.normpath(path.as_posix()))
+    try:
+        return (path.parent.resolve() / path.name).relative_to(repo_root).as_posix()
+    except ValueError:
+        return None
+
+
+def _relative(file: Path, repo_root: Path) -> str:
+    """FILE relative to the repository: from the current folder, else from the repository."""
+    candidates = [file] if file.is_absolute() else [Path.cwd() / file, repo_root / file]
+    inside = [r for r in (_inside(c, repo_root) for c in candidates) if r is not None]
+    existing = [r for r in inside if (repo_root / r).exists()]
+    if existing or inside:
+        return (existing or inside)[0]
+    raise HistoryProblem(f"{file} is outside the repository {repo_root}")
+
+
+def read_history(repo_root: Path, file: Path | None = None, ine10: str | None = None) -> History:
+    """The timelines of one file, of one entity's integrations, or of every integration."""
+    import git
+
+    from provisioner.apply.ledger import LedgerError, open_repo
+    from provisioner.rules.run import integration_files
+
+    if file is not None and ine10 is not None:
+        raise HistoryProblem("give a FILE or --ine10, not both")
+    if ine10 is not None and not _INE10.fullmatch(ine10):
+        raise HistoryProblem(f"--ine10 {ine10!r}: an INE10 is 10 digits, e.g. 0805690004")
+    rel = _relative(file, repo_root) if file is not None else None
+    try:
+        repo = open_repo(repo_root)
+    except LedgerError as exc:
+        raise HistoryProblem(str(exc)) from None
+    if rel is not None:
+        path = repo_root / rel
+        paths = [path] if path.is_file() else []
+    else:
+        paths = integration_files(repo_root)
+    file_refs = [read_ref(p, p.relative_to(repo_root).as_posix()) for p in paths]
+    head = _head(repo)
+    try:
+        ledgers = {env: _ledger(repo, env) for env in ENVIRONMENT_NAMES}
+        commits, log = _read_git(repo, head, _pathspecs(file_refs, rel))
+    except (git.GitCommandError, ValueError) as exc:
+        raise HistoryProblem(f"cannot read the git history: {exc}") from None
+    known = frozenset(c.path for _sha, changes in log for c in changes)
+    refs = select_refs(file_refs, ledgers, ine10=ine10, file=rel, history_paths=known)
+    if not refs and rel is not None:
+        raise HistoryProblem(
+            f"{rel}: no such file in the checkout, in git's history or in the ledgers; "
+            "give the path of an integration file (e.g. integrations/<INE10>/<provider>.yaml)"
+        )
+    if not refs and ine10 is not None:
+        raise HistoryProblem(
+            f"no integration of entity {ine10} in {INTEGRATIONS_DIR}/ or in the ledgers"
+        )
+    return build_history(refs, commits, head, log, ledgers)

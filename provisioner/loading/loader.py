@@ -1,0 +1,196 @@
+"""From a strict YAML document to a validated model, with every problem positioned."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from provisioner.diagnostics import Diagnostic, error
+from provisioner.loading.strict_yaml import Document, TypedScalar, load_bytes
+
+M = TypeVar("M", bound=BaseModel)
+
+_TYPE_WORDS = {
+    "string_type": "text",
+    "list_type": "a list",
+    "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)",
+    "model_attributes_type": "a mapping (key: value lines)",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+}
+
+
+def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names accepted at the mapping that holds loc[-1]."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = field.annotation
+        args = getattr(current, "__args__", None)
+        while args and not hasattr(current, "model_fields"):
+            current = next((a for a in args if hasattr(a, "model_fields")), args[0])
+            args = getattr(current, "__args__", None)
+    return list(getattr(current, "model_fields", {}))
+
+
+def _typed_message(field: str, typed: TypedScalar, wanted: str) -> str:
+    return (
+        f"{field}: {typed.describe()}, not {wanted}; "
+        f"write it in quotes so every tool reads the same text: {field}: {typed.quoted()}"
+    )
+
+
+def _clean_loc(doc: Document, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """Drop the union-branch labels pydantic adds (they are not keys in the file)."""
+    out: list[str | int] = []
+    for part in loc:
+        candidate = (*out, part)
+        known = candidate in doc.positions or candidate in doc.key_positions
+        label = isinstance(part, str) and any(c in part for c in "[]'(),")
+        if isinstance(part, int) or known or not label:
+            out.append(part)
+    return tuple(out)
+
+
+def model_diagnostics(
+    doc: Document, model: type[BaseModel], exc: ValidationError
+) -> list[Diagnostic]:
+    grouped: dict[tuple[str | int, ...], list[Any]] = {}
+    for err in exc.errors(include_url=False):
+        grouped.setdefault(_clean_loc(doc, tuple(err["loc"])), []).append(err)
+    out: list[Diagnostic] = []
+    for loc, errs in grouped.items():
+        name = ".".join(str(p) for p in loc) or "(file)"
+        field = str(loc[-1]) if loc and isinstance(loc[-1], str) else name
+        first = errs[0]
+        kind = first["type"]
+        if kind == "missing":
+            line, col = doc.position(loc[:-1])
+            out.append(
+                error(
+                    doc.file,
+                    line,
+                    col,
+                    "SCHEMA-MISSING",
+                    f"required field '{name}' is missing; add it",
+                )
+            )
+            continue
+        if kind == "extra_forbidden":
+            line, col = doc.key_position(loc)
+            allowed = ", ".join(_allowed_fields(model, loc))
+            out.append(
+                error(
+                    doc.file,
+                    line,
+                    col,
+                    "SCHEMA-UNKNOWN-FIELD",
+                    f"unknown field '{field}'; check the spelling (allowed here: {allowed})",
+                )
+            )
+            continue
+        line, col = doc.position(loc)
+        typed = doc.typed.get(loc)
+        wanted = [_TYPE_WORDS[e["type"]] for e in errs if e["type"] in _TYPE_WORDS]
+        if typed is not None and "text" in wanted:
+            doc.typed.pop(loc)  # reported here; no second report as ambiguous
+            out.append(
+                error(
+                    doc.file, line, col, "YAML-IMPLICIT-TYPE", _typed_message(field, typed, "text")
+                )
+            )
+            continue
+        literal = [e for e in errs if e["type"] == "literal_error"]
+        if literal:
+            expected = literal[0].get("ctx", {}).get("expected", "")
+            got = first.get("input")
+            extra = " or a list" if any(e["type"] == "list_type" for e in errs) else ""
+            out.append(
+                error(
+                    doc.file,
+                    line,
+                    col,
+                    "SCHEMA-VALUE",
+                    f"{name}: {got!r} is not allowed; use {expected}{extra}",
+                )
+            )
+            continue
+        if wanted:
+            out.append(
+                error(
+                    doc.file,
+                    line,
+                    col,
+                    "SCHEMA-TYPE",
+                    f"{name}: expected {' or '.join(dict.fromkeys(wanted))}, "
+                    f"found {type(first.get('input')).__name__}",
+                )
+            )
+            continue
+        detail = "; ".join(dict.fromkeys(e["msg"] for e in errs))
+        out.append(error(doc.file, line, col, "SCHEMA-INVALID", f"{name}: {detail}"))
+    return out
+
+
+def ambiguity_diagnostics(doc: Document) -> list[Diagnostic]:
+    """Plain scalars that YAML 1.1 and YAML 1.2 readers would turn into different values."""
+    out = []
+    for path, typed in doc.typed.items():
+        if typed.ambiguous:
+            line, col = doc.position(path)
+            field = str(path[-1]) if path and isinstance(path[-1], str) else "value"
+            out.append(
+                error(
+                    doc.file,
+                    line,
+                    col,
+                    "YAML-AMBIGUOUS",
+                    f"{field}: {typed.describe()} while other YAML tools read it differently; "
+                    f"write it in quotes: {typed.quoted()}",
+                )
+            )
+    return out
+
+
+def validate_document(doc: Document, model: type[M]) -> tuple[M | None, list[Diagnostic]]:
+    try:
+        value = model.model_validate(doc.data)
+    except ValidationError as exc:
+        diags = model_diagnostics(doc, model, exc)
+        return None, diags + ambiguity_diagnostics(doc)
+    return value, ambiguity_diagnostics(doc)
+
+
+def read_file(path: Path, rel: str) -> tuple[Document | None, list[Diagnostic]]:
+    try:
+        # Non-blocking open, then fstat: a FIFO or device named *.yaml must not hang the run.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None, [
+                    error(rel, 1, 1, "FILE-UNREADABLE", "is not a regular file; commit a file")
+                ]
+            raw = fh.read(2 * 1024 * 1024)  # enough to know it is over the limit
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return None, [error(rel, 1, 1, "FILE-UNREADABLE", f"cannot read the file: {reason}")]
+    return load_bytes(raw, rel)
+
+
+def load_model(
+    path: Path, rel: str, model: type[M]
+) -> tuple[M | None, Document | None, list[Diagnostic]]:
+    doc, diags = read_file(path, rel)
+    if doc is None:
+        return None, None, diags
+    value, more = validate_document(doc, model)
+    return value, doc, diags + more

@@ -1,0 +1,240 @@
+"""The desired state of one environment, computed purely from the catalog and the files.
+
+`gather` (the edge) reads each valid integration's certificate identity and document hashes;
+`desired_state` (pure) turns that into the APP configuration, the SharePoint folders and the
+per-integration records that the ledger keeps.
+
+PRE holds every integration (PRE and PRO: PRO integrations stay reachable in PRE for tests);
+PRO holds only the PRO ones. Several providers of one entity merge into one permission entry
+with several certificates; its modalities are the union of what each provider was granted
+(APP authorises an entity, not a provider, for a modality).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from provisioner.catalog import Catalog
+from provisioner.diagnostics import Diagnostic, error
+from provisioner.documents.identity import CertificateIdentity
+from provisioner.model import Environment, Integration
+from provisioner.source import Source, expand_modalities, folder_name
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One file that goes to an integration's SharePoint folder."""
+
+    name: str  # file name in the folder
+    source: str  # repository-relative path of the file in git
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationInput:
+    """What the edge read about one valid integration file."""
+
+    rel: str
+    integration: Integration
+    identity: CertificateIdentity
+    documents: tuple[Document, ...]
+    form_signers: tuple[str, ...] = ()  # as validate read them from the signed form
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """One integration's SharePoint folder: path segments from the library root, and its files."""
+
+    path: tuple[str, ...]
+    files: tuple[Document, ...]
+
+    @property
+    def key(self) -> str:
+        return "/".join(self.path)
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    environment: Environment
+    app_config: dict[str, Any]
+    folders: tuple[Folder, ...]
+    records: dict[str, dict[str, Any]]  # integration key -> record kept in the ledger
+
+
+def record_key(ine10: str, provider_nif: str) -> str:
+    return f"{ine10}/{provider_nif}"
+
+
+def canonical_json(data: Any) -> bytes:
+    """The one serialisation of every JSON document the tool writes: sorted, stable, diffable."""
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+@lru_cache(maxsize=65536)
+def _network(text: str) -> tuple[str, tuple[int, int, int]]:
+    """(CIDR text, sort key) of an address or range; cached: each appears several times."""
+    net = ipaddress.ip_network(text)
+    return str(net), (net.version, int(net.network_address), net.prefixlen)
+
+
+def _ip_sort_key(cidr: str) -> tuple[int, int, int]:
+    return _network(cidr)[1]
+
+
+def in_environment(integration: Integration, env: Environment) -> bool:
+    return env == "PRE" or integration.environment == "PRO"
+
+
+def base_path(catalog: Catalog) -> tuple[str, ...]:
+    sp = catalog.service.sharepoint
+    return (sp.library, *(part for part in sp.base_folder.split("/") if part))
+
+
+def desired_state(
+    catalog: Catalog, env: Environment, inputs: Iterable[IntegrationInput]
+) -> DesiredState:
+    """Pure: the APP configuration, folders and records of env."""
+    service = catalog.service
+    base = base_path(catalog)
+    chosen = sorted(
+        (i for i in inputs if in_environment(i.integration, env)),
+        key=lambda i: (i.integration.entity.ine10, i.integration.provider.nif),
+    )
+    allowlist: list[dict[str, Any]] = []
+    permissions: dict[str, dict[str, Any]] = {}
+    granted: dict[str, set[str]] = {}
+    folders: list[Folder] = []
+    records: dict[str, dict[str, Any]] = {}
+    for item in chosen:
+        integ = item.integration
+        ine10, nif = integ.entity.ine10, integ.provider.nif
+        for ip in integ.ips:
+            allowlist.append(
+                {
+                    "cidr": _network(ip)[0],
+                    "ine10": ine10,
+                    "provider": nif,
+                    "provider_name": integ.provider.name,
+                    "fp": integ.fp,
+                }
+            )
+        registered = catalog.eligible_by_ine10.get(ine10)
+        entry = permissions.setdefault(
+            ine10,
+            {
+                "ine10": ine10,
+                "name": registered.name if registered else integ.entity.name,
+                "product": service.product,
+                "modalities": [],
+                "certificates": [],
+            },
+        )
+        modalities = expand_modalities(integ, catalog.modality_codes)
+        granted.setdefault(ine10, set()).update(modalities)
+        ident = item.identity
+        entry["certificates"].append(
+            {
+                "sha256": ident.sha256,
+                "subject": ident.subject,
+                "serial": ident.serial,
+                "not_after": ident.not_after.isoformat(),
+                "provider": nif,
+                "provider_name": integ.provider.name,
+                "fp": integ.fp,
+            }
+        )
+        folder = Folder(
+            (*base, folder_name(service.sharepoint.folder_pattern, integ)), item.documents
+        )
+        folders.append(folder)
+        records[record_key(ine10, nif)] = {
+            "ine10": ine10,
+            "entity": entry["name"],
+            "provider": nif,
+            "provider_name": integ.provider.name,
+            "fp": integ.fp,
+            "environment": integ.environment,
+            "file": item.rel,
+            "folder": folder.key,
+            "certificate": ident.sha256,
+            "form_signed_by": list(item.form_signers),
+            "ips": sorted((_network(ip)[0] for ip in integ.ips), key=_ip_sort_key),
+            "modalities": list(modalities),
+        }
+    order = {code: i for i, code in enumerate(catalog.modality_codes)}
+    for ine10, entry in permissions.items():
+        entry["modalities"] = sorted(granted[ine10], key=lambda c: (order.get(c, len(order)), c))
+        entry["certificates"].sort(key=lambda c: (c["provider"], c["sha256"]))
+    allowlist.sort(key=lambda e: (*_ip_sort_key(e["cidr"]), e["ine10"], e["provider"]))
+    app_config = {
+        "environment": env,
+        "product": service.product,
+        "front_end": getattr(service.front_ends, env),
+        "ip_allowlist": allowlist,
+        "permissions": [permissions[k] for k in sorted(permissions)],
+    }
+    folders.sort(key=lambda f: f.key)
+    return DesiredState(env, app_config, tuple(folders), records)
+
+
+# ----------------------------------------------------------------------------- the edge
+
+
+def _document(written: str, path: Path, repo_root: Path) -> Document:
+    data = path.read_bytes()
+    rel = path.relative_to(repo_root).as_posix()
+    return Document(Path(written).name, rel, hashlib.sha256(data).hexdigest(), len(data))
+
+
+def gather(
+    sources: Sequence[Source], form_signers: Mapping[str, tuple[str, ...]] | None = None
+) -> tuple[list[IntegrationInput], list[Diagnostic]]:
+    """Read the certificate identity and the documents of each (already validated) file.
+
+    form_signers (file -> signers) is what validation found in the signed forms.
+    """
+    from provisioner.documents.identity import read_identity
+    from provisioner.rules.paths import usable_path
+
+    inputs: list[IntegrationInput] = []
+    problems: list[Diagnostic] = []
+    roots: dict[Path, Path] = {}
+    for src in sources:
+        integ = src.integration
+        root = roots.setdefault(src.repo_root, src.repo_root.resolve())
+        cda = usable_path(src, integ.cda)
+        form = usable_path(src, integ.form)
+        identity = read_identity(cda) if cda is not None else None
+        if cda is None or form is None or identity is None:
+            problems.append(
+                error(
+                    src.rel,
+                    *src.at("cda"),
+                    "PLAN-DOCUMENTS",
+                    "the CDA or the form cannot be read; run `hestia-provisioner validate`",
+                )
+            )
+            continue
+        documents = (_document(integ.cda, cda, root), _document(integ.form, form, root))
+        if documents[0].name.casefold() == documents[1].name.casefold():
+            problems.append(
+                error(
+                    src.rel,
+                    *src.at("form"),
+                    "PLAN-SAME-NAME",
+                    f"the CDA and the form are both named {documents[0].name!r}; they share one "
+                    "SharePoint folder, so rename one of them",
+                )
+            )
+            continue
+        signers = (form_signers or {}).get(src.rel, ())
+        inputs.append(IntegrationInput(src.rel, integ, identity, documents, signers))
+    return inputs, problems

@@ -1,0 +1,490 @@
+"""The plan: what applying the desired state would change, compared with the ledger.
+
+Pure functions over plain data: the desired state, what the ledger's last commit holds, and
+(for PRO) what the PRE ledger holds. Nothing here touches git or the file system.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any, Literal
+
+from provisioner.plan.desired import DesiredState, canonical_json
+
+MANIFEST_FILE = "sharepoint-manifest.json"
+RECORDS_FILE = "integrations.json"
+
+# octoDNS's rule: refuse a plan that removes too much of a big enough configuration.
+SAFETY_THRESHOLD = 0.30
+SAFETY_MINIMUM = 10
+
+
+def app_file(env: str) -> str:
+    return f"app-{env}.json"
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """What the last commit of a ledger branch holds (empty when the branch does not exist)."""
+
+    tip: str | None = None
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    app_config: Mapping[str, Any] | None = None
+    manifest: Mapping[str, Any] = field(default_factory=dict)
+    records: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    sha256: str
+    subject: str
+    serial: str
+    not_after: str
+    provider: str
+    provider_name: str
+    fp: str
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> CertInfo:
+        return cls(
+            entry["sha256"],
+            entry["subject"],
+            entry["serial"],
+            entry["not_after"],
+            entry["provider"],
+            entry.get("provider_name", entry["provider"]),
+            entry.get("fp", ""),
+        )
+
+    def days_left(self, now: datetime) -> int:
+        return (datetime.fromisoformat(self.not_after) - now).days
+
+
+@dataclass(frozen=True)
+class IpInfo:
+    cidr: str
+    provider: str
+    provider_name: str
+    fp: str
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    nif: str
+    name: str
+    fp: str
+    folder: str
+    form_signed_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileAction:
+    folder: tuple[str, ...]
+    name: str
+    source: str  # repository-relative path of the file to upload
+    sha256: str
+    size: int
+
+
+EntityKind = Literal["new", "integrated", "removed"]
+
+
+@dataclass
+class EntityChange:
+    ine10: str
+    name: str
+    kind: EntityKind
+    providers_added: list[ProviderInfo] = field(default_factory=list)
+    providers_removed: list[ProviderInfo] = field(default_factory=list)
+    ips_added: list[IpInfo] = field(default_factory=list)
+    ips_removed: list[IpInfo] = field(default_factory=list)
+    modalities_granted: list[str] = field(default_factory=list)
+    modalities_revoked: list[str] = field(default_factory=list)
+    certificates_added: list[CertInfo] = field(default_factory=list)
+    certificates_removed: list[CertInfo] = field(default_factory=list)
+    folders_to_create: list[str] = field(default_factory=list)
+    files_to_create: list[FileAction] = field(default_factory=list)
+    record_changes: list[str] = field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(
+            (
+                self.providers_added,
+                self.providers_removed,
+                self.ips_added,
+                self.ips_removed,
+                self.modalities_granted,
+                self.modalities_revoked,
+                self.certificates_added,
+                self.certificates_removed,
+                self.folders_to_create,
+                self.files_to_create,
+                self.record_changes,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class SafetyMeasure:
+    label: str
+    existing: int
+    removed: int
+
+    @property
+    def tripped(self) -> bool:
+        return self.existing >= SAFETY_MINIMUM and self.removed > SAFETY_THRESHOLD * self.existing
+
+
+@dataclass(frozen=True)
+class Safety:
+    measures: tuple[SafetyMeasure, ...]
+    forced: bool
+
+    @property
+    def tripped(self) -> list[SafetyMeasure]:
+        return [m for m in self.measures if m.tripped]
+
+    @property
+    def blocks(self) -> bool:
+        return bool(self.tripped) and not self.forced
+
+
+@dataclass
+class Plan:
+    environment: str
+    entities: list[EntityChange]
+    warnings: list[str]
+    errors: list[Problem]
+    safety: Safety
+    folders_to_create: list[tuple[str, ...]]
+    files_to_create: list[FileAction]
+    ledger_docs: dict[str, Any]  # file name -> JSON data of the next ledger commit
+    previous_tip: str | None
+    has_changes: bool
+    now: datetime
+    expiry_days: int
+    integrations: int  # how many integrations the environment holds after the plan
+
+    @cached_property
+    def ledger_files(self) -> dict[str, bytes]:
+        """The next ledger commit's files, serialised (only apply needs the bytes)."""
+        return {name: canonical_json(data) for name, data in self.ledger_docs.items()}
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.errors) or self.safety.blocks
+
+    def counts(self) -> dict[str, int]:
+        def total(attr: str) -> int:
+            return sum(len(getattr(e, attr)) for e in self.entities)
+
+        return {
+            "entities_new": sum(1 for e in self.entities if e.kind == "new"),
+            "entities_changed": sum(
+                1 for e in self.entities if e.kind == "integrated" and e.has_changes
+            ),
+            "entities_removed": sum(1 for e in self.entities if e.kind == "removed"),
+            "providers_added": total("providers_added"),
+            "integrations_removed": total("providers_removed"),
+            "ips_added": total("ips_added"),
+            "ips_removed": total("ips_removed"),
+            "modalities_granted": total("modalities_granted"),
+            "modalities_revoked": total("modalities_revoked"),
+            "certificates_added": total("certificates_added"),
+            "certificates_removed": total("certificates_removed"),
+            "folders_to_create": len(self.folders_to_create),
+            "files_to_create": len(self.files_to_create),
+        }
+
+
+# ----------------------------------------------------------------------------- diff
+
+
+def _by_entity(entries: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for e in entries:
+        out.setdefault(e["ine10"], []).append(e)
+    return out
+
+
+def _ip(entry: Mapping[str, Any]) -> IpInfo:
+    return IpInfo(
+        entry["cidr"], entry["provider"], entry.get("provider_name", entry["provider"]), entry["fp"]
+    )
+
+
+def _provider(record: Mapping[str, Any]) -> ProviderInfo:
+    return ProviderInfo(
+        record["provider"],
+        record["provider_name"],
+        record["fp"],
+        record["folder"],
+        tuple(record.get("form_signed_by", ())),
+    )
+
+
+_RECORD_FIELDS = (
+    ("fp", "FP number"),
+    ("environment", "environment"),
+    ("folder", "SharePoint folder"),
+    ("file", "integration file"),
+    ("provider_name", "provider name"),
+    ("entity", "entity name"),
+)
+
+
+def _record_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    out = []
+    for key, label in _RECORD_FIELDS:
+        if old.get(key) != new.get(key):
+            out.append(
+                f"{new['provider_name']}: {label} {old.get(key, '-')} -> {new.get(key, '-')}"
+            )
+    return out
+
+
+def _known_files(manifests: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Mapping[str, Any]]]:
+    known: dict[str, dict[str, Mapping[str, Any]]] = {}
+    for manifest in manifests:
+        for folder, files in manifest.get("folders", {}).items():
+            known.setdefault(folder, {}).update(files)
+    return known
+
+
+def _documents(
+    desired: DesiredState, own: Mapping[str, Any], other: Mapping[str, Any] | None
+) -> tuple[list[tuple[str, ...]], list[FileAction], dict[str, Any], list[Problem]]:
+    """Folders and files to create, the new manifest, and documents that changed content."""
+    known = _known_files([own] + ([other] if other else []))
+    manifest: dict[str, Any] = copy.deepcopy(dict(own)) if own else {}
+    folders_out: dict[str, Any] = manifest.setdefault("folders", {})
+    new_folders: list[tuple[str, ...]] = []
+    new_files: list[FileAction] = []
+    problems: list[Problem] = []
+    for folder in desired.folders:
+        stored = known.get(folder.key)
+        if stored is None:
+            new_folders.append(folder.path)
+            stored = {}
+        entry = folders_out.setdefault(folder.key, {})
+        for doc in folder.files:
+            before = stored.get(doc.name)
+            if before is None:
+                new_files.append(
+                    FileAction(folder.path, doc.name, doc.source, doc.sha256, doc.size)
+                )
+            elif before["sha256"] != doc.sha256:
+                problems.append(
+                    Problem(
+                        "PLAN-DOCUMENT-CHANGED",
+                        f"{folder.key}/{doc.name} was stored with other content (sha256 "
+                        f"{before['sha256'][:12]}...) and documents are never replaced: give "
+                        f"the new file another name in {doc.source}'s integration file",
+                        doc.source,
+                    )
+                )
+                continue
+            entry[doc.name] = {"sha256": doc.sha256, "size": doc.size}
+    return new_folders, new_files, manifest, problems
+
+
+def _promotion_problems(
+    desired: DesiredState,
+    previous: Mapping[str, Mapping[str, Any]],
+    pre_records: Mapping[str, Mapping[str, Any]],
+) -> list[Problem]:
+    """PRO takes an integration only as PRE last applied it (the PRE ledger proves it)."""
+    out = []
+    for key, rec in sorted(desired.records.items()):
+        if previous.get(key) == rec:
+            continue
+        pre = pre_records.get(key)
+        what = f"{rec['entity']} ({rec['ine10']}) through {rec['provider_name']}"
+        if pre is None:
+            out.append(
+                Problem(
+                    "PRO-NOT-IN-PRE",
+                    f"{what} was never applied in PRE: apply PRE first (the integration must "
+                    "be tested in PRE before PRO)",
+                    rec["file"],
+                )
+            )
+            continue
+        differs = [k for k in ("certificate", "ips", "modalities") if pre.get(k) != rec.get(k)]
+        if differs:
+            out.append(
+                Problem(
+                    "PRO-PRE-OUTDATED",
+                    f"{what}: PRE was applied with other {', '.join(differs)}; apply PRE "
+                    "first so PRO gets what was tested",
+                    rec["file"],
+                )
+            )
+    return out
+
+
+def _safety(
+    old: Mapping[str, Any], new: Mapping[str, Any], forced: bool
+) -> tuple[Safety, list[str]]:
+    def certs(cfg: Mapping[str, Any]) -> set[tuple[str, str]]:
+        return {(p["ine10"], c["sha256"]) for p in cfg["permissions"] for c in p["certificates"]}
+
+    def entries(cfg: Mapping[str, Any]) -> set[str]:
+        return {p["ine10"] for p in cfg["permissions"]}
+
+    def ips(cfg: Mapping[str, Any]) -> set[tuple[str, str, str]]:
+        return {(e["cidr"], e["ine10"], e["provider"]) for e in cfg["ip_allowlist"]}
+
+    measures = tuple(
+        SafetyMeasure(label, len(fn(old)), len(fn(old) - fn(new)))
+        for label, fn in (
+            ("permissions (entities)", entries),
+            ("authorised certificates", certs),
+            ("IP allowlist entries", ips),
+        )
+    )
+    safety = Safety(measures, forced)
+    warnings = [
+        f"SAFETY: the plan revokes {m.removed} of {m.existing} {m.label} "
+        f"(more than {SAFETY_THRESHOLD:.0%}); "
+        + ("applied anyway because of --force" if forced else "re-run with --force if intended")
+        for m in safety.tripped
+    ]
+    return safety, warnings
+
+
+_EMPTY_CONFIG: Mapping[str, Any] = {"ip_allowlist": [], "permissions": []}
+
+
+def make_plan(
+    desired: DesiredState,
+    ledger: LedgerView,
+    *,
+    now: datetime,
+    expiry_days: int,
+    warnings: Sequence[str] = (),
+    other_ledger: LedgerView | None = None,
+    pre_ledger: LedgerView | None = None,
+    force: bool = False,
+    expiry_warned: frozenset[str] = frozenset(),
+) -> Plan:
+    """Compare desired with the ledger's last commit.
+
+    other_ledger: the other environment's ledger (its documents already exist in the store).
+    pre_ledger: for PRO, the PRE ledger that must hold every PRO integration.
+    expiry_warned: integration files whose expiring CDA validation already warned about.
+    """
+    old_cfg = ledger.app_config or _EMPTY_CONFIG
+    new_cfg = desired.app_config
+    old_perm = {p["ine10"]: p for p in old_cfg["permissions"]}
+    new_perm = {p["ine10"]: p for p in new_cfg["permissions"]}
+    old_ips, new_ips = _by_entity(old_cfg["ip_allowlist"]), _by_entity(new_cfg["ip_allowlist"])
+    old_recs = _by_entity(list(ledger.records.values()))
+    new_recs = _by_entity(list(desired.records.values()))
+
+    new_folders, new_files, manifest, problems = _documents(
+        desired, ledger.manifest, other_ledger.manifest if other_ledger else None
+    )
+    folder_owner = {r["folder"]: r["ine10"] for r in desired.records.values()}
+
+    entities: list[EntityChange] = []
+    for ine10 in sorted(set(old_perm) | set(new_perm) | set(old_recs) | set(new_recs)):
+        before, after = old_perm.get(ine10), new_perm.get(ine10)
+        kind: EntityKind = "new" if before is None else "removed" if after is None else "integrated"
+        name = (after or before or {}).get("name", ine10)
+        change = EntityChange(ine10, name, kind)
+        o_recs = {r["provider"]: r for r in old_recs.get(ine10, [])}
+        n_recs = {r["provider"]: r for r in new_recs.get(ine10, [])}
+        change.providers_added = [_provider(n_recs[k]) for k in sorted(set(n_recs) - set(o_recs))]
+        change.providers_removed = [_provider(o_recs[k]) for k in sorted(set(o_recs) - set(n_recs))]
+        for k in sorted(set(o_recs) & set(n_recs)):
+            change.record_changes += _record_changes(o_recs[k], n_recs[k])
+        o_ip = {(e["cidr"], e["provider"]): e for e in old_ips.get(ine10, [])}
+        n_ip = {(e["cidr"], e["provider"]): e for e in new_ips.get(ine10, [])}
+        change.ips_added = [_ip(e) for k, e in n_ip.items() if k not in o_ip]
+        change.ips_removed = [_ip(e) for k, e in o_ip.items() if k not in n_ip]
+        o_mod = list(before["modalities"]) if before else []
+        n_mod = list(after["modalities"]) if after else []
+        change.modalities_granted = [m for m in n_mod if m not in o_mod]
+        change.modalities_revoked = [m for m in o_mod if m not in n_mod]
+        o_cert = {(c["provider"], c["sha256"]): c for c in (before or {}).get("certificates", [])}
+        n_cert = {(c["provider"], c["sha256"]): c for c in (after or {}).get("certificates", [])}
+        change.certificates_added = [CertInfo.of(c) for k, c in n_cert.items() if k not in o_cert]
+        change.certificates_removed = [CertInfo.of(c) for k, c in o_cert.items() if k not in n_cert]
+        change.folders_to_create = [
+            "/".join(p) for p in new_folders if folder_owner.get("/".join(p)) == ine10
+        ]
+        change.files_to_create = [
+            f for f in new_files if folder_owner.get("/".join(f.folder)) == ine10
+        ]
+        if change.has_changes:
+            entities.append(change)
+
+    if desired.environment == "PRO":
+        problems += _promotion_problems(
+            desired, ledger.records, pre_ledger.records if pre_ledger else {}
+        )
+    safety, safety_warnings = _safety(old_cfg, new_cfg, force)
+    warned = {r["certificate"] for r in desired.records.values() if r["file"] in expiry_warned}
+    all_warnings = (
+        safety_warnings + list(warnings) + _expiry_warnings(new_cfg, now, expiry_days, warned)
+    )
+
+    ledger_docs = {
+        app_file(desired.environment): new_cfg,
+        MANIFEST_FILE: manifest,
+        RECORDS_FILE: desired.records,
+    }
+    # Compare data, not bytes: serialising 1,000 integrations costs more than the comparison.
+    has_changes = (
+        ledger.app_config != new_cfg
+        or ledger.manifest != manifest
+        or ledger.records != desired.records
+        or set(ledger.files) != set(ledger_docs)
+    )
+    return Plan(
+        environment=desired.environment,
+        entities=entities,
+        warnings=all_warnings,
+        errors=problems,
+        safety=safety,
+        folders_to_create=new_folders,
+        files_to_create=new_files,
+        ledger_docs=ledger_docs,
+        previous_tip=ledger.tip,
+        has_changes=has_changes,
+        now=now,
+        expiry_days=expiry_days,
+        integrations=len(desired.records),
+    )
+
+
+def _expiry_warnings(
+    cfg: Mapping[str, Any], now: datetime, days: int, warned: set[str]
+) -> list[str]:
+    out = []
+    for perm in cfg["permissions"]:
+        for c in perm["certificates"]:
+            cert = CertInfo.of(c)
+            if cert.sha256 in warned:
+                continue
+            left = cert.days_left(now)
+            if left <= days:
+                out.append(
+                    f"CDA-EXPIRING: the certificate of {cert.provider_name} for {perm['name']} "
+                    f"(serial {cert.serial}) expires on {cert.not_after[:10]}, in {left} day(s); "
+                    "ask the provider for the renewed certificate"
+                )
+    return out

@@ -1,0 +1,693 @@
+"""The CDA and the signed form, checked as the head of service would, through `validate`.
+
+Every certificate, key and signed PDF is made here, at test time, with demo_pki (cryptography and
+pyHanko). The sample repository's demo CA is replaced by a CA whose keys the tests hold.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import Result
+from cryptography.hazmat.primitives import serialization
+
+from provisioner.demo import pki as demo_pki
+from provisioner.documents import form as forms
+from provisioner.documents.cda import check_cda, load_single_certificate
+from provisioner.documents.identity import read_identity
+from provisioner.rules.run import validate
+from tests.conftest import ROOT
+
+ALTA = "integrations/8100560009/serveis-informatics-pirineu.yaml"
+ALTA_CDA = "integrations/8100560009/certs/serveis-informatics-pirineu.pem"
+ALTA_FORM = "integrations/8100560009/forms/FP265594-formulari-integracio.pdf"
+ENTITY_NAME, ENTITY_NIF = "Consell Comarcal de l'Alta Ribagorça", "P7500001H"
+PROVIDER_NAME, PROVIDER_NIF = "Serveis Informàtics del Pirineu SL", "B65432106"
+NOW = datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Pki:
+    root: demo_pki.Issued
+    intermediate: demo_pki.Issued
+    stranger: demo_pki.Issued  # a CA that the catalog does not trust
+
+    def cda(self, **kwargs: object) -> demo_pki.Issued:
+        kwargs.setdefault("key_type", "ec")
+        kwargs.setdefault("key_size", 256)
+        issuer = kwargs.pop("issuer", self.intermediate)
+        assert isinstance(issuer, demo_pki.Issued)
+        return demo_pki.make_cda(issuer, "app DEMO", f"{PROVIDER_NAME} (DEMO)", **kwargs)
+
+    def signer(
+        self, organization: str, nif: str, issuer: demo_pki.Issued | None = None
+    ) -> demo_pki.Issued:
+        return demo_pki.make_signer(
+            issuer or self.intermediate, organization, nif, key_type="ec", key_size=256
+        )
+
+
+@pytest.fixture(scope="module")
+def pki() -> Pki:
+    root = demo_pki.make_root_ca("Test DEMO Root")  # RSA, so it can also sign with MD5
+    return Pki(
+        root,
+        demo_pki.make_intermediate_ca(root, "Test DEMO Intermediate", key_type="ec", key_size=256),
+        demo_pki.make_root_ca("Stranger DEMO Root", key_type="ec", key_size=256),
+    )
+
+
+@pytest.fixture(scope="module")
+def form_pdf() -> bytes:
+    return demo_pki.make_form_pdf(
+        demo_pki.form_fields(
+            fp="265594",
+            entity_name=ENTITY_NAME,
+            entity_ine10="8100560009",
+            entity_nif=ENTITY_NIF,
+            provider_name=PROVIDER_NAME,
+            provider_nif=PROVIDER_NIF,
+            environment="PRE",
+            ips=["203.0.113.10", "198.51.100.0/29"],
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def entity_signed(pki: Pki, form_pdf: bytes) -> bytes:
+    return demo_pki.sign_pdf(form_pdf, pki.signer(ENTITY_NAME, ENTITY_NIF), [pki.intermediate.cert])
+
+
+@pytest.fixture
+def repo(sample_repo: Path, pki: Pki) -> Path:
+    """The sample repository re-issued by the test CA: every CDA and form is valid."""
+    trust = sample_repo / "catalog" / "trust"
+    (trust / "demo-root-ca.pem").write_bytes(pki.root.pem())
+    (trust / "demo-intermediate-ca.pem").write_bytes(pki.intermediate.pem())
+    for path in sorted((sample_repo / "integrations").glob("*/*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        entity, provider = data["entity"], data["provider"]
+        cda = demo_pki.make_cda(
+            pki.intermediate,
+            "app DEMO",
+            provider["name"],
+            nif=provider["nif"],
+            key_type="ec",
+            key_size=256,
+        )
+        (path.parent / data["cda"]).write_bytes(cda.pem())
+        pdf = demo_pki.make_form_pdf([("Ens", entity["name"]), ("FP", data["fp"])])
+        signer = pki.signer(entity["name"], entity["nif"])
+        (path.parent / data["form"]).write_bytes(
+            demo_pki.sign_pdf(pdf, signer, [pki.intermediate.cert])
+        )
+    return sample_repo
+
+
+def codes(repo: Path, rel: str = ALTA) -> dict[str, list[str]]:
+    """Diagnostic code -> messages, for one file."""
+    found: dict[str, list[str]] = {}
+    for d in validate(repo).diagnostics:
+        if d.file == rel:
+            found.setdefault(d.code, []).append(d.message)
+    return found
+
+
+def cli_exit(run_cli: Callable[..., Result], repo: Path) -> Result:
+    return run_cli(["validate", "--repo", str(repo)])
+
+
+def test_the_reissued_samples_are_clean(repo: Path, run_cli: Callable[..., Result]) -> None:
+    result = cli_exit(run_cli, repo)
+    assert result.exit_code == 0, result.output
+    assert "CDA-" not in result.output and "FORM-" not in result.output
+
+
+def test_shipped_demo_samples_pass_these_checks() -> None:
+    report = validate(ROOT)
+    mine = [d for d in report.diagnostics if d.code.startswith(("CDA-", "FORM-", "CATALOG-"))]
+    assert mine == []
+
+
+# --- CDA ------------------------------------------------------------------------------------
+
+
+def test_a_der_certificate_is_accepted(
+    repo: Path, pki: Pki, run_cli: Callable[..., Result]
+) -> None:
+    (repo / ALTA_CDA).write_bytes(pki.cda().der())
+    assert cli_exit(run_cli, repo).exit_code == 0
+
+
+def _past(days: int) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+BAD_CERTIFICATES: list[tuple[str, Callable[[Pki], bytes], str]] = [
+    ("ca", lambda p: p.intermediate.pem(), "CDA-CA"),
+    (
+        "ca-flag",
+        lambda p: p.cda(ca=True, key_usage=("digital_signature", "key_cert_sign")).pem(),
+        "CDA-CA",
+    ),
+    (
+        "not-yet-valid",
+        lambda p: p.cda(not_before=NOW + timedelta(days=3)).pem(),
+        "CDA-NOT-YET-VALID",
+    ),
+    (
+        "expired",
+        lambda p: p.cda(not_before=_past(400), not_after=_past(2)).pem(),
+        "CDA-EXPIRED",
+    ),
+    ("rsa-1024", lambda p: p.cda(key_type="rsa", key_size=1024).pem(), "CDA-WEAK-KEY"),
+    ("ec-p224", lambda p: p.cda(key_type="ec", key_size=224).pem(), "CDA-WEAK-KEY"),
+    ("sha1", lambda p: p.cda(hash_name="sha1").pem(), "CDA-WEAK-HASH"),
+    ("md5", lambda p: p.cda(issuer=p.root, hash_name="md5").pem(), "CDA-WEAK-HASH"),
+    ("no-signature-usage", lambda p: p.cda(key_usage=("key_agreement",)).pem(), "CDA-KEY-USAGE"),
+    ("untrusted", lambda p: p.cda(issuer=p.stranger).pem(), "CDA-UNTRUSTED-ISSUER"),
+    ("chain", lambda p: p.cda().pem() + p.intermediate.pem(), "CDA-MULTIPLE"),
+    ("text", lambda p: b"this is not a certificate\n", "CDA-NOT-CERTIFICATE"),
+    ("empty", lambda p: b"", "CDA-NOT-CERTIFICATE"),
+    (
+        "damaged-pem",
+        lambda p: b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        "CDA-NOT-CERTIFICATE",
+    ),
+    (
+        "public-key-only",
+        lambda p: (
+            p.cda()
+            .cert.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM,
+                serialization.PublicFormat.SubjectPublicKeyInfo,
+            )
+        ),
+        "CDA-NOT-CERTIFICATE",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("builder", "code"),
+    [pytest.param(b, c, id=name) for name, b, c in BAD_CERTIFICATES],
+)
+def test_each_bad_certificate_is_refused(
+    repo: Path,
+    pki: Pki,
+    run_cli: Callable[..., Result],
+    builder: Callable[[Pki], bytes],
+    code: str,
+) -> None:
+    (repo / ALTA_CDA).write_bytes(builder(pki))
+    found = codes(repo)
+    assert code in found, found
+    result = cli_exit(run_cli, repo)
+    assert result.exit_code == 1
+    assert code in result.output
+
+
+LEAKED_KEYS: list[tuple[str, Callable[[demo_pki.Issued], bytes]]] = [
+    ("pkcs8-pem", lambda c: c.key_pem()),
+    ("traditional-pem", lambda c: c.key_pem("traditional")),
+    (
+        "encrypted-pem",
+        lambda c: c.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        ),
+    ),
+    ("der", lambda c: c.key_der()),
+    (
+        "encrypted-der",
+        lambda c: c.key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        ),
+    ),
+    ("pkcs12", lambda c: c.pkcs12()),
+    ("pkcs12-password", lambda c: c.pkcs12(b"secret")),
+    ("certificate-and-key", lambda c: c.pem() + c.key_pem()),
+]
+
+
+@pytest.mark.parametrize("builder", [pytest.param(b, id=name) for name, b in LEAKED_KEYS])
+@pytest.mark.parametrize("key_type", ["rsa", "ec"])
+def test_a_private_key_is_refused_and_called_exposed(
+    repo: Path,
+    pki: Pki,
+    run_cli: Callable[..., Result],
+    builder: Callable[[demo_pki.Issued], bytes],
+    key_type: str,
+) -> None:
+    cda = pki.cda(key_type=key_type, key_size=2048 if key_type == "rsa" else 256)
+    (repo / ALTA_CDA).write_bytes(builder(cda))
+    found = codes(repo)
+    assert list(found) == ["CDA-PRIVATE-KEY"], found
+    message = found["CDA-PRIVATE-KEY"][0]
+    assert "only the public certificate" in message and "exposed" in message
+    assert cli_exit(run_cli, repo).exit_code == 1
+
+
+def test_expiring_soon_is_a_warning_within_the_catalog_window(
+    repo: Path, pki: Pki, run_cli: Callable[..., Result]
+) -> None:
+    (repo / ALTA_CDA).write_bytes(pki.cda(not_after=NOW + timedelta(days=20)).pem())
+    found = codes(repo)
+    assert "day(s)" in found["CDA-EXPIRING"][0]
+    result = cli_exit(run_cli, repo)
+    assert result.exit_code == 0 and "CDA-EXPIRING warning" in result.output
+    service = repo / "catalog" / "service.yaml"
+    text = service.read_text(encoding="utf-8")
+    service.write_text(
+        text.replace("certificate_expiry_warning_days: 60", "certificate_expiry_warning_days: 10"),
+        encoding="utf-8",
+    )
+    assert "CDA-EXPIRING" not in codes(repo)
+
+
+def test_one_certificate_for_two_providers_is_an_error(
+    repo: Path, run_cli: Callable[..., Result]
+) -> None:
+    other = repo / "integrations/0805690004/gestio-municipal-oberta.yaml"
+    shared = (repo / ALTA_CDA).read_bytes()
+    (other.parent / "certs/gestio-municipal-oberta.pem").write_bytes(shared)
+    report = validate(repo)
+    dups = [d for d in report.diagnostics if d.code == "CDA-DUPLICATE"]
+    assert len(dups) == 1
+    assert "Serveis Informàtics del Pirineu SL" in dups[0].message or "Gestió" in dups[0].message
+    assert cli_exit(run_cli, repo).exit_code == 1
+
+
+def test_the_same_provider_may_reuse_its_certificate(repo: Path) -> None:
+    """Same provider NIF for two entities: one CDA, no CDA-DUPLICATE."""
+    other = repo / "integrations/0805690004/gestio-municipal-oberta.yaml"
+    text = other.read_text(encoding="utf-8")
+    other.write_text(text.replace("nif: B17234568", f"nif: {PROVIDER_NIF}"), encoding="utf-8")
+    (other.parent / "certs/gestio-municipal-oberta.pem").write_bytes((repo / ALTA_CDA).read_bytes())
+    assert not [d for d in validate(repo).diagnostics if d.code == "CDA-DUPLICATE"]
+
+
+def test_a_huge_file_is_not_read(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (repo / ALTA_CDA).write_bytes(b"0" * (300 * 1024))
+    monkeypatch.setattr(forms, "MAX_FORM_BYTES", 1000)
+    found = codes(repo)
+    assert "CDA-NOT-CERTIFICATE" in found
+    assert "larger than" in found["FORM-UNREADABLE"][0]
+
+
+def test_trusted_roots_problems_are_reported_on_the_catalog(repo: Path, pki: Pki) -> None:
+    service = repo / "catalog" / "service.yaml"
+    text = service.read_text(encoding="utf-8")
+    service.write_text(
+        text + "  - trust/missing.pem\n  - trust/key.pem\n  - trust/junk.pem\n  - trust/leaf.der\n"
+    )
+    (repo / "catalog/trust/key.pem").write_bytes(pki.root.key_pem())
+    (repo / "catalog/trust/junk.pem").write_bytes(b"junk")
+    (repo / "catalog/trust/leaf.der").write_bytes(pki.cda().der())
+    trust = [d for d in validate(repo).diagnostics if d.code == "CATALOG-TRUST-ROOT"]
+    assert len(trust) == 4
+    assert any("not a CA" in d.message for d in trust)
+    assert {d.file for d in trust} == {"catalog/service.yaml"}
+    assert all(d.line > 1 for d in trust)
+
+
+def test_no_trusted_roots_means_no_certificate_is_trusted(repo: Path) -> None:
+    service = repo / "catalog" / "service.yaml"
+    text = service.read_text(encoding="utf-8")
+    text = text.replace("  - trust/demo-root-ca.pem\n  - trust/demo-intermediate-ca.pem\n", "")
+    service.write_text(text.replace("trusted_roots:", "trusted_roots: []"), encoding="utf-8")
+    found = codes(repo)
+    assert "no trusted_roots" in found["CDA-UNTRUSTED-ISSUER"][0]
+    assert "FORM-SIGNER-UNTRUSTED" in found
+
+
+def test_issuer_verification_is_remembered_locally(repo: Path) -> None:
+    validate(repo)
+    marks = repo / ".provisioner" / "cache" / "cda-issuers"
+    assert len(list(marks.iterdir())) == 3
+    for mark in marks.iterdir():
+        mark.write_bytes(b"garbage")  # contents do not matter; a mark is only a name
+    assert not [d for d in validate(repo).diagnostics if d.code.startswith("CDA-")]
+
+
+# --- identity -------------------------------------------------------------------------------
+
+
+def test_identity_of_a_cda(tmp_path: Path, pki: Pki) -> None:
+    cda = pki.cda(nif=PROVIDER_NIF)
+    path = tmp_path / "c.der"
+    path.write_bytes(cda.der())
+    identity = read_identity(path)
+    assert identity is not None
+    assert f"organizationIdentifier=VATES-{PROVIDER_NIF}" in identity.subject
+    assert identity.issuer == pki.intermediate.cert.subject.rfc4514_string()
+    assert identity.serial == format(cda.cert.serial_number, "X")
+    assert len(identity.sha256) == 64
+    assert identity.days_left() >= 5 * 365 - 2
+    assert identity.as_dict()["not_after"].startswith(str(identity.not_after.year))
+    check = check_cda(cda.pem(), [pki.intermediate.cert])
+    assert check.ok and check.identity == identity
+    assert load_single_certificate(b"\x00\x01")[0] is None
+
+
+# --- forms ----------------------------------------------------------------------------------
+
+
+def _modified_after_signing(signed: bytes) -> bytes:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(signed))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    writer.update_container(page)
+    page["/Contents"] = writer.add_object(
+        generic.StreamObject(stream_data=b"BT /F1 11 Tf 56 500 Td (altered IPs) Tj ET\n")
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _encrypted(pdf: bytes) -> bytes:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
+
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf)))
+    writer.encrypt("owner", "user")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _flip(signed: bytes) -> bytes:
+    at = signed.index(b"(Ens: ")
+    return signed[:at] + b"(Ens; " + signed[at + 6 :]
+
+
+BAD_FORMS: list[tuple[str, Callable[[Pki, bytes, bytes], bytes], str, str]] = [
+    (
+        "signed-by-provider",
+        lambda p, pdf, ok: demo_pki.sign_pdf(pdf, p.signer(PROVIDER_NAME, PROVIDER_NIF)),
+        "FORM-SIGNER-NOT-ENTITY",
+        "(the provider, Serveis Informàtics del Pirineu SL)",
+    ),
+    (
+        "signed-by-someone-else",
+        lambda p, pdf, ok: demo_pki.sign_pdf(pdf, p.signer("Gestoria Qualsevol SL", "B17234568")),
+        "FORM-SIGNER-NOT-ENTITY",
+        "O=Gestoria Qualsevol SL",
+    ),
+    (
+        "modified-after-signing",
+        lambda p, pdf, ok: _modified_after_signing(ok),
+        "FORM-MODIFIED",
+        "modified after",
+    ),
+    ("byte-changed", lambda p, pdf, ok: _flip(ok), "FORM-SIGNATURE-BROKEN", "changed after"),
+    (
+        "data-appended",
+        lambda p, pdf, ok: ok + b"\n% appended\n",
+        "FORM-DATA-APPENDED",
+        "after the last signature",
+    ),
+    ("unsigned", lambda p, pdf, ok: pdf, "FORM-UNSIGNED", "digital signature"),
+    ("not-a-pdf", lambda p, pdf, ok: b"PK\x03\x04 a zip file", "FORM-NOT-PDF", "not a PDF"),
+    ("truncated", lambda p, pdf, ok: ok[:400], "FORM-UNREADABLE", "cannot be read"),
+    ("encrypted", lambda p, pdf, ok: _encrypted(pdf), "FORM-ENCRYPTED", "password"),
+    (
+        "untrusted-ca",
+        lambda p, pdf, ok: demo_pki.sign_pdf(
+            pdf, p.signer(ENTITY_NAME, ENTITY_NIF, issuer=p.stranger)
+        ),
+        "FORM-SIGNER-UNTRUSTED",
+        "does not chain to a CA in trusted_roots",
+    ),
+    (
+        "expired-signer",
+        lambda p, pdf, ok: demo_pki.sign_pdf(
+            pdf,
+            demo_pki.make_signer(
+                p.intermediate,
+                ENTITY_NAME,
+                ENTITY_NIF,
+                key_type="ec",
+                key_size=256,
+                not_before=_past(400),
+                not_after=_past(1),
+            ),
+        ),
+        "FORM-SIGNER-UNTRUSTED",
+        "expired or not yet valid",
+    ),
+    (
+        "signer-without-signature-usage",
+        lambda p, pdf, ok: demo_pki.sign_pdf(
+            pdf,
+            demo_pki.make_signer(
+                p.intermediate,
+                ENTITY_NAME,
+                ENTITY_NIF,
+                key_type="ec",
+                key_size=256,
+                key_usage=("key_agreement",),
+            ),
+        ),
+        "FORM-SIGNER-UNTRUSTED",
+        "key usage",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("builder", "code", "says"),
+    [pytest.param(b, c, s, id=name) for name, b, c, s in BAD_FORMS],
+)
+def test_each_bad_form_is_refused(
+    repo: Path,
+    pki: Pki,
+    form_pdf: bytes,
+    entity_signed: bytes,
+    run_cli: Callable[..., Result],
+    capfd: pytest.CaptureFixture[str],
+    builder: Callable[[Pki, bytes, bytes], bytes],
+    code: str,
+    says: str,
+) -> None:
+    (repo / ALTA_FORM).write_bytes(builder(pki, form_pdf, entity_signed))
+    found = codes(repo)
+    assert code in found, found
+    assert says in found[code][0]
+    result = cli_exit(run_cli, repo)
+    assert result.exit_code == 1
+    assert code in result.output
+    captured = capfd.readouterr()
+    assert "Traceback" not in result.output + captured.err + captured.out
+
+
+def test_a_form_signed_by_the_entity_and_the_provider_is_accepted(
+    repo: Path, pki: Pki, form_pdf: bytes, run_cli: Callable[..., Result]
+) -> None:
+    by_provider = demo_pki.sign_pdf(
+        form_pdf, pki.signer(PROVIDER_NAME, PROVIDER_NIF), field_name="Proveidor"
+    )
+    both = demo_pki.sign_pdf(by_provider, pki.signer(ENTITY_NAME, ENTITY_NIF))
+    (repo / ALTA_FORM).write_bytes(both)
+    assert cli_exit(run_cli, repo).exit_code == 0
+
+
+def test_a_signer_without_organization_identifier_is_matched_by_name(
+    repo: Path, pki: Pki, form_pdf: bytes, run_cli: Callable[..., Result]
+) -> None:
+    signer = demo_pki.issue(
+        demo_pki.name("Secretaria DEMO", "CONSELL COMARCAL DE L'ALTA  RIBAGORÇA"),
+        pki.intermediate,
+        key_type="ec",
+        key_size=256,
+        key_usage=("digital_signature", "content_commitment"),
+    )
+    (repo / ALTA_FORM).write_bytes(demo_pki.sign_pdf(form_pdf, signer))
+    assert cli_exit(run_cli, repo).exit_code == 0
+
+
+def test_a_signature_that_cannot_be_parsed_is_broken(repo: Path, entity_signed: bytes) -> None:
+    start = entity_signed.index(b"/Contents <") + len(b"/Contents <")
+    damaged = entity_signed[:start] + b"00" * 64 + entity_signed[start + 128 :]
+    (repo / ALTA_FORM).write_bytes(damaged)
+    found = codes(repo)
+    assert "FORM-SIGNATURE-BROKEN" in found or "FORM-UNREADABLE" in found, found
+
+
+# --- the cache of form verdicts -------------------------------------------------------------
+
+
+def _cache(repo: Path) -> Path:
+    return repo / forms.CACHE_DIR
+
+
+def test_verdicts_are_cached_and_a_corrupt_cache_is_a_miss(
+    repo: Path, pki: Pki, form_pdf: bytes
+) -> None:
+    (repo / ALTA_FORM).write_bytes(
+        demo_pki.sign_pdf(form_pdf, pki.signer(PROVIDER_NAME, PROVIDER_NIF))
+    )
+    first = codes(repo)
+    entries = sorted(_cache(repo).glob("*.json"))
+    assert len(entries) == 3
+    assert codes(repo) == first  # from the cache
+    for garbage in (b"{not json", b"[]", b'{"version": 1, "findings": [{"code": 3}]}', b"\xff"):
+        for entry in entries:
+            entry.write_bytes(garbage)
+        assert codes(repo) == first
+    assert "FORM-SIGNER-NOT-ENTITY" in first
+
+
+def test_the_cache_is_keyed_by_the_form_and_the_trust(
+    repo: Path, pki: Pki, form_pdf: bytes
+) -> None:
+    assert "FORM-SIGNER-NOT-ENTITY" not in codes(repo)
+    (repo / ALTA_FORM).write_bytes(
+        demo_pki.sign_pdf(form_pdf, pki.signer(PROVIDER_NAME, PROVIDER_NIF))
+    )
+    assert "FORM-SIGNER-NOT-ENTITY" in codes(repo)  # a new form is a new key
+    (repo / ALTA_FORM).write_bytes(demo_pki.sign_pdf(form_pdf, pki.signer(ENTITY_NAME, ENTITY_NIF)))
+    assert "FORM-SIGNER-UNTRUSTED" not in codes(repo)
+    (repo / "catalog/trust/demo-root-ca.pem").write_bytes(pki.stranger.pem())
+    (repo / "catalog/trust/demo-intermediate-ca.pem").write_bytes(pki.stranger.pem())
+    assert "FORM-SIGNER-UNTRUSTED" in codes(repo)  # new trust, new verdicts
+
+
+def test_the_cache_can_be_turned_off(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(forms.NO_CACHE_ENV, "1")
+    validate(repo)
+    assert not _cache(repo).exists()
+
+
+def test_a_stale_or_foreign_cache_entry_is_a_miss(tmp_path: Path) -> None:
+    verdict = forms.FormVerdict((), recheck_after=1000.0)
+    forms.cache_put(tmp_path, "k", verdict)
+    assert forms.cache_get(tmp_path, "k", now=999.0) == verdict
+    assert forms.cache_get(tmp_path, "k", now=1000.0) is None  # a signer certificate expired
+    (tmp_path / "k.json").write_text(json.dumps({"version": 99, "findings": []}))
+    assert forms.cache_get(tmp_path, "k", now=0.0) is None
+    (tmp_path / "k.json").write_text(json.dumps({"version": 1}))
+    assert forms.cache_get(tmp_path, "k", now=0.0) is None
+    (tmp_path / "k.json").write_text(json.dumps({"version": 1, "recheck_after": "x"}))
+    assert forms.cache_get(tmp_path, "k", now=0.0) is None
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    forms.cache_put(blocked / "sub", "k", verdict)  # cannot write: ignored, no exception
+
+
+def test_a_warm_validate_does_not_import_pyhanko(repo: Path) -> None:
+    validate(repo)  # fills the cache
+    code = (
+        "import sys; from pathlib import Path; from provisioner.rules.run import validate; "
+        f"r = validate(Path({str(repo)!r})); "
+        "print(r.ok, any(m.startswith('pyhanko') for m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.split() == ["True", "False"]
+
+
+def test_many_forms_are_checked_in_a_pool_with_the_same_verdicts(
+    pki: Pki, form_pdf: bytes, entity_signed: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parties = forms.Parties(ENTITY_NIF, ENTITY_NAME, PROVIDER_NIF, PROVIDER_NAME)
+    jobs = [
+        forms.FormJob(entity_signed, parties),
+        forms.FormJob(form_pdf, parties),
+        forms.FormJob(b"nope", parties),
+    ]
+    anchors = [pki.root.der(), pki.intermediate.der()]
+    serial = forms.check_forms(jobs, anchors, cache_dir=None, workers=1)
+    monkeypatch.setattr(forms, "POOL_MIN_JOBS", 1)
+    pooled = forms.check_forms(jobs, anchors, cache_dir=None, workers=2)
+    assert pooled == serial
+    assert [[f.code for f in v.findings] for v in pooled] == [
+        [],
+        ["FORM-UNSIGNED"],
+        ["FORM-NOT-PDF"],
+    ]
+
+
+def test_worker_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(forms.WORKERS_ENV, "3")
+    assert forms.default_workers() == 3
+    monkeypatch.setenv(forms.WORKERS_ENV, "zero")
+    assert forms.default_workers() >= 1
+
+
+def test_an_oversized_or_unreadable_form_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"%PDF-" + b"0" * 100)
+    monkeypatch.setattr(forms, "MAX_FORM_BYTES", 10)
+    data, problem = forms.read_form(big)
+    assert data is None and problem is not None and problem.code == "FORM-UNREADABLE"
+    data, problem = forms.read_form(tmp_path / "gone.pdf")
+    assert data is None and problem is not None and "cannot be read" in problem.message
+
+
+# --- certs command --------------------------------------------------------------------------
+
+
+def test_certs_lists_every_cda(repo: Path, run_cli: Callable[..., Result]) -> None:
+    result = run_cli(["certs", "--repo", str(repo)])
+    assert result.exit_code == 0
+    assert "Serveis Informàtics del Pirineu SL" in result.output
+    assert "3 certificate(s)" in result.output
+    data = json.loads(run_cli(["certs", "--repo", str(repo), "--format", "json"]).output)
+    assert len(data["certificates"]) == 3
+    first = data["certificates"][0]
+    assert {"entity", "provider", "environment", "certificate", "days_left"} <= set(first)
+    assert len(first["certificate"]["sha256"]) == 64
+
+
+def test_certs_expiring_within_exits_1_for_a_scheduled_job(
+    repo: Path, pki: Pki, run_cli: Callable[..., Result]
+) -> None:
+    (repo / ALTA_CDA).write_bytes(pki.cda(not_after=NOW + timedelta(days=10)).pem())
+    calm = run_cli(["certs", "--repo", str(repo), "--expiring-within", "5"])
+    assert calm.exit_code == 0
+    result = run_cli(["certs", "--repo", str(repo), "--expiring-within", "30"])
+    assert result.exit_code == 1
+    flagged = [line for line in result.output.splitlines() if line.startswith("!")]
+    assert len(flagged) == 1 and "Serveis Informàtics" in flagged[0]
+    md = run_cli(["certs", "--repo", str(repo), "--expiring-within", "30", "--format", "markdown"])
+    assert md.exit_code == 1 and "| ⚠️ |" in md.output and "|---|" in md.output
+
+
+def test_certs_flags_an_unreadable_cda(repo: Path, run_cli: Callable[..., Result]) -> None:
+    (repo / ALTA_CDA).write_bytes(b"junk")
+    result = run_cli(["certs", "--repo", str(repo), "--expiring-within", "30", "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["flagged"] == [ALTA]
+    assert "unreadable" in run_cli(["certs", "--repo", str(repo)]).output
+
+
+def test_demo_samples_script_writes_only_public_material(tmp_path: Path) -> None:
+    """The shipped samples hold certificates and signed PDFs, never a private key."""
+    for path in [*(ROOT / "catalog" / "trust").iterdir(), *(ROOT / "integrations").rglob("*")]:
+        if path.is_file():
+            assert b"PRIVATE KEY" not in path.read_bytes(), path
+    demo = (ROOT / "catalog" / "trust" / "demo-root-ca.pem").read_bytes()
+    identity = read_identity(ROOT / "catalog" / "trust" / "demo-root-ca.pem")
+    assert demo and identity is not None and "DEMO" in identity.subject
+    assert "demo" in (ROOT / "catalog" / "trust" / "README.md").read_text().lower()

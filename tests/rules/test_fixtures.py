@@ -1,0 +1,81 @@
+"""Every rule has a fixture that breaks it and one that passes; the schema agrees with the loader.
+
+Each file in tests/fixtures/integrations/ says in its header which codes it must produce
+(`# expect: CODE ...` or `none`) and whether the generated JSON Schema accepts it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from provisioner.rules.run import validate
+from tests.conftest import ROOT
+
+FIXTURES = sorted((Path(__file__).parents[1] / "fixtures" / "integrations").glob("*.yaml"))
+SAMPLE = "integrations/8100560009/serveis-informatics-pirineu.yaml"
+
+
+def header(path: Path, key: str) -> str | None:
+    m = re.search(rf"^# {key}: (.*)$", path.read_text(encoding="utf-8"), re.M)
+    return m.group(1).strip() if m else None
+
+
+def place(repo: Path, fixture: Path) -> str:
+    """Put the fixture where the Alta Ribagorça sample is, next to its certificate and form."""
+    (repo / SAMPLE).write_bytes(fixture.read_bytes())
+    return SAMPLE
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
+def test_fixture_produces_expected_codes(sample_repo: Path, fixture: Path) -> None:
+    rel = place(sample_repo, fixture)
+    report = validate(sample_repo)
+    mine = [d for d in report.diagnostics if d.file == rel]
+    expected = (header(fixture, "expect") or "none").split()
+    found = {d.code for d in mine}
+    if expected == ["none"]:
+        assert [d for d in mine if d.is_error] == [], mine
+        assert report.ok, report.diagnostics
+    else:
+        assert set(expected) <= found, mine
+    for d in mine:
+        assert d.line >= 1 and d.column >= 1
+        assert d.message and d.code == d.code.upper()
+
+
+def integration_schema() -> dict[str, object]:
+    return json.loads((ROOT / "schemas" / "integration.schema.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "fixture", [f for f in FIXTURES if header(f, "schema")], ids=lambda p: p.stem
+)
+def test_schema_agrees_with_loader_on_fixtures(sample_repo: Path, fixture: Path) -> None:
+    claimed_valid = header(fixture, "schema") == "valid"
+    data = yaml.safe_load(fixture.read_text(encoding="utf-8"))
+    schema_ok = jsonschema.Draft202012Validator(integration_schema()).is_valid(data)
+    assert schema_ok == claimed_valid
+    if not schema_ok:  # whatever the schema refuses, the loader refuses too
+        rel = place(sample_repo, fixture)
+        assert validate(sample_repo).errors_in(rel)
+
+
+def test_schema_accepts_every_shipped_sample() -> None:
+    validator = jsonschema.Draft202012Validator(integration_schema())
+    samples = sorted((ROOT / "integrations").rglob("*.yaml"))
+    assert samples
+    for sample in samples:
+        errors = list(validator.iter_errors(yaml.safe_load(sample.read_text(encoding="utf-8"))))
+        assert errors == [], (sample, errors)
+
+
+def test_shipped_samples_validate_cleanly() -> None:
+    report = validate(ROOT)
+    assert report.files >= 3
+    assert report.diagnostics == []
