@@ -9,8 +9,6 @@ store's ensure steps skip what was already done.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +16,12 @@ from typing import Any, Literal
 
 from provisioner.apply.store import DocumentStore, StoreError, ensure_file
 from provisioner.diagnostics import Diagnostic
+from provisioner.documents.edges import DocumentEdges
 from provisioner.model import Environment
 from provisioner.plan.desired import desired_state, gather
 from provisioner.plan.diff import Plan, app_file, make_plan
 from provisioner.rules.run import ValidationReport, validate
+from provisioner.runtime.files import write_atomically
 
 DEFAULT_STORE = Path(".provisioner") / "sharepoint"
 DEFAULT_OUT = Path("build") / "app"
@@ -42,17 +42,25 @@ def _other(env: Environment) -> Environment:
 
 
 def prepare(
-    repo_root: Path, env: Environment, *, force: bool = False, now: datetime | None = None
+    repo_root: Path,
+    env: Environment,
+    *,
+    force: bool = False,
+    now: datetime | None = None,
+    edges: DocumentEdges | None = None,
 ) -> Prepared:
-    """Validate everything, then plan env against its ledger. LedgerError when git is missing."""
+    """Validate everything, then plan env against its ledger. LedgerError when git is missing.
+
+    edges: the caches and form pool validation may use (provisioner.runtime.local_edges).
+    """
     from provisioner.apply.ledger import open_repo, read_ledger
 
-    report = validate(repo_root)
+    report = validate(repo_root, edges=edges)
     prepared = Prepared(report.repo_root, env, report)
     if not report.ok or report.catalog is None:
         prepared.problems = [d for d in report.diagnostics if d.is_error]
         return prepared
-    inputs, problems = gather(report.sources, report.form_signers)
+    inputs, problems = gather(report.sources, report.form_signers, report.repository)
     if problems:
         prepared.problems = problems
         return prepared
@@ -122,13 +130,7 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_atomically(path, data)
     return True
 
 

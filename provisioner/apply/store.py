@@ -12,12 +12,12 @@ teams without SharePoint access.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
+
+from provisioner.runtime.files import write_atomically
 
 
 class StoreError(Exception):
@@ -183,22 +183,11 @@ class LocalStore:
         # Write a temporary file next to the target, then link it under the final name: the
         # name appears complete or not at all, and link() never replaces an existing file.
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=path.parent)
+            write_atomically(path, data, replace=False, durable=True)
+        except FileExistsError:
+            raise AlreadyExistsError(str(path)) from None
         except OSError as exc:
-            raise StoreError(f"cannot write in {path.parent}: {exc.strerror}") from exc
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise AlreadyExistsError(str(path)) from None
-            except OSError as exc:
-                raise StoreError(f"cannot add {path}: {exc.strerror}") from exc
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+            raise StoreError(f"cannot add {path}: {exc.strerror}") from exc
         self.writes.files += 1
 
 

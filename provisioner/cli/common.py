@@ -77,9 +77,10 @@ def prepare(root: Path, env: str, force: bool, fmt: str) -> Any:
     from provisioner.apply.pipeline import prepare
     from provisioner.cli.render import RENDERERS as DIAGNOSTICS
     from provisioner.rules.run import EnvironmentProblem
+    from provisioner.runtime import local_edges
 
     try:
-        prepared = prepare(root, env, force=force)  # type: ignore[arg-type]
+        prepared = prepare(root, env, force=force, edges=local_edges(root))  # type: ignore[arg-type]
     except (EnvironmentProblem, LedgerError) as exc:
         fail_environment(str(exc))
     if prepared.problems:

@@ -32,12 +32,13 @@ def message(kind: str, file: Path, force: bool, repo: Path | None) -> None:
     from provisioner.desk.messages import MessageProblem, missing_items, render_message
     from provisioner.rules.run import EnvironmentProblem
     from provisioner.rules.run import validate as run
+    from provisioner.runtime import local_edges
 
     desk = desk_file(file, repo)
     src = desk.source
     if kind in _CHECKED_MESSAGES and not force:
         try:
-            report = run(src.repo_root, [src.path])
+            report = run(src.repo_root, [src.path], edges=local_edges(src.repo_root))
         except EnvironmentProblem as exc:  # e.g. FILE outside --repo: nothing to validate
             fail_environment(str(exc))
         problems = [d for d in report.diagnostics if d.is_error]

@@ -30,10 +30,11 @@ def validate(paths: tuple[Path, ...], repo: Path | None, fmt: str) -> None:
     from provisioner.cli.render import RENDERERS
     from provisioner.rules.run import EnvironmentProblem
     from provisioner.rules.run import validate as run
+    from provisioner.runtime import local_edges
 
     root = resolve_repo(repo)
     try:
-        report = run(root, paths)
+        report = run(root, paths, edges=local_edges(root))
     except EnvironmentProblem as exc:
         fail_environment(str(exc))
     click.echo(RENDERERS[fmt](report.diagnostics, report.files))

@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from provisioner.catalog import Catalog, load_catalog
 from provisioner.diagnostics import Diagnostic
 from provisioner.loading.loader import load_model, model_diagnostics
+from provisioner.loading.sources import canonical_path
 from provisioner.model import Integration
-from provisioner.rules.run import canonical_path
 from provisioner.source import Source
 
 # Placeholders for the fields an incomplete request may lack; removed again after validation.

@@ -8,14 +8,14 @@ attributes. Every placeholder a template uses must be one of `FIELDS`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
 
 from provisioner.catalog import Catalog
-from provisioner.documents.identity import CertificateIdentity, read_identity
+from provisioner.documents.identity import CertificateIdentity, identity_in
+from provisioner.loading.paths import RepositoryFiles
 from provisioner.model import Integration
 from provisioner.source import expand_modalities, folder_name
 from provisioner.vocabulary import MESSAGE_KINDS
@@ -103,16 +103,37 @@ def _load_template(catalog: Catalog, kind: str, environment: str) -> Template:
     return template
 
 
+def _documents(folder: Path | None, repo_root: Path | None) -> RepositoryFiles | None:
+    """The reader of the repository's files (the folder itself when no root is known)."""
+    if folder is None:
+        return None
+    return RepositoryFiles((repo_root or folder).resolve())
+
+
 def document_path(written: str, folder: Path | None, repo_root: Path | None) -> Path | None:
-    """The file a path in the integration names, if it exists inside the repository."""
-    if folder is None or not written.strip():
-        return None
-    base = (repo_root or folder).resolve()
+    """The file a path in the integration names, if it is usable inside the repository."""
+    files = _documents(folder, repo_root)
+    return None if files is None or folder is None else files.usable(folder, written)
+
+
+def _form_signers(written: str, folder: Path | None, repo_root: Path | None) -> list[str]:
+    from provisioner.documents.form import MAX_FORM_BYTES, signer_names
+
+    files = _documents(folder, repo_root)
+    path = None if files is None or folder is None else files.usable(folder, written)
+    if files is None or path is None:
+        return []
     try:
-        real = Path(os.path.normpath(folder / written)).resolve()
-        return real if real.is_relative_to(base) and real.is_file() else None
-    except (OSError, RuntimeError, ValueError):  # NUL characters, names too long, loops
-        return None
+        return signer_names(files.read(path, MAX_FORM_BYTES))
+    except OSError:
+        return []
+
+
+def _identity(
+    written: str, folder: Path | None, repo_root: Path | None
+) -> CertificateIdentity | None:
+    files = _documents(folder, repo_root)
+    return None if files is None or folder is None else identity_in(files, folder, written)
 
 
 def missing_items(
@@ -122,34 +143,13 @@ def missing_items(
     out = []
     if document_path(integration.form, folder, repo_root) is None:
         out.append(MISSING_FORM.format(entity=integration.entity.name))
-    cda = document_path(integration.cda, folder, repo_root)
-    if cda is None:
+    if document_path(integration.cda, folder, repo_root) is None:
         out.append(MISSING_CDA)
-    elif read_identity(cda) is None:
+    elif _identity(integration.cda, folder, repo_root) is None:
         out.append(NOT_A_CDA)
     if not integration.ips:
         out.append(MISSING_IPS)
     return out
-
-
-def form_signers(path: Path) -> list[str]:
-    """Who signed the form, as the signer certificates name them; [] when it cannot be read.
-
-    This only reads names for the message: `validate` (provisioner.documents.form) verifies the
-    signatures, their trust and that the signer is the entity.
-    """
-    try:
-        from provisioner.documents.form import load_pyhanko, signer_name
-
-        load_pyhanko()
-        from pyhanko.pdf_utils.reader import PdfFileReader
-
-        with path.open("rb") as fh:
-            reader = PdfFileReader(fh, strict=False)
-            signatures = list(reader.embedded_regular_signatures)
-            return [signer_name(sig.signer_cert.dump())[0].describe() for sig in signatures]
-    except Exception:  # any damaged PDF: the message falls back to pointing at `validate`
-        return []
 
 
 def _days_left(identity: CertificateIdentity, now: datetime) -> str:
@@ -214,8 +214,7 @@ def render_message(
 
     def identity() -> CertificateIdentity | None:
         if not identity_cache:
-            path = document_path(integration.cda, folder, repo_root)
-            identity_cache.append(read_identity(path) if path is not None else None)
+            identity_cache.append(_identity(integration.cda, folder, repo_root))
         return identity_cache[0]
 
     def cda_field(get: Callable[[CertificateIdentity], str]) -> Callable[[], str]:
@@ -239,8 +238,7 @@ def render_message(
     def signed_by() -> str:
         if form_signer:
             return form_signer
-        path = document_path(integration.form, folder, repo_root)
-        signers = form_signers(path) if path is not None else []
+        signers = _form_signers(integration.form, folder, repo_root)
         if not signers:
             return FORM_SIGNATURE_BY_VALIDATE
         return FORM_SIGNED_BY.format(signers="; ".join(signers))

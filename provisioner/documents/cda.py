@@ -7,22 +7,18 @@ findings into diagnostics at the `cda:` line of the integration file.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from provisioner.documents.identity import CertificateIdentity, identity_of
 
 if TYPE_CHECKING:
     from cryptography import x509
 
-#: A CDA is a few kilobytes; anything far bigger is not one (and is not read into memory).
-MAX_CERTIFICATE_BYTES = 256 * 1024
 
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
@@ -186,30 +182,21 @@ def key_problem(cert: x509.Certificate) -> str | None:
     return f"its key type ({type(key).__name__}) is not accepted; use RSA 2048+ or EC P-256+"
 
 
-class IssuerMarks:
-    """Remembers, across runs, which (certificate, CA) signatures were already verified.
+class IssuerMarks(Protocol):
+    """Which (certificate, CA) signatures were already verified, remembered across runs.
 
-    Verifying a signature is the costliest part of checking a CDA. A mark is an empty file
-    named by the SHA-256 of both certificates, in the local, git-ignored cache folder: only a
-    positive result is kept, so a damaged or missing mark just means verifying again.
+    Verifying a signature is the costliest part of checking a CDA. Only a positive result is
+    kept, so a lost mark just means verifying again. The edge keeps them (provisioner.runtime).
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def known(self, key: str) -> bool: ...
 
-    @staticmethod
-    def key(cert: x509.Certificate, anchor: x509.Certificate) -> str:
-        return hashlib.sha256(_der(cert) + b"\0" + _der(anchor)).hexdigest()
+    def remember(self, key: str) -> None: ...
 
-    def known(self, key: str) -> bool:
-        return os.path.isfile(os.path.join(self.folder, key))
 
-    def remember(self, key: str) -> None:
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / key).touch()
-        except OSError:
-            return  # a cache that cannot be written is simply not used
+def issuer_mark_key(cert: x509.Certificate, anchor: x509.Certificate) -> str:
+    """The SHA-256 of both certificates: what an issuer mark is named by."""
+    return hashlib.sha256(_der(cert) + b"\0" + _der(anchor)).hexdigest()
 
 
 @lru_cache(maxsize=1024)
@@ -227,7 +214,7 @@ def _issued_by(
 
     if cert.issuer != anchor.subject:
         return False
-    key = IssuerMarks.key(cert, anchor) if marks is not None else ""
+    key = issuer_mark_key(cert, anchor) if marks is not None else ""
     if marks is not None and marks.known(key):
         return True
     try:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from provisioner.documents.identity import CertificateIdentity, read_identity
+from provisioner.documents.identity import CertificateIdentity, identity_in
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,14 @@ class CertsReport:
 
 def collect(repo_root: Path, within: int | None = None, now: datetime | None = None) -> CertsReport:
     """Read every integration file (that loads) and the identity of its CDA."""
-    from provisioner.rules.paths import usable_path
-    from provisioner.rules.run import integration_files, load_sources
+    from provisioner.loading.paths import RepositoryFiles
+    from provisioner.loading.sources import integration_files, load_sources
 
     sources, _ = load_sources(repo_root, integration_files(repo_root))
+    files = RepositoryFiles(repo_root)
     rows = []
     for src in sources:
         it = src.integration
-        path = usable_path(src, it.cda)
         rows.append(
             CertRow(
                 src.rel,
@@ -75,7 +75,7 @@ def collect(repo_root: Path, within: int | None = None, now: datetime | None = N
                 it.provider.nif,
                 str(it.environment),
                 it.cda,
-                read_identity(path) if path is not None else None,
+                identity_in(files, src.folder, it.cda),
             )
         )
     rows.sort(key=lambda r: (r.entity_ine10, r.provider_name, r.file))

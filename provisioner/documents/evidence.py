@@ -22,13 +22,14 @@ refuses DTDs, entity declarations and external references (XML bombs, XXE).
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from xml.etree.ElementTree import Element
 
 from provisioner.documents.scsp import INE_FIELD_NAMES, SCSP_NS
+from provisioner.loading.paths import TooLarge
 
 MAX_EVIDENCE_BYTES = 1024 * 1024
 REQUEST_SUFFIX = ".request.xml"
@@ -67,23 +68,34 @@ class EvidenceProblem(Exception):
 # ----------------------------------------------------------------------------- reading XML
 
 
-def read_xml(path: Path, limit: int = MAX_EVIDENCE_BYTES) -> Element:
-    """The root element of an evidence file, parsed safely. Raises EvidenceProblem."""
+#: Reads a file with a size limit: OSError when it cannot, TooLarge (an OSError) past the limit.
+Reader = Callable[[Path, int], bytes]
+
+
+def read_xml(path: Path, read: Reader, limit: int = MAX_EVIDENCE_BYTES) -> Element:
+    """The root element of an evidence file, read by `read` and parsed safely.
+
+    Raises EvidenceProblem.
+    """
+    try:
+        data = read(path, limit)
+    except TooLarge:
+        raise EvidenceProblem(
+            f"is larger than {limit // 1024} KiB; an evidence file holds one request or one "
+            "response as exchanged in PRE"
+        ) from None
+    except OSError as exc:
+        raise EvidenceProblem(f"cannot be read: {exc.strerror}") from None
+    return parse_xml(data)
+
+
+def parse_xml(data: bytes) -> Element:
+    """The root element of evidence bytes, parsed safely. Raises EvidenceProblem."""
     from xml.etree.ElementTree import ParseError
 
     from defusedxml import DefusedXmlException, DTDForbidden  # type: ignore[import-untyped]
     from defusedxml.ElementTree import fromstring  # type: ignore[import-untyped]
 
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(limit + 1)
-    except OSError as exc:
-        raise EvidenceProblem(f"cannot be read: {exc.strerror}") from None
-    if len(data) > limit:
-        raise EvidenceProblem(
-            f"is larger than {limit // 1024} KiB; an evidence file holds one request or one "
-            "response as exchanged in PRE"
-        )
     try:
         root: Element = fromstring(data, forbid_dtd=True)
     except DTDForbidden:
@@ -336,12 +348,13 @@ def _normal(written: str) -> str:
 
 
 def check_evidence(
-    evidence: Sequence[tuple[str, Path | None]], want: Expectations
+    evidence: Sequence[tuple[str, Path | None]], want: Expectations, read: Reader
 ) -> list[Finding]:
     """Every finding about the listed evidence.
 
     `evidence` is the `homologation:` list as (written path, usable file or None); None means
-    a path rule already refused the path, so it is neither read nor reported again.
+    a path rule already refused the path, so it is neither read nor reported again. `read`
+    reads a usable file (the run's RepositoryFiles.read).
     """
     findings: list[Finding] = []
     requests: dict[str, int] = {}
@@ -386,7 +399,7 @@ def check_evidence(
         modality: str | None = None
         if path is not None:
             try:
-                facts = request_facts(read_xml(path))
+                facts = request_facts(read_xml(path, read))
             except EvidenceProblem as exc:
                 findings.append(Finding(exc.code, f"{written!r} {exc}", i))
             else:
@@ -400,7 +413,7 @@ def check_evidence(
         r_written, r_path = evidence[j]
         if r_path is not None:
             try:
-                result = response_facts(read_xml(r_path))
+                result = response_facts(read_xml(r_path, read))
             except EvidenceProblem as exc:
                 findings.append(Finding(exc.code, f"{r_written!r} {exc}", j))
             else:

@@ -7,10 +7,11 @@ revoked signer certificate is not detected here.
 
 pyHanko is slow to import (~0.6 s) and each check costs tens of milliseconds, so:
 - it is imported only when a form actually needs checking;
-- verdicts are cached under `.provisioner/cache/forms/` in the repository (git-ignored; a cache
-  committed to git could be forged by anyone), keyed by the SHA-256 of the form, of the trust
-  configuration and of the parties the form must name; a damaged cache entry is a miss;
-- many misses are checked in a process pool.
+- verdicts can be remembered by a VerdictCache, keyed by the SHA-256 of the form, of the trust
+  configuration and of the parties the form must name (the edge keeps them in local files:
+  provisioner.runtime);
+- many misses can be checked by a FormChecker the edge lends (a process pool).
+Nothing here writes files, reads the environment or starts processes.
 """
 
 from __future__ import annotations
@@ -19,24 +20,16 @@ import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from provisioner.documents.cda import Finding
 
 CACHE_VERSION = 2
-CACHE_DIR = Path(".provisioner") / "cache" / "forms"
 MAX_FORM_BYTES = 32 * 1024 * 1024
-#: Below this many forms to check, a pool costs more than it saves.
-POOL_MIN_JOBS = 24
-NO_CACHE_ENV = "HESTIA_PROVISIONER_NO_CACHE"
-WORKERS_ENV = "HESTIA_PROVISIONER_WORKERS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +55,6 @@ class FormVerdict:
 class FormJob:
     data: bytes
     parties: Parties
-
-
-def read_form(path: Path) -> tuple[bytes | None, Finding | None]:
-    """The bytes of a form file, refusing absurd sizes before reading them."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FORM_BYTES:
-            limit = MAX_FORM_BYTES // (1024 * 1024)
-            return None, Finding(
-                "error", "FORM-UNREADABLE", f"the file is larger than {limit} MB; is it the form?"
-            )
-        return path.read_bytes(), None
-    except OSError as exc:
-        return None, Finding("error", "FORM-UNREADABLE", f"the file cannot be read ({exc})")
 
 
 # --- the check itself ----------------------------------------------------------------------
@@ -171,6 +150,23 @@ def signer_name(der: bytes) -> tuple[SignerName, float | None]:
         ),
         cert.not_valid_after_utc.timestamp(),
     )
+
+
+def signer_names(data: bytes) -> list[str]:
+    """Who signed a form, as the signer certificates name them; [] when it cannot be read.
+
+    This only reads names (for the desk's messages): check_form verifies the signatures, their
+    trust and that the signer is the entity.
+    """
+    try:
+        load_pyhanko()
+        from pyhanko.pdf_utils.reader import PdfFileReader
+
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        signatures = list(reader.embedded_regular_signatures)
+        return [signer_name(sig.signer_cert.dump())[0].describe() for sig in signatures]
+    except Exception:  # any damaged PDF: the message falls back to pointing at `validate`
+        return []
 
 
 def _err(code: str, message: str) -> Finding:
@@ -374,16 +370,20 @@ def cache_key(data: bytes, trust: str, parties: Parties) -> str:
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _cache_enabled() -> bool:
-    return os.environ.get(NO_CACHE_ENV, "") in ("", "0")
+def verdict_to_json(verdict: FormVerdict) -> dict[str, Any]:
+    """A verdict as a cache stores it."""
+    return {
+        "version": CACHE_VERSION,
+        "recheck_after": verdict.recheck_after,
+        "signers": list(verdict.signers),
+        "findings": [
+            {"severity": f.severity, "code": f.code, "message": f.message} for f in verdict.findings
+        ],
+    }
 
 
-def cache_get(folder: Path, key: str, now: float) -> FormVerdict | None:
-    """The cached verdict, or None when absent, stale or damaged in any way."""
-    try:
-        raw = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
+def verdict_from_json(raw: Any, now: float) -> FormVerdict | None:
+    """The stored verdict, or None when stale or damaged in any way (a damaged entry is a miss)."""
     if not isinstance(raw, dict) or raw.get("version") != CACHE_VERSION:
         return None
     recheck = raw.get("recheck_after")
@@ -395,7 +395,7 @@ def cache_get(folder: Path, key: str, now: float) -> FormVerdict | None:
     findings: list[Finding] = []
     for item in items:
         if not (
-            isinstance(item, dict)
+            isinstance(item, Mapping)
             and item.get("severity") in ("error", "warning")
             and isinstance(item.get("code"), str)
             and isinstance(item.get("message"), str)
@@ -408,89 +408,45 @@ def cache_get(folder: Path, key: str, now: float) -> FormVerdict | None:
     return FormVerdict(tuple(findings), recheck, tuple(signers))
 
 
-def cache_put(folder: Path, key: str, verdict: FormVerdict) -> None:
-    """Store a verdict atomically; a cache that cannot be written is simply not used."""
-    payload = {
-        "version": CACHE_VERSION,
-        "recheck_after": verdict.recheck_after,
-        "signers": list(verdict.signers),
-        "findings": [
-            {"severity": f.severity, "code": f.code, "message": f.message} for f in verdict.findings
-        ],
-    }
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(payload, out, ensure_ascii=False)
-        os.replace(tmp, folder / f"{key}.json")
-    except OSError:
-        return
+class VerdictCache(Protocol):
+    """Verdicts remembered across runs, by cache_key (the edge decides where)."""
+
+    def get(self, key: str, now: float) -> FormVerdict | None: ...
+
+    def put(self, key: str, verdict: FormVerdict) -> None: ...
 
 
 # --- many forms --------------------------------------------------------------------------------
 
 
-def _check_job(args: tuple[FormJob, tuple[bytes, ...]]) -> FormVerdict:
-    job, anchors_der = args
-    return check_form(job.data, anchors_der, job.parties)
+#: Checks many forms with the same trusted CAs, verdicts in the jobs' order.
+FormChecker = Callable[[Sequence[FormJob], tuple[bytes, ...]], list[FormVerdict]]
 
 
-def default_workers() -> int:
-    wanted = os.environ.get(WORKERS_ENV, "")
-    if wanted.isdigit() and int(wanted) > 0:
-        return int(wanted)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _run(
-    jobs: Sequence[FormJob], anchors_der: tuple[bytes, ...], workers: int
-) -> list[FormVerdict]:
-    if workers <= 1 or len(jobs) < POOL_MIN_JOBS:
-        return [check_form(job.data, anchors_der, job.parties) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    load_pyhanko()  # forked workers inherit the imported modules instead of paying again
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    chunk = max(1, len(jobs) // (workers * 4))
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            return list(pool.map(_check_job, [(j, anchors_der) for j in jobs], chunksize=chunk))
-    except (OSError, BrokenProcessPool):  # no processes available: do it here
-        return [check_form(job.data, anchors_der, job.parties) for job in jobs]
+def check_serially(jobs: Sequence[FormJob], anchors_der: tuple[bytes, ...]) -> list[FormVerdict]:
+    return [check_form(job.data, anchors_der, job.parties) for job in jobs]
 
 
 def check_forms(
     jobs: Sequence[FormJob],
     anchors_der: Sequence[bytes],
-    cache_dir: Path | None,
-    workers: int | None = None,
+    cache: VerdictCache | None = None,
+    checker: FormChecker | None = None,
 ) -> list[FormVerdict]:
     """The verdict for each job, in order: from the cache when possible, else computed."""
     anchors = tuple(anchors_der)
     trust = trust_digest(anchors)
-    use_cache = cache_dir is not None and _cache_enabled()
     now = time.time()
     verdicts: list[FormVerdict | None] = [None] * len(jobs)
     keys = [cache_key(job.data, trust, job.parties) for job in jobs]
-    if use_cache and cache_dir is not None:
+    if cache is not None:
         for i, key in enumerate(keys):
-            verdicts[i] = cache_get(cache_dir, key, now)
+            verdicts[i] = cache.get(key, now)
     missing = [i for i, v in enumerate(verdicts) if v is None]
     if missing:
-        fresh = _run(
-            [jobs[i] for i in missing],
-            anchors,
-            default_workers() if workers is None else workers,
-        )
+        fresh = (checker or check_serially)([jobs[i] for i in missing], anchors)
         for i, verdict in zip(missing, fresh, strict=True):
             verdicts[i] = verdict
-            if use_cache and cache_dir is not None:
-                cache_put(cache_dir, keys[i], verdict)
+            if cache is not None:
+                cache.put(keys[i], verdict)
     return [v for v in verdicts if v is not None]

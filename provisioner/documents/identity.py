@@ -6,7 +6,10 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from provisioner.loading.paths import RepositoryFiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +55,14 @@ def identity_of(cert: Any) -> CertificateIdentity:
     )
 
 
-def read_identity(path: Path) -> CertificateIdentity | None:
-    """The identity of the single certificate in a PEM or DER file; None if it is not one.
+def identity_from_bytes(data: bytes) -> CertificateIdentity | None:
+    """The identity of the single certificate in PEM or DER bytes; None if it is not one.
 
-    Validation with diagnostics lives in the certificate rules; this is the lenient reader that
+    Validation with diagnostics lives in the certificate rules; this is the lenient reading that
     later steps use on files that already passed them.
     """
     from cryptography import x509
 
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
     try:
         cert = (
             x509.load_pem_x509_certificate(data)
@@ -73,3 +72,18 @@ def read_identity(path: Path) -> CertificateIdentity | None:
     except ValueError:
         return None
     return identity_of(cert)
+
+
+#: A CDA is a few kilobytes; anything far bigger is not one (and is not read into memory).
+MAX_CERTIFICATE_BYTES = 256 * 1024
+
+
+def identity_in(files: RepositoryFiles, folder: Path, written: str) -> CertificateIdentity | None:
+    """The identity of the certificate a path written in an integration file names, if usable."""
+    path = files.usable(folder, written)
+    if path is None:
+        return None
+    try:
+        return identity_from_bytes(files.read(path, MAX_CERTIFICATE_BYTES))
+    except OSError:
+        return None

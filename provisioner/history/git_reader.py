@@ -246,7 +246,7 @@ def read_history(repo_root: Path, file: Path | None = None, ine10: str | None = 
     import git
 
     from provisioner.apply.ledger import LedgerError, open_repo
-    from provisioner.rules.run import integration_files
+    from provisioner.loading.sources import integration_files
 
     if file is not None and ine10 is not None:
         raise HistoryProblem("give a FILE or --ine10, not both")

@@ -23,7 +23,9 @@ from typing import Any
 
 from provisioner.catalog import Catalog
 from provisioner.diagnostics import Diagnostic, error
+from provisioner.documents.form import MAX_FORM_BYTES
 from provisioner.documents.identity import CertificateIdentity
+from provisioner.loading.paths import RepositoryFiles
 from provisioner.model import Environment, Integration
 from provisioner.source import Source, expand_modalities, folder_name
 
@@ -188,32 +190,47 @@ def desired_state(
 # ----------------------------------------------------------------------------- the edge
 
 
-def _document(written: str, path: Path, repo_root: Path) -> Document:
-    data = path.read_bytes()
+def _document(written: str, path: Path, repo_root: Path, files: RepositoryFiles) -> Document:
+    data = files.read(path, MAX_FORM_BYTES)  # the form is the bigger of the two documents
     rel = path.relative_to(repo_root).as_posix()
     return Document(Path(written).name, rel, hashlib.sha256(data).hexdigest(), len(data))
 
 
 def gather(
-    sources: Sequence[Source], form_signers: Mapping[str, tuple[str, ...]] | None = None
+    sources: Sequence[Source],
+    form_signers: Mapping[str, tuple[str, ...]] | None = None,
+    files: RepositoryFiles | None = None,
 ) -> tuple[list[IntegrationInput], list[Diagnostic]]:
     """Read the certificate identity and the documents of each (already validated) file.
 
-    form_signers (file -> signers) is what validation found in the signed forms.
+    form_signers (file -> signers) is what validation found in the signed forms; files is the
+    run's reader (validation's, so paths are not checked twice).
     """
-    from provisioner.documents.identity import read_identity
-    from provisioner.rules.paths import usable_path
+    from provisioner.documents.identity import identity_in
 
     inputs: list[IntegrationInput] = []
     problems: list[Diagnostic] = []
     roots: dict[Path, Path] = {}
+    readers: dict[Path, RepositoryFiles] = {} if files is None else {files.root: files}
     for src in sources:
         integ = src.integration
         root = roots.setdefault(src.repo_root, src.repo_root.resolve())
-        cda = usable_path(src, integ.cda)
-        form = usable_path(src, integ.form)
-        identity = read_identity(cda) if cda is not None else None
-        if cda is None or form is None or identity is None:
+        reader = readers.get(src.repo_root) or readers.setdefault(
+            src.repo_root, RepositoryFiles(src.repo_root)
+        )
+        cda = reader.usable(src.folder, integ.cda)
+        form = reader.usable(src.folder, integ.form)
+        identity = identity_in(reader, src.folder, integ.cda)
+        documents: tuple[Document, ...] = ()
+        if cda is not None and form is not None and identity is not None:
+            try:
+                documents = (
+                    _document(integ.cda, cda, root, reader),
+                    _document(integ.form, form, root, reader),
+                )
+            except OSError:
+                documents = ()
+        if not documents or identity is None:
             problems.append(
                 error(
                     src.rel,
@@ -223,7 +240,6 @@ def gather(
                 )
             )
             continue
-        documents = (_document(integ.cda, cda, root), _document(integ.form, form, root))
         if documents[0].name.casefold() == documents[1].name.casefold():
             problems.append(
                 error(

@@ -14,15 +14,24 @@ from typing import Any
 
 from provisioner.catalog import Catalog
 from provisioner.diagnostics import Diagnostic
+from provisioner.documents.edges import DocumentEdges
+from provisioner.loading.paths import RepositoryFiles
 from provisioner.source import Source
 
 
 @dataclass
 class RuleContext:
     catalog: Catalog
-    repo_root: Path
+    # The run's reader of the repository's files: path checks answered once per run.
+    files: RepositoryFiles
+    # Caches and the form pool, lent by the edge (default: none, one form after another).
+    edges: DocumentEdges = field(default_factory=DocumentEdges)
     # Shared, per-run memo for rules that parse the same artefact more than once.
     memo: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def repo_root(self) -> Path:
+        return self.files.root
 
 
 FileCheck = Callable[[Source, RuleContext], Iterable[Diagnostic]]

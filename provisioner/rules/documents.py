@@ -1,34 +1,34 @@
 """The CDA and the signed form, checked the way the head of service would.
 
-Thin rules: the checks live in provisioner/certificates.py and provisioner/forms.py. Only files
-that the path rule accepted are opened (usable_path).
+Thin rules: the checks live in provisioner/documents/ (cda.py, form.py) and take bytes. Only
+files that the path rule accepted are opened, through the run's RepositoryFiles; caches and the
+form pool come from ctx.edges.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provisioner.catalog import CATALOG_DIR, SERVICE_FILE
 from provisioner.diagnostics import Diagnostic, error, warning
-from provisioner.documents.cda import MAX_CERTIFICATE_BYTES, Finding
-from provisioner.documents.identity import read_identity
+from provisioner.documents.cda import Finding
+from provisioner.documents.identity import MAX_CERTIFICATE_BYTES, identity_in
+from provisioner.loading.paths import TooLarge
+from provisioner.loading.strict_yaml import MAX_BYTES
 from provisioner.rules import RuleContext, file_rule, set_rule
-from provisioner.rules.paths import usable_path
 from provisioner.source import Source
 
 if TYPE_CHECKING:
     from cryptography import x509
 
 SERVICE_REL = f"{CATALOG_DIR}/{SERVICE_FILE}"
+#: A trusted-root file holds a few CA certificates; far bigger is not one.
+MAX_ANCHOR_BYTES = 16 * 1024 * 1024
 _TRUST_MEMO = "documents.trust"
 _FINGERPRINT_MEMO = "documents.cda_sha256"
 FORM_SIGNERS_MEMO = "documents.form_signers"  # file -> who signed its form
-_MARKS_MEMO = "documents.issuer_marks"
-# Local, git-ignored caches (a committed cache could be forged by anyone with a pull request).
-ISSUER_MARKS_DIR = Path(".provisioner") / "cache" / "cda-issuers"
 
 
 @dataclass
@@ -65,7 +65,7 @@ def trust(ctx: RuleContext) -> Trust:
 
     result = Trust()
     try:
-        service_text = (ctx.catalog.root / SERVICE_FILE).read_text(encoding="utf-8")
+        service_text = ctx.files.read(ctx.catalog.root / SERVICE_FILE, MAX_BYTES).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         service_text = ""
     certs: list[x509.Certificate] = []
@@ -74,7 +74,7 @@ def trust(ctx: RuleContext) -> Trust:
     ):
         line = _line_of(service_text, written)
         try:
-            data = path.read_bytes()
+            data = ctx.files.read(path, MAX_ANCHOR_BYTES)
         except (OSError, ValueError):  # ValueError: a NUL character in the path
             problem: str | None = "cannot be read; check the path (relative to catalog/)"
         else:
@@ -115,32 +115,32 @@ def _place(src: Source, key: str, finding: Finding, label: str) -> Diagnostic:
 )
 def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
     """The CDA is one public application certificate, current, strong and from a trusted CA."""
-    from provisioner.documents.cda import IssuerMarks, check_cda
+    from provisioner.documents.cda import check_cda
 
-    path = usable_path(src, src.integration.cda)
+    path = ctx.files.usable(src.folder, src.integration.cda)
     if path is None:
         return  # reported by the path rule
     anchors = trust(ctx)
     yield from anchors.report_once()
     try:
-        if path.stat().st_size > MAX_CERTIFICATE_BYTES:
-            yield error(
-                src.rel,
-                *src.at("cda"),
-                "CDA-NOT-CERTIFICATE",
-                "cda: the file is far too large to be a certificate; commit the public "
-                "certificate only (.pem or .cer)",
-            )
-            return
-        data = path.read_bytes()
+        data = ctx.files.read(path, MAX_CERTIFICATE_BYTES)
+    except TooLarge:
+        yield error(
+            src.rel,
+            *src.at("cda"),
+            "CDA-NOT-CERTIFICATE",
+            "cda: the file is far too large to be a certificate; commit the public "
+            "certificate only (.pem or .cer)",
+        )
+        return
     except OSError as exc:
         yield error(src.rel, *src.at("cda"), "CDA-NOT-CERTIFICATE", f"cda: cannot read ({exc})")
         return
-    marks = ctx.memo.get(_MARKS_MEMO)
-    if marks is None:
-        marks = ctx.memo[_MARKS_MEMO] = IssuerMarks(ctx.repo_root / ISSUER_MARKS_DIR)
     result = check_cda(
-        data, anchors.certs, ctx.catalog.service.certificate_expiry_warning_days, marks=marks
+        data,
+        anchors.certs,
+        ctx.catalog.service.certificate_expiry_warning_days,
+        marks=ctx.edges.issuer_marks,
     )
     ctx.memo.setdefault(_FINGERPRINT_MEMO, {})[src.rel] = result.sha256
     for finding in result.findings:
@@ -152,8 +152,7 @@ def cda_fingerprint(src: Source, ctx: RuleContext) -> str | None:
     known: dict[str, str | None] = ctx.memo.get(_FINGERPRINT_MEMO, {})
     if src.rel in known:
         return known[src.rel]
-    path = usable_path(src, src.integration.cda)
-    identity = read_identity(path) if path is not None else None
+    identity = identity_in(ctx.files, src.folder, src.integration.cda)
     return identity.sha256 if identity is not None else None
 
 
@@ -193,18 +192,32 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagno
 
     A set rule so that the forms that miss the cache can be checked in parallel.
     """
-    from provisioner.documents.form import CACHE_DIR, FormJob, Parties, check_forms, read_form
+    from provisioner.documents.form import MAX_FORM_BYTES, FormJob, Parties, check_forms
 
     jobs: list[FormJob] = []
     owners: list[Source] = []
     for src in sources:
-        path = usable_path(src, src.integration.form)
+        path = ctx.files.usable(src.folder, src.integration.form)
         if path is None:
             continue
-        data, problem = read_form(path)
-        if data is None:
-            if problem is not None:
-                yield _place(src, "form", problem, "form")
+        try:
+            data = ctx.files.read(path, MAX_FORM_BYTES)
+        except TooLarge:
+            limit = MAX_FORM_BYTES // (1024 * 1024)
+            yield _place(
+                src,
+                "form",
+                Finding(
+                    "error",
+                    "FORM-UNREADABLE",
+                    f"the file is larger than {limit} MB; is it the form?",
+                ),
+                "form",
+            )
+            continue
+        except OSError as exc:
+            problem = Finding("error", "FORM-UNREADABLE", f"the file cannot be read ({exc})")
+            yield _place(src, "form", problem, "form")
             continue
         entity, provider = src.integration.entity, src.integration.provider
         jobs.append(FormJob(data, Parties(entity.nif, entity.name, provider.nif, provider.name)))
@@ -213,7 +226,8 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagno
         return
     anchors = trust(ctx)
     yield from anchors.report_once()
-    verdicts = check_forms(jobs, anchors.der, ctx.repo_root / CACHE_DIR)
+    edges = ctx.edges
+    verdicts = check_forms(jobs, anchors.der, edges.form_verdicts, edges.check_forms)
     signers: dict[str, tuple[str, ...]] = ctx.memo.setdefault(FORM_SIGNERS_MEMO, {})
     for src, verdict in zip(owners, verdicts, strict=True):
         signers[src.rel] = verdict.signers

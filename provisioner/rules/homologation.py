@@ -8,7 +8,6 @@ from provisioner.diagnostics import Diagnostic, error, warning
 from provisioner.documents.evidence import Expectations, check_evidence
 from provisioner.identifiers import ine10_problem
 from provisioner.rules import RuleContext, file_rule
-from provisioner.rules.paths import usable_path
 from provisioner.source import Source, expand_modalities
 
 
@@ -46,8 +45,9 @@ def homologation_evidence(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]
         unused=tuple(integration.unused_modalities),
         required=required,
     )
-    evidence = [(written, usable_path(src, written)) for written in integration.homologation]
-    for finding in check_evidence(evidence, want):
+    usable = ctx.files.usable
+    evidence = [(written, usable(src.folder, written)) for written in integration.homologation]
+    for finding in check_evidence(evidence, want, ctx.files.read):
         if finding.index is not None:
             where = src.at("homologation", finding.index)
         elif integration.homologation:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import gc
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from provisioner.catalog import CATALOG_DIR, Catalog, load_catalog
 from provisioner.diagnostics import Diagnostic, error, sort_diagnostics
-from provisioner.loading.loader import load_model
-from provisioner.model import Integration
+from provisioner.documents.edges import DocumentEdges
+from provisioner.loading.paths import RepositoryFiles
+from provisioner.loading.sources import (
+    YAML_SUFFIXES,
+    canonical_path,
+    integration_files,
+    load_sources,
+    relative_name,
+)
 from provisioner.rules import FILE_RULES, SET_RULES, RuleContext, all_rules
 from provisioner.rules.documents import FORM_SIGNERS_MEMO
-from provisioner.rules.paths import forget_paths
-from provisioner.source import INTEGRATIONS_DIR, Source
-
-YAML_SUFFIXES = (".yaml", ".yml")
+from provisioner.source import Source
 
 
 class EnvironmentProblem(Exception):
@@ -32,6 +35,11 @@ class ValidationReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0  # how many selected files were read
     form_signers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> signers
+    # The run's reader of the repository's files, for the steps after validation (the plan).
+    repository: RepositoryFiles = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.repository = RepositoryFiles(self.repo_root)
 
     @property
     def errors(self) -> int:
@@ -60,30 +68,6 @@ def find_repo_root(start: Path) -> Path:
     )
 
 
-def integration_files(repo_root: Path) -> list[Path]:
-    """Every YAML file under integrations/, sorted (os.walk: rglob is several times slower)."""
-    found: list[Path] = []
-    for folder, dirs, names in os.walk(repo_root / INTEGRATIONS_DIR):
-        dirs.sort()
-        found.extend(Path(folder, n) for n in names if n.endswith(YAML_SUFFIXES))
-    return sorted(found)  # broken links stay in: reading them reports FILE-UNREADABLE
-
-
-def _rel(path: Path, repo_root: Path) -> str:
-    return path.absolute().relative_to(repo_root).as_posix()
-
-
-def canonical_path(path: Path) -> Path:
-    """path made absolute, with '..' and linked folders resolved as repo roots are.
-
-    The last part is kept: an integration file may itself be a link, and is named by its link.
-    """
-    absolute = path.absolute()
-    if absolute.name in ("", ".", ".."):
-        return absolute.resolve()
-    return absolute.parent.resolve() / absolute.name
-
-
 def select(paths: Sequence[Path], repo_root: Path) -> set[Path] | None:
     """The files named on the command line (folders expanded), or None for all of them."""
     if not paths:
@@ -104,18 +88,6 @@ def select(paths: Sequence[Path], repo_root: Path) -> set[Path] | None:
     return chosen
 
 
-def load_sources(repo_root: Path, files: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]:
-    sources: list[Source] = []
-    diags: list[Diagnostic] = []
-    for path in files:
-        rel = _rel(path, repo_root)
-        integration, doc, problems = load_model(path, rel, Integration)
-        diags += problems
-        if integration is not None and doc is not None:
-            sources.append(Source(rel, path.absolute(), repo_root, integration, doc))
-    return sources, diags
-
-
 def run_rules(sources: Sequence[Source], ctx: RuleContext) -> list[Diagnostic]:
     all_rules()  # make sure every rule module is registered
     diags: list[Diagnostic] = []
@@ -127,25 +99,29 @@ def run_rules(sources: Sequence[Source], ctx: RuleContext) -> list[Diagnostic]:
     return diags
 
 
-def validate(repo_root: Path, paths: Sequence[Path] = ()) -> ValidationReport:
-    """Every problem in the catalog and the integration files (or in those named by paths)."""
+def validate(
+    repo_root: Path, paths: Sequence[Path] = (), edges: DocumentEdges | None = None
+) -> ValidationReport:
+    """Every problem in the catalog and the integration files (or in those named by paths).
+
+    edges: the caches and form pool the caller lends (provisioner.runtime); none by default.
+    """
     # Loading builds many small containers and no reference cycles; the cyclic collector's
     # repeated passes over them cost about 15% on 10,000 files, so it waits until the end.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _validate(repo_root, paths)
+        return _validate(repo_root, paths, edges or DocumentEdges())
     finally:
         if collecting:
             gc.enable()
 
 
-def _validate(repo_root: Path, paths: Sequence[Path]) -> ValidationReport:
+def _validate(repo_root: Path, paths: Sequence[Path], edges: DocumentEdges) -> ValidationReport:
     repo_root = repo_root.resolve()
     if not (repo_root / CATALOG_DIR).is_dir():
         raise EnvironmentProblem(f"{repo_root} has no '{CATALOG_DIR}/' folder; is --repo right?")
     chosen = select(paths, repo_root)
-    forget_paths()
     catalog, diags = load_catalog(repo_root)
     report = ValidationReport(repo_root, catalog)
     every = integration_files(repo_root)
@@ -161,11 +137,11 @@ def _validate(repo_root: Path, paths: Sequence[Path]) -> ValidationReport:
                 error(CATALOG_DIR, 1, 1, "CATALOG-INVALID", "the catalog could not be loaded")
             )
     else:
-        ctx = RuleContext(catalog, repo_root)
+        ctx = RuleContext(catalog, report.repository, edges=edges)
         diags += run_rules(sources, ctx)
         report.form_signers = ctx.memo.get(FORM_SIGNERS_MEMO, {})
     if chosen is not None:
-        wanted = {_rel(p, repo_root) for p in chosen}
+        wanted = {relative_name(p, repo_root) for p in chosen}
         diags = [d for d in diags if d.file in wanted or d.file.startswith(CATALOG_DIR + "/")]
         report.files = len(wanted)
     else:

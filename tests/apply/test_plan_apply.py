@@ -31,7 +31,7 @@ from provisioner.apply.store import (
     ensure_file,
 )
 from provisioner.cli import cli
-from provisioner.documents.identity import read_identity
+from provisioner.documents.identity import identity_from_bytes
 from provisioner.plan.desired import canonical_json
 from provisioner.plan.diff import LedgerView, make_plan
 from provisioner.plan.render import render_json, render_markdown, render_text
@@ -110,7 +110,7 @@ def store_files(repo_dir: Path) -> list[str]:
 
 def subject_of(repo_dir: Path, rel: str) -> str:
     """The subject of a sample's certificate, as the plan shows it."""
-    identity = read_identity(repo_dir / rel)
+    identity = identity_from_bytes((repo_dir / rel).read_bytes())
     assert identity is not None
     return identity.subject
 

@@ -15,7 +15,7 @@ from provisioner.catalog import load_catalog
 from provisioner.cli import cli
 from provisioner.desk.messages import FIELDS, MESSAGE_KINDS, MessageProblem, render_message
 from provisioner.documents.evidence import Expectations, check_request, request_facts
-from provisioner.documents.identity import read_identity
+from provisioner.documents.identity import identity_from_bytes
 from provisioner.documents.scsp import HESTIA_NS, SCSP_NS, SOAP_NS, SPECIFIC_DATA
 from provisioner.model import Integration
 from provisioner.rules.run import validate
@@ -156,8 +156,8 @@ def test_messages_that_do_not_apply_are_refused(sample_repo: Path, run_cli: Run)
 def test_head_of_service_shows_the_certificate_identity(sample_repo: Path, run_cli: Run) -> None:
     result = run_cli(["message", "head-of-service", str(sample_repo / PRE)])
     assert result.exit_code == 0, result.output
-    identity = read_identity(
-        sample_repo / "integrations/8100560009/certs/serveis-informatics-pirineu.pem"
+    identity = identity_from_bytes(
+        (sample_repo / "integrations/8100560009/certs/serveis-informatics-pirineu.pem").read_bytes()
     )
     assert identity is not None
     text = result.output

@@ -23,8 +23,14 @@ from cryptography.hazmat.primitives import serialization
 from provisioner.demo import pki as demo_pki
 from provisioner.documents import form as forms
 from provisioner.documents.cda import check_cda, load_single_certificate
-from provisioner.documents.identity import read_identity
-from provisioner.rules.run import validate
+from provisioner.documents.identity import identity_from_bytes
+from provisioner.loading.paths import RepositoryFiles, TooLarge
+from provisioner.rules.run import ValidationReport
+from provisioner.rules.run import validate as validate_core
+from provisioner.runtime import local_edges
+from provisioner.runtime.caches import FORMS_CACHE, FileCache
+from provisioner.runtime.pool import PooledFormChecker
+from provisioner.runtime.settings import NO_CACHE_ENV, WORKERS_ENV, Settings
 from tests.conftest import ROOT
 
 ALTA = "integrations/8100560009/serveis-informatics-pirineu.yaml"
@@ -111,6 +117,11 @@ def repo(sample_repo: Path, pki: Pki) -> Path:
             demo_pki.sign_pdf(pdf, signer, [pki.intermediate.cert])
         )
     return sample_repo
+
+
+def validate(repo: Path) -> ValidationReport:
+    """Validation as the command line runs it: with the local caches and the form pool."""
+    return validate_core(repo, edges=local_edges(repo))
 
 
 def codes(repo: Path, rel: str = ALTA) -> dict[str, list[str]]:
@@ -350,7 +361,7 @@ def test_identity_of_a_cda(tmp_path: Path, pki: Pki) -> None:
     cda = pki.cda(nif=PROVIDER_NIF)
     path = tmp_path / "c.der"
     path.write_bytes(cda.der())
-    identity = read_identity(path)
+    identity = identity_from_bytes(path.read_bytes())
     assert identity is not None
     assert f"organizationIdentifier=VATES-{PROVIDER_NIF}" in identity.subject
     assert identity.issuer == pki.intermediate.cert.subject.rfc4514_string()
@@ -534,7 +545,7 @@ def test_a_signature_that_cannot_be_parsed_is_broken(repo: Path, entity_signed: 
 
 
 def _cache(repo: Path) -> Path:
-    return repo / forms.CACHE_DIR
+    return repo / FORMS_CACHE
 
 
 def test_verdicts_are_cached_and_a_corrupt_cache_is_a_miss(
@@ -570,32 +581,34 @@ def test_the_cache_is_keyed_by_the_form_and_the_trust(
 
 
 def test_the_cache_can_be_turned_off(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(forms.NO_CACHE_ENV, "1")
+    monkeypatch.setenv(NO_CACHE_ENV, "1")
     validate(repo)
     assert not _cache(repo).exists()
 
 
 def test_a_stale_or_foreign_cache_entry_is_a_miss(tmp_path: Path) -> None:
     verdict = forms.FormVerdict((), recheck_after=1000.0)
-    forms.cache_put(tmp_path, "k", verdict)
-    assert forms.cache_get(tmp_path, "k", now=999.0) == verdict
-    assert forms.cache_get(tmp_path, "k", now=1000.0) is None  # a signer certificate expired
+    cache = FileCache(tmp_path)
+    cache.put("k", verdict)
+    assert cache.get("k", now=999.0) == verdict
+    assert cache.get("k", now=1000.0) is None  # a signer certificate expired
     (tmp_path / "k.json").write_text(json.dumps({"version": 99, "findings": []}))
-    assert forms.cache_get(tmp_path, "k", now=0.0) is None
+    assert cache.get("k", now=0.0) is None
     (tmp_path / "k.json").write_text(json.dumps({"version": 1}))
-    assert forms.cache_get(tmp_path, "k", now=0.0) is None
+    assert cache.get("k", now=0.0) is None
     (tmp_path / "k.json").write_text(json.dumps({"version": 1, "recheck_after": "x"}))
-    assert forms.cache_get(tmp_path, "k", now=0.0) is None
+    assert cache.get("k", now=0.0) is None
     blocked = tmp_path / "file"
     blocked.write_text("")
-    forms.cache_put(blocked / "sub", "k", verdict)  # cannot write: ignored, no exception
+    FileCache(blocked / "sub").put("k", verdict)  # cannot write: ignored, no exception
 
 
 def test_a_warm_validate_does_not_import_pyhanko(repo: Path) -> None:
     validate(repo)  # fills the cache
     code = (
         "import sys; from pathlib import Path; from provisioner.rules.run import validate; "
-        f"r = validate(Path({str(repo)!r})); "
+        "from provisioner.runtime import local_edges; "
+        f"r = validate(Path({str(repo)!r}), edges=local_edges(Path({str(repo)!r}))); "
         "print(r.ok, any(m.startswith('pyhanko') for m in sys.modules))"
     )
     out = subprocess.run(
@@ -605,7 +618,7 @@ def test_a_warm_validate_does_not_import_pyhanko(repo: Path) -> None:
 
 
 def test_many_forms_are_checked_in_a_pool_with_the_same_verdicts(
-    pki: Pki, form_pdf: bytes, entity_signed: bytes, monkeypatch: pytest.MonkeyPatch
+    pki: Pki, form_pdf: bytes, entity_signed: bytes
 ) -> None:
     parties = forms.Parties(ENTITY_NIF, ENTITY_NAME, PROVIDER_NIF, PROVIDER_NAME)
     jobs = [
@@ -614,9 +627,8 @@ def test_many_forms_are_checked_in_a_pool_with_the_same_verdicts(
         forms.FormJob(b"nope", parties),
     ]
     anchors = [pki.root.der(), pki.intermediate.der()]
-    serial = forms.check_forms(jobs, anchors, cache_dir=None, workers=1)
-    monkeypatch.setattr(forms, "POOL_MIN_JOBS", 1)
-    pooled = forms.check_forms(jobs, anchors, cache_dir=None, workers=2)
+    serial = forms.check_forms(jobs, anchors)
+    pooled = forms.check_forms(jobs, anchors, checker=PooledFormChecker(2, min_jobs=1))
     assert pooled == serial
     assert [[f.code for f in v.findings] for v in pooled] == [
         [],
@@ -625,23 +637,23 @@ def test_many_forms_are_checked_in_a_pool_with_the_same_verdicts(
     ]
 
 
-def test_worker_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(forms.WORKERS_ENV, "3")
-    assert forms.default_workers() == 3
-    monkeypatch.setenv(forms.WORKERS_ENV, "zero")
-    assert forms.default_workers() >= 1
+def test_worker_count_and_cache_come_from_the_environment() -> None:
+    assert Settings.read({WORKERS_ENV: "3"}).workers == 3
+    assert Settings.read({WORKERS_ENV: "zero"}).workers >= 1
+    assert Settings.read({}).cache
+    assert not Settings.read({NO_CACHE_ENV: "1"}).cache
 
 
 def test_an_oversized_or_unreadable_form_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    big = tmp_path / "big.pdf"
-    big.write_bytes(b"%PDF-" + b"0" * 100)
     monkeypatch.setattr(forms, "MAX_FORM_BYTES", 10)
-    data, problem = forms.read_form(big)
-    assert data is None and problem is not None and problem.code == "FORM-UNREADABLE"
-    data, problem = forms.read_form(tmp_path / "gone.pdf")
-    assert data is None and problem is not None and "cannot be read" in problem.message
+    assert "larger than" in codes(repo)["FORM-UNREADABLE"][0]
+    files = RepositoryFiles(tmp_path)
+    with pytest.raises(TooLarge):
+        files.read(repo / ALTA_FORM, 10)
+    with pytest.raises(OSError, match=r"gone\.pdf"):
+        files.read(tmp_path / "gone.pdf", 10)
 
 
 # --- certs command --------------------------------------------------------------------------
@@ -688,6 +700,6 @@ def test_demo_samples_script_writes_only_public_material(tmp_path: Path) -> None
         if path.is_file():
             assert b"PRIVATE KEY" not in path.read_bytes(), path
     demo = (ROOT / "catalog" / "trust" / "demo-root-ca.pem").read_bytes()
-    identity = read_identity(ROOT / "catalog" / "trust" / "demo-root-ca.pem")
+    identity = identity_from_bytes(demo)
     assert demo and identity is not None and "DEMO" in identity.subject
     assert "demo" in (ROOT / "catalog" / "trust" / "README.md").read_text().lower()

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from provisioner.diagnostics import Diagnostic
 from provisioner.documents.evidence import Expectations, check_evidence
+from provisioner.loading.paths import RepositoryFiles
 from provisioner.rules.run import validate
 from tests.conftest import edit
 
@@ -483,6 +484,7 @@ def test_any_bytes_give_findings_never_a_traceback(
             ("x.response.xml", tmp_path / "x.response.xml"),
         ],
         want,
+        RepositoryFiles.read,
     )
     assert any(f.code == "HOMOLOGATION-MISSING" for f in findings)
     assert all(f.message for f in findings)
@@ -491,7 +493,9 @@ def test_any_bytes_give_findings_never_a_traceback(
 def test_unreadable_evidence_and_invalid_ine10(sample_repo: Path, tmp_path: Path) -> None:
     want = Expectations(ENTITY, AOC, "HESTIA", ("HESTIA_CITES",))
     findings = check_evidence(
-        [("gone.request.xml", tmp_path / "gone.request.xml"), ("gone.response.xml", None)], want
+        [("gone.request.xml", tmp_path / "gone.request.xml"), ("gone.response.xml", None)],
+        want,
+        RepositoryFiles.read,
     )
     assert [(f.code, "cannot be read" in f.message) for f in findings] == [
         ("HOMOLOGATION-XML", True)

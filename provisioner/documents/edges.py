@@ -1,0 +1,23 @@
+"""What the edges lend the pure document checks: caches and a way to check many forms.
+
+The checks in this package take bytes and return findings. Remembering verdicts across runs
+(files under .provisioner/cache/), checking many forms in a process pool, and the environment
+variables that tune both are edges (provisioner.runtime builds them for the command line); the
+checks receive them here. The defaults cache nothing and check one form after another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provisioner.documents.cda import IssuerMarks
+    from provisioner.documents.form import FormChecker, VerdictCache
+
+
+@dataclass(frozen=True)
+class DocumentEdges:
+    form_verdicts: VerdictCache | None = None  # verdicts of signed forms, across runs
+    issuer_marks: IssuerMarks | None = None  # CDA signatures already verified, across runs
+    check_forms: FormChecker | None = None  # checks the forms that missed the cache (a pool)

@@ -1,0 +1,30 @@
+"""Edges of the local machine that commands lend the pure core.
+
+Local caches (files under .provisioner/cache/), the process pool that checks many signed forms,
+the environment variables that tune them, and atomic file writes. The core never imports this
+package (the import contract in pyproject.toml says so); the command line builds what the core
+needs here and passes it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from provisioner.documents.edges import DocumentEdges
+
+
+def local_edges(repo_root: Path, environ: Mapping[str, str] | None = None) -> DocumentEdges:
+    """The caches and the form pool of a run on this machine, as the environment sets them."""
+    import os
+
+    from provisioner.runtime.caches import FORMS_CACHE, ISSUERS_CACHE, FileCache, IssuerMarkFiles
+    from provisioner.runtime.pool import PooledFormChecker
+    from provisioner.runtime.settings import Settings
+
+    settings = Settings.read(os.environ if environ is None else environ)
+    return DocumentEdges(
+        form_verdicts=FileCache(repo_root / FORMS_CACHE) if settings.cache else None,
+        issuer_marks=IssuerMarkFiles(repo_root / ISSUERS_CACHE),
+        check_forms=PooledFormChecker(settings.workers),
+    )
