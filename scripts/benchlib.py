@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from provisioner import demo_pki  # noqa: E402
+from provisioner.demo import pki as demo_pki  # noqa: E402
 from provisioner.identifiers import cif_control  # noqa: E402
 
 CLI = str(ROOT / ".venv" / "bin" / "hestia-provisioner")

@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from provisioner import demo_pki  # noqa: E402
+from provisioner.demo import pki as demo_pki  # noqa: E402
 
 TRUST_DIR = ROOT / "catalog" / "trust"
 ROOT_PEM = TRUST_DIR / "demo-root-ca.pem"
