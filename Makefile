@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check provisioner tests scripts
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/zizmor --offline --quiet .github/workflows
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
