@@ -35,6 +35,7 @@ class Prepared:
     problems: list[Diagnostic] = field(default_factory=list)  # validation errors or gather
     plan: Plan | None = None
     repo: Any = None  # git.Repo, once validation passed
+    assumed_pre: Plan | None = None  # PRO planned as if this PRE plan were applied
 
 
 def _other(env: Environment) -> Environment:
@@ -48,14 +49,20 @@ def prepare(
     force: bool = False,
     now: datetime | None = None,
     edges: DocumentEdges | None = None,
+    assume_pre_applied: bool = False,
+    report: ValidationReport | None = None,
 ) -> Prepared:
     """Validate everything, then plan env against its ledger. LedgerError when git is missing.
 
     edges: the caches and form pool validation may use (provisioner.runtime.local_edges).
+    assume_pre_applied (PRO only): plan PRO against the PRE ledger as the planned PRE apply
+    would leave it (when that PRE plan is not refused), as the review shows a pull request.
+    report: a validation of repo_root already made (planning both environments validates once).
     """
     from provisioner.apply.ledger import open_repo, read_ledger
+    from provisioner.plan.diff import applied_view
 
-    report = validate(repo_root, edges=edges)
+    report = report or validate(repo_root, edges=edges)
     prepared = Prepared(report.repo_root, env, report)
     if not report.ok or report.catalog is None:
         prepared.problems = [d for d in report.diagnostics if d.is_error]
@@ -72,18 +79,34 @@ def prepare(
     warnings = [
         f"{d.code}: {d.message} ({d.file}:{d.line})" for d in report.diagnostics if not d.is_error
     ]
+    now = now or datetime.now(UTC)
+    expiry_days = report.catalog.service.certificate_expiry_warning_days
+    expiry_warned = frozenset(
+        d.file for d in report.diagnostics if d.code == "CDA-EXPIRING" and not d.is_error
+    )
+    if env == "PRO" and assume_pre_applied:
+        pre_plan = make_plan(
+            desired_state(report.catalog, "PRE", inputs),
+            other,
+            now=now,
+            expiry_days=expiry_days,
+            other_ledger=ledger,
+            force=force,
+            expiry_warned=expiry_warned,
+        )
+        if not pre_plan.refused:
+            prepared.assumed_pre = pre_plan
+            other = applied_view(pre_plan)
     prepared.plan = make_plan(
         desired,
         ledger,
-        now=now or datetime.now(UTC),
-        expiry_days=report.catalog.service.certificate_expiry_warning_days,
+        now=now,
+        expiry_days=expiry_days,
         warnings=warnings,
         other_ledger=other,
         pre_ledger=other if env == "PRO" else None,
         force=force,
-        expiry_warned=frozenset(
-            d.file for d in report.diagnostics if d.code == "CDA-EXPIRING" and not d.is_error
-        ),
+        expiry_warned=expiry_warned,
     )
     return prepared
 

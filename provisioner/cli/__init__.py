@@ -10,6 +10,7 @@ import click
 
 from provisioner.cli.apply import apply
 from provisioner.cli.certs import certs
+from provisioner.cli.ci import ci
 from provisioner.cli.history import history
 from provisioner.cli.message import message
 from provisioner.cli.plan import plan
@@ -24,7 +25,7 @@ def cli() -> None:
     """Integrations of public entities with Hèstia, as reviewed files in git."""
 
 
-for command in (validate, schema, message, sample_request, plan, apply, certs, history):
+for command in (validate, schema, message, sample_request, plan, apply, certs, history, ci):
     cli.add_command(command)
 
 

@@ -71,7 +71,9 @@ def desk_file(file: Path, repo: Path | None) -> Any:
 # Messages that state what was checked: written only for a file that validates (or --force).
 
 
-def prepare(root: Path, env: str, force: bool, fmt: str) -> Any:
+def prepare(
+    root: Path, env: str, force: bool, fmt: str, *, assume_pre_applied: bool = False
+) -> Any:
     """Validate and plan; on validation errors print them and exit 1."""
     from provisioner.apply.ledger import LedgerError
     from provisioner.apply.pipeline import prepare
@@ -80,7 +82,13 @@ def prepare(root: Path, env: str, force: bool, fmt: str) -> Any:
     from provisioner.runtime import local_edges
 
     try:
-        prepared = prepare(root, env, force=force, edges=local_edges(root))  # type: ignore[arg-type]
+        prepared = prepare(
+            root,
+            env,  # type: ignore[arg-type]
+            force=force,
+            edges=local_edges(root),
+            assume_pre_applied=assume_pre_applied,
+        )
     except (EnvironmentProblem, LedgerError) as exc:
         fail_environment(str(exc))
     if prepared.problems:

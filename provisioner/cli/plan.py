@@ -45,6 +45,11 @@ def _closing_messages(prepared: Any) -> dict[str, str]:
 )
 @click.option("--force", is_flag=True, help="Accept a plan that the safety rule refuses.")
 @click.option("--with-messages", is_flag=True, help="Markdown: add each new provider's message.")
+@click.option(
+    "--assume-pre-applied",
+    is_flag=True,
+    help="PRO only: plan as if the planned PRE apply had been done (what a review shows).",
+)
 @repo_option
 def plan(
     env: str,
@@ -52,12 +57,15 @@ def plan(
     detailed_exitcode: bool,
     force: bool,
     with_messages: bool,
+    assume_pre_applied: bool,
     repo: Path | None,
 ) -> None:
     """Show what `apply --env ENV` would change, grouped by entity (exit 1 on errors)."""
     from provisioner.plan.render import RENDERERS, render_markdown
 
-    prepared = prepare(resolve_repo(repo), env, force, fmt)
+    if assume_pre_applied and env != "PRO":
+        raise click.UsageError("--assume-pre-applied plans PRO; use it with --env PRO")
+    prepared = prepare(resolve_repo(repo), env, force, fmt, assume_pre_applied=assume_pre_applied)
     the_plan = prepared.plan
     if fmt == "markdown" and with_messages:
         click.echo(render_markdown(the_plan, _closing_messages(prepared)))

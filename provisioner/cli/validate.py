@@ -21,12 +21,21 @@ from provisioner.cli.common import (
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @repo_option
 @format_option("text", "github", "json", "markdown")
-def validate(paths: tuple[Path, ...], repo: Path | None, fmt: str) -> None:
+@click.option(
+    "--catalog-from",
+    "catalog_ref",
+    metavar="REF",
+    help="Judge the files with the catalog as it is at this git ref (a review: the base branch).",
+)
+def validate(paths: tuple[Path, ...], repo: Path | None, fmt: str, catalog_ref: str | None) -> None:
     """Check integration files and the catalog; report every problem at once.
 
     PATHS are files or folders to report on (default: every file under integrations/).
     Checks across files always consider the whole repository.
     """
+    from contextlib import nullcontext
+
+    from provisioner.ci.gitops import CiEnvironmentError, catalog_at, open_repo
     from provisioner.cli.render import RENDERERS
     from provisioner.rules.run import EnvironmentProblem
     from provisioner.rules.run import validate as run
@@ -34,8 +43,9 @@ def validate(paths: tuple[Path, ...], repo: Path | None, fmt: str) -> None:
 
     root = resolve_repo(repo)
     try:
-        report = run(root, paths, edges=local_edges(root))
-    except EnvironmentProblem as exc:
+        with catalog_at(open_repo(root), catalog_ref) if catalog_ref else nullcontext() as other:
+            report = run(root, paths, edges=local_edges(root), catalog_from=other)
+    except (EnvironmentProblem, CiEnvironmentError) as exc:
         fail_environment(str(exc))
     click.echo(RENDERERS[fmt](report.diagnostics, report.files))
     sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)

@@ -471,6 +471,22 @@ def make_plan(
     )
 
 
+def applied_view(plan: Plan) -> LedgerView:
+    """The ledger as it would be once plan is applied (its next commit, not yet written).
+
+    The review plans PRO against this view of PRE, so a change that is valid once PRE is
+    applied shows as such instead of as refused.
+    """
+    docs = plan.ledger_docs
+    return LedgerView(
+        tip=None,
+        files=dict.fromkeys(docs, b""),
+        app_config=docs[app_file(plan.environment)],
+        manifest=docs[MANIFEST_FILE],
+        records=docs[RECORDS_FILE],
+    )
+
+
 def _expiry_warnings(
     cfg: Mapping[str, Any], now: datetime, days: int, warned: set[str]
 ) -> list[str]:

@@ -1,0 +1,328 @@
+"""`ci`: the steps the GitHub workflows run, as tested commands instead of shell in YAML."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from provisioner.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    env_option,
+    format_option,
+    repo_option,
+    resolve_repo,
+)
+from provisioner.vocabulary import ENVIRONMENT_NAMES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _remote_option(fn: F) -> F:
+    return click.option(
+        "--remote", default="origin", show_default=True, help="The git remote of the ledger."
+    )(fn)
+
+
+def _fetch_option(fn: F) -> F:
+    return click.option(
+        "--fetch",
+        is_flag=True,
+        help="Fetch main and provisioned/* from the remote first (CI's checkout already did).",
+    )(fn)
+
+
+def _refused(exc: Exception) -> NoReturn:
+    from provisioner.ci.gitops import Refused
+
+    code = EXIT_PROBLEMS if isinstance(exc, Refused) else EXIT_USAGE
+    click.echo(f"{'refused' if code == EXIT_PROBLEMS else 'error'}: {exc}", err=True)
+    sys.exit(code)
+
+
+def _repo(root: Path, remote: str, fetch: bool) -> Any:
+    from provisioner.ci import gitops
+
+    if remote.startswith("-"):
+        raise gitops.CiEnvironmentError(f"--remote {remote!r} is not a remote name")
+    repo = gitops.open_repo(root)
+    if fetch:
+        gitops.fetch(repo, remote)
+    return repo
+
+
+@click.group()
+def ci() -> None:
+    """Steps of the GitHub workflows (ledger, freshness, review comment, issues)."""
+
+
+@ci.command("fetch-ledger")
+@click.option(
+    "--init",
+    "init",
+    multiple=True,
+    envvar="HESTIA_LEDGER_INIT",
+    metavar="ENV",
+    help="An environment never applied yet: its missing ledger is not an error (first apply). "
+    "Also read from HESTIA_LEDGER_INIT (space separated).",
+)
+@_remote_option
+@_fetch_option
+@repo_option
+def fetch_ledger(init: tuple[str, ...], remote: str, fetch: bool, repo: Path | None) -> None:
+    """Make the local provisioned/* branches from the remote's; a missing ledger fails."""
+    from provisioner.ci import gitops
+
+    try:
+        git_repo = _repo(resolve_repo(repo), remote, fetch)
+        states = gitops.local_ledgers(git_repo, gitops.parse_init(init), remote)
+    except (gitops.CiEnvironmentError, gitops.Refused) as exc:
+        _refused(exc)
+    for state in states:
+        click.echo(state.note)
+
+
+@ci.command("check-fresh")
+@env_option
+@click.option(
+    "--commit",
+    envvar="GITHUB_SHA",
+    required=True,
+    help="The commit about to be applied (default: $GITHUB_SHA).",
+)
+@_remote_option
+@_fetch_option
+@repo_option
+def check_fresh(env: str, commit: str, remote: str, fetch: bool, repo: Path | None) -> None:
+    """Refuse unless COMMIT is the tip of main and the ledger was applied from an ancestor."""
+    from provisioner.ci import gitops
+
+    try:
+        if not gitops.is_sha(commit):
+            raise gitops.CiEnvironmentError(f"--commit {commit!r} is not a full commit SHA")
+        fresh = gitops.check_fresh(_repo(resolve_repo(repo), remote, fetch), env, commit, remote)
+    except (gitops.CiEnvironmentError, gitops.Refused) as exc:
+        _refused(exc)
+    click.echo(fresh.text(env))
+
+
+@ci.command("push-ledger")
+@env_option
+@_remote_option
+@repo_option
+def push_ledger(env: str, remote: str, repo: Path | None) -> None:
+    """Push provisioned/ENV by compare-and-swap (never forced); prints a markdown line.
+
+    The token comes from GITHUB_TOKEN and is handed to this one git process only.
+    """
+    from provisioner.ci import gitops
+
+    try:
+        git_repo = _repo(resolve_repo(repo), remote, False)
+        token = os.environ.get("GITHUB_TOKEN")
+        pushed = gitops.push_ledger(git_repo, env, remote, gitops.auth_environment(token))
+    except (gitops.CiEnvironmentError, gitops.Refused) as exc:
+        _refused(exc)
+    click.echo(pushed.markdown())
+
+
+def _github_output(name: str, value: str) -> None:
+    """Append a multi-line step output, with a delimiter no content can forge."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if not path:
+        raise click.UsageError("--github-output needs GITHUB_OUTPUT (set by GitHub Actions)")
+    delimiter = f"EOF_{secrets.token_hex(16)}"
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def _env_plans(root: Path) -> list[Any]:
+    """PRE as planned, and PRO as if that PRE plan were applied; validation runs once."""
+    from provisioner.apply.ledger import LedgerError
+    from provisioner.apply.pipeline import prepare
+    from provisioner.ci.report import EnvPlan
+    from provisioner.cli.render import diagnostics_markdown
+    from provisioner.plan.render import render_markdown
+    from provisioner.rules.run import EnvironmentProblem, validate
+
+    out = []
+    try:
+        report = validate(root)
+        for env in ENVIRONMENT_NAMES:
+            prepared = prepare(root, env, assume_pre_applied=True, report=report)  # type: ignore[arg-type]
+            if prepared.problems:
+                text = diagnostics_markdown(prepared.problems, report.files)
+                out.append(EnvPlan(env, "**Validation failed: no plan.**\n\n" + text, True, None))
+                continue
+            plan = prepared.plan
+            assert plan is not None  # no problems: a plan was made
+            note = ""
+            if env == "PRO":
+                note = (
+                    "PRO is planned as if the PRE plan above were applied (apply-pre runs first)."
+                    if prepared.assumed_pre is not None
+                    else "PRO is planned against the PRE ledger as it is (the PRE plan is refused)."
+                )
+            out.append(EnvPlan(env, render_markdown(plan), plan.refused, plan.previous_tip, note))
+    except (EnvironmentProblem, LedgerError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    return out
+
+
+@ci.command("review-comment")
+@click.option("--head", "head", required=True, help="The pull request's head commit.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the comment here (default: standard output).",
+)
+@click.option(
+    "--github-output",
+    "output_name",
+    metavar="NAME",
+    help="Also set the step output NAME to the comment (for the job that posts it).",
+)
+@repo_option
+def review_comment(head: str, out: Path | None, output_name: str | None, repo: Path | None) -> None:
+    """The pull request's plan comment for PRE and PRO; exit 1 when a plan is refused."""
+    from provisioner.ci.gitops import is_sha
+    from provisioner.ci.report import review_comment as build
+
+    if not is_sha(head):
+        raise click.BadParameter("a full commit SHA is expected", param_hint="--head")
+    from provisioner.apply.ledger import ci_run
+
+    run_url, _ = ci_run(os.environ)
+    plans = _env_plans(resolve_repo(repo))
+    body = build(plans, head, run_url)
+    if out is not None:
+        out.write_text(body, encoding="utf-8")
+    else:
+        click.echo(body, nl=False)
+    if output_name:
+        _github_output(output_name, body)
+    sys.exit(EXIT_PROBLEMS if any(p.refused for p in plans) else EXIT_OK)
+
+
+def _github() -> Any:
+    from provisioner.ci.github import GitHub
+    from provisioner.ci.gitops import CiEnvironmentError
+
+    try:
+        return GitHub.from_environ(os.environ)
+    except CiEnvironmentError as exc:
+        _refused(exc)
+
+
+@ci.command("post-comment")
+@click.option("--pull", type=click.IntRange(min=1), required=True, help="Pull request number.")
+@click.option(
+    "--body-file",
+    type=click.File("r", encoding="utf-8"),
+    required=True,
+    help="The comment (from `ci review-comment`); - for standard input.",
+)
+def post_comment(pull: int, body_file: Any) -> None:
+    """Add the plan comment to the pull request, or update the one already there."""
+    from provisioner.ci.github import GitHubError, upsert_comment
+    from provisioner.ci.report import PLAN_MARKER
+
+    body = body_file.read()
+    if PLAN_MARKER not in body:
+        raise click.BadParameter("not a plan comment (no marker)", param_hint="--body-file")
+    try:
+        action, cid = upsert_comment(_github(), pull, body, PLAN_MARKER)
+    except GitHubError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"plan comment {action} (id {cid}) on pull request #{pull}")
+
+
+def _post(specs: list[Any], fmt: str, post: bool) -> NoReturn:
+    import json
+
+    from provisioner.ci.github import GitHubError, upsert_issues
+
+    if not post:
+        if fmt == "json":
+            click.echo(json.dumps([s.as_dict() for s in specs], indent=2, ensure_ascii=False))
+        else:
+            click.echo("\n\n".join(f"## {s.title}\n\n{s.body}" for s in specs) or "nothing found")
+        sys.exit(EXIT_PROBLEMS if specs else EXIT_OK)
+    try:
+        done = upsert_issues(_github(), specs)
+    except GitHubError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    for action, number, spec in done:
+        click.echo(f"issue #{number} {action}: {spec.title}")
+    if not done:
+        click.echo("nothing found: no issue opened")
+    sys.exit(EXIT_OK)
+
+
+_post_option = click.option(
+    "--post", is_flag=True, help="Open or update the issues on GitHub (else only print them)."
+)
+
+
+@ci.command("certificate-issues")
+@click.option(
+    "--expiring-within",
+    "within",
+    type=click.IntRange(min=0, max=3650),
+    default=60,
+    show_default=True,
+    metavar="DAYS",
+)
+@_post_option
+@format_option("markdown", "json")
+@repo_option
+def certificate_issues(within: int, post: bool, fmt: str, repo: Path | None) -> None:
+    """One issue per CDA or trust root that expires within DAYS (or cannot be read).
+
+    Without --post: print them and exit 1 when there is any.
+    """
+    from provisioner.ci.certificates import expiring
+    from provisioner.ci.report import certificate_issue
+
+    now = datetime.now(UTC)
+    found = expiring(resolve_repo(repo), within, now)
+    _post([certificate_issue(c, now, within) for c in found], fmt, post)
+
+
+@ci.command("drift-issue")
+@env_option
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="The output of `drift --env ENV --format markdown`.",
+)
+@click.option(
+    "--drift-exit",
+    type=int,
+    required=True,
+    help="drift's exit code: 0 no drift, 1 drift (an issue), anything else: the check failed.",
+)
+@_post_option
+@format_option("markdown", "json")
+def drift_issue(env: str, report_file: Path, drift_exit: int, post: bool, fmt: str) -> None:
+    """Open or update the environment's drift issue when the drift check found drift."""
+    from provisioner.ci.report import drift_issue as build
+
+    if drift_exit not in (0, 1):
+        click.echo(f"error: the drift check itself failed (exit {drift_exit})", err=True)
+        sys.exit(EXIT_USAGE)
+    text = report_file.read_text(encoding="utf-8", errors="replace")
+    _post([build(env, text)] if drift_exit == 1 else [], fmt, post)
