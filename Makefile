@@ -4,7 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench schemas samples clean
+LOCK   := requirements/runtime.txt
+# actionlint: from PATH or $(ACTIONLINT); its PyPI wheel downloads a binary when built, which
+# fails on machines without GitHub access, so it is skipped there (CI sets REQUIRE_ACTIONLINT=1).
+ACTIONLINT ?= $(shell command -v actionlint 2>/dev/null)
+
+.PHONY: demo test lint lint-workflows typecheck unit bench bench-review schemas samples lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +22,20 @@ demo: $(STAMP)
 
 test: lint typecheck unit
 
-lint: $(STAMP)
+lint: $(STAMP) lint-workflows
 	$(BIN)/ruff check provisioner tests scripts
 	$(BIN)/ruff format --check provisioner tests scripts
-	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
-	$(BIN)/zizmor --offline --quiet .github/workflows
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_lock.py
+
+lint-workflows: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(BIN)/zizmor --offline --quiet .github
+	$(BIN)/zizmor --offline --quiet --persona pedantic .github
+	@if [ -n "$(ACTIONLINT)" ]; then "$(ACTIONLINT)" .github/workflows/*.yml; \
+	elif [ -n "$(REQUIRE_ACTIONLINT)" ]; then echo "actionlint is required but not found" >&2; exit 1; \
+	else echo "actionlint: not installed here (its PyPI wheel downloads a binary at build time); skipped, the ci workflow runs it"; fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -32,6 +45,15 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	for b in scripts/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# The PR check's wall time on 1,000 generated integrations (install from the lock, validate, plan).
+bench-review: $(STAMP)
+	$(BIN)/python scripts/bench_review.py
+
+# The hash-locked runtime dependencies the workflows install (pip-tools; needs the index).
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 schemas: $(STAMP)
 	$(BIN)/hestia-provisioner schema --write

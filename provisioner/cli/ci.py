@@ -191,8 +191,19 @@ def _env_plans(root: Path) -> list[Any]:
     metavar="NAME",
     help="Also set the step output NAME to the comment (for the job that posts it).",
 )
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also append the comment to this file (CI: $GITHUB_STEP_SUMMARY).",
+)
 @repo_option
-def review_comment(head: str, out: Path | None, output_name: str | None, repo: Path | None) -> None:
+def review_comment(
+    head: str,
+    out: Path | None,
+    output_name: str | None,
+    summary: Path | None,
+    repo: Path | None,
+) -> None:
     """The pull request's plan comment for PRE and PRO; exit 1 when a plan is refused."""
     from provisioner.ci.gitops import is_sha
     from provisioner.ci.report import review_comment as build
@@ -210,6 +221,9 @@ def review_comment(head: str, out: Path | None, output_name: str | None, repo: P
         click.echo(body, nl=False)
     if output_name:
         _github_output(output_name, body)
+    if summary is not None:
+        with summary.open("a", encoding="utf-8") as handle:
+            handle.write(body)
     sys.exit(EXIT_PROBLEMS if any(p.refused for p in plans) else EXIT_OK)
 
 
@@ -286,8 +300,16 @@ _post_option = click.option(
 )
 @_post_option
 @format_option("markdown", "json")
+@click.option(
+    "--now",
+    type=click.DateTime(["%Y-%m-%d"]),
+    hidden=True,
+    help="The day to check as (tests and what-if checks).",
+)
 @repo_option
-def certificate_issues(within: int, post: bool, fmt: str, repo: Path | None) -> None:
+def certificate_issues(
+    within: int, post: bool, fmt: str, now: datetime | None, repo: Path | None
+) -> None:
     """One issue per CDA or trust root that expires within DAYS (or cannot be read).
 
     Without --post: print them and exit 1 when there is any.
@@ -295,7 +317,7 @@ def certificate_issues(within: int, post: bool, fmt: str, repo: Path | None) -> 
     from provisioner.ci.certificates import expiring
     from provisioner.ci.report import certificate_issue
 
-    now = datetime.now(UTC)
+    now = now.replace(tzinfo=UTC) if now else datetime.now(UTC)
     found = expiring(resolve_repo(repo), within, now)
     _post([certificate_issue(c, now, within) for c in found], fmt, post)
 

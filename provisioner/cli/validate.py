@@ -27,7 +27,18 @@ from provisioner.cli.common import (
     metavar="REF",
     help="Judge the files with the catalog as it is at this git ref (a review: the base branch).",
 )
-def validate(paths: tuple[Path, ...], repo: Path | None, fmt: str, catalog_ref: str | None) -> None:
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also append the markdown report to this file (CI: $GITHUB_STEP_SUMMARY).",
+)
+def validate(
+    paths: tuple[Path, ...],
+    repo: Path | None,
+    fmt: str,
+    catalog_ref: str | None,
+    summary: Path | None,
+) -> None:
     """Check integration files and the catalog; report every problem at once.
 
     PATHS are files or folders to report on (default: every file under integrations/).
@@ -48,4 +59,7 @@ def validate(paths: tuple[Path, ...], repo: Path | None, fmt: str, catalog_ref: 
     except (EnvironmentProblem, CiEnvironmentError) as exc:
         fail_environment(str(exc))
     click.echo(RENDERERS[fmt](report.diagnostics, report.files))
+    if summary is not None:
+        with summary.open("a", encoding="utf-8") as out:
+            out.write(RENDERERS["markdown"](report.diagnostics, report.files) + "\n")
     sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)

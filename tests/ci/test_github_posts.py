@@ -1,0 +1,386 @@
+"""The sticky review comment and the scheduled issues, posted to a fake GitHub on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import git
+import pytest
+from click.testing import CliRunner, Result
+
+from provisioner.ci.github import GitHub, GitHubError, upsert_comment
+from provisioner.ci.report import (
+    PLAN_MARKER,
+    EnvPlan,
+    IssueSpec,
+    code,
+    review_comment,
+    truncate,
+)
+from provisioner.cli import cli
+from provisioner.documents.identity import read_identity
+from tests.ci import fake_github
+from tests.ci.fake_github import BOT, TOKEN, State
+from tests.conftest import copy_repo
+
+REPO = "aoc/hestia-integrations"
+SAMPLE_CDAS = sorted(Path(__file__).resolve().parents[2].glob("integrations/*/certs/*.pem"))
+TRUST = sorted(Path(__file__).resolve().parents[2].glob("catalog/trust/*.pem"))
+
+
+@pytest.fixture
+def github() -> Iterator[tuple[State, dict[str, str]]]:
+    state = State(REPO)
+    for url in fake_github.serve(state):
+        yield state, {"GITHUB_API_URL": url, "GITHUB_REPOSITORY": REPO, "GITHUB_TOKEN": TOKEN}
+
+
+def run(args: Sequence[str], env: dict[str, str] | None = None, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False, env=env, input=stdin)
+
+
+@pytest.fixture
+def repo(sample_repo: Path) -> Path:
+    (sample_repo / ".gitignore").write_text("build/\n.provisioner/\n", encoding="utf-8")
+    r = git.Repo.init(sample_repo)
+    r.git.add("-A")
+    bot = git.Actor("Test", "test@example.invalid")
+    r.index.commit("samples", author=bot, committer=bot)
+    return sample_repo
+
+
+# ----------------------------------------------------------------------------- review comment
+
+
+def test_review_comment_plans_both_environments_with_pro_as_if_pre_applied(
+    repo: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "github-output"
+    head = git.Repo(repo).head.commit.hexsha
+    env = {
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_SERVER_URL": "https://github.example",
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_RUN_ID": "7",
+    }
+    res = run(
+        ["ci", "review-comment", "--head", head, "--repo", str(repo), "--github-output", "comment"],
+        env,
+    )
+    # Nothing applied yet; the PRO sample would be refused if PRO were planned against the
+    # empty PRE ledger, but the review plans it as if the PRE plan were applied.
+    assert res.exit_code == 0, res.output
+    body = res.output
+    assert body.startswith(PLAN_MARKER)
+    assert f"head commit `{head}`" in body and "can be applied" in body
+    assert "| PRE | none (never applied) | ok |" in body
+    assert "| PRO | none (never applied) | ok |" in body
+    assert "planned as if the PRE plan above were applied" in body
+    assert "Hèstia provisioning plan: PRE" in body and "Hèstia provisioning plan: PRO" in body
+    assert "https://github.example/aoc/hestia-integrations/actions/runs/7" in body
+    written = out.read_text(encoding="utf-8")
+    delimiter = re.match(r"comment<<(EOF_[0-9a-f]{32})\n", written)
+    assert delimiter and written.endswith(f"\n{delimiter.group(1)}\n")
+    assert body.rstrip("\n") in written
+
+
+def test_review_comment_states_the_ledger_tips_and_refusals(repo: Path, tmp_path: Path) -> None:
+    assert run(["apply", "--env", "PRE", "--repo", str(repo)]).exit_code == 0
+    tip = git.Repo(repo).commit("provisioned/PRE").hexsha
+    head = git.Repo(repo).head.commit.hexsha
+    target = tmp_path / "comment.md"
+    # A document stored in PRE changed under the same name: PRE refuses.
+    cda = repo / "integrations" / "0805690004" / "certs" / "solucions-socials-digitals.pem"
+    cda.write_bytes(cda.read_bytes() + b"\n")
+    res = run(["ci", "review-comment", "--head", head, "--repo", str(repo), "--out", str(target)])
+    assert res.exit_code == 1
+    body = target.read_text(encoding="utf-8")
+    assert f"| PRE | `{tip}` | refused |" in body and "refused**" in body
+    assert "planned against the PRE ledger as it is" in body
+
+
+def test_review_comment_shows_validation_problems(repo: Path) -> None:
+    head = git.Repo(repo).head.commit.hexsha
+    path = repo / "integrations" / "8100560009" / "serveis-informatics-pirineu.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("fp:", "fpx:"), encoding="utf-8")
+    res = run(["ci", "review-comment", "--head", head, "--repo", str(repo)])
+    assert res.exit_code == 1
+    assert "Validation failed: no plan." in res.output
+    assert "serveis-informatics-pirineu.yaml" in res.output
+
+
+def test_review_comment_usage_errors(repo: Path) -> None:
+    assert run(["ci", "review-comment", "--head", "HEAD", "--repo", str(repo)]).exit_code == 2
+    head = git.Repo(repo).head.commit.hexsha
+    res = run(
+        ["ci", "review-comment", "--head", head, "--repo", str(repo), "--github-output", "x"],
+        env={"GITHUB_OUTPUT": ""},
+    )
+    assert res.exit_code == 2 and "GITHUB_OUTPUT" in res.output
+
+
+def test_review_comment_outside_git_is_an_environment_error(sample_repo: Path) -> None:
+    res = run(["ci", "review-comment", "--head", "a" * 40, "--repo", str(sample_repo)])
+    assert res.exit_code == 2
+
+
+def test_a_long_plan_is_cut_to_what_github_accepts() -> None:
+    huge = "\n".join(f"- line {i} " + "x" * 80 for i in range(3000))
+    plans = [EnvPlan(env, huge, False, None) for env in ("PRE", "PRO")]
+    body = review_comment(plans, "a" * 40, None, limit=60_000)
+    assert len(body) < 65_536
+    assert body.count("cut here: the full text is in the review run's job summary") == 2
+    assert truncate("short", 100, "x") == "short"
+
+
+def test_code_spans_survive_backticks_and_line_breaks() -> None:
+    assert code("plain") == "`plain`"
+    assert code("a`b") == "``a`b``"
+    assert code("`x`") == "`` `x` ``"
+    assert code("two\nlines") == "`two lines`"
+
+
+# ----------------------------------------------------------------------------- posting the comment
+
+
+def test_the_comment_is_added_once_then_updated_in_place(
+    github: tuple[State, dict[str, str]], tmp_path: Path
+) -> None:
+    state, env = github
+    # Others' comments, one of them quoting the marker: never edited.
+    for i in range(4):
+        cid = state.new_id()
+        body = f"review note {i}" + (f" {PLAN_MARKER}" if i == 1 else "")
+        state.comments[cid] = {"id": cid, "issue": 12, "body": body, "user": {"login": "someone"}}
+    first = f"{PLAN_MARKER}\nplan one\n"
+    res = run(["ci", "post-comment", "--pull", "12", "--body-file", "-"], env, stdin=first)
+    assert res.exit_code == 0 and "plan comment created" in res.output
+    mine = [c for c in state.comments.values() if c["user"]["login"] == BOT]
+    assert len(mine) == 1 and mine[0]["body"] == first
+    second = f"{PLAN_MARKER}\nplan two\n"
+    res = run(["ci", "post-comment", "--pull", "12", "--body-file", "-"], env, stdin=second)
+    assert res.exit_code == 0 and "plan comment updated" in res.output
+    mine = [c for c in state.comments.values() if c["user"]["login"] == BOT]
+    assert len(mine) == 1 and mine[0]["body"] == second
+    res = run(["ci", "post-comment", "--pull", "12", "--body-file", "-"], env, stdin=second)
+    assert "unchanged" in res.output
+    assert all(
+        "marker" not in c["body"] for c in state.comments.values() if c["user"]["login"] != BOT
+    )
+    assert state.comments[102]["body"].endswith(PLAN_MARKER)  # the quoting one is untouched
+
+
+def test_post_comment_refuses_a_body_without_the_marker(
+    github: tuple[State, dict[str, str]],
+) -> None:
+    _, env = github
+    res = run(["ci", "post-comment", "--pull", "3", "--body-file", "-"], env, stdin="hello")
+    assert res.exit_code == 2 and "marker" in res.output
+    with pytest.raises(ValueError, match="marker"):
+        upsert_comment(GitHub.from_environ(env), 3, "no marker", PLAN_MARKER)
+
+
+def test_api_errors_and_missing_credentials_exit_2(github: tuple[State, dict[str, str]]) -> None:
+    state, env = github
+    body = f"{PLAN_MARKER}\nx\n"
+    state.fail_with = 502
+    res = run(["ci", "post-comment", "--pull", "3", "--body-file", "-"], env, stdin=body)
+    assert res.exit_code == 2 and "HTTP 502" in res.output
+    state.fail_with = None
+    bad = dict(env, GITHUB_TOKEN="wrong")
+    res = run(["ci", "post-comment", "--pull", "3", "--body-file", "-"], bad, stdin=body)
+    assert res.exit_code == 2 and "HTTP 401" in res.output
+    res = run(
+        ["ci", "post-comment", "--pull", "3", "--body-file", "-"],
+        dict(env, GITHUB_TOKEN=""),
+        stdin=body,
+    )
+    assert res.exit_code == 2 and "GITHUB_TOKEN is not set" in res.output
+    res = run(
+        ["ci", "post-comment", "--pull", "3", "--body-file", "-"],
+        dict(env, GITHUB_REPOSITORY="x"),
+        stdin=body,
+    )
+    assert res.exit_code == 2 and "owner/name" in res.output
+    res = run(
+        ["ci", "post-comment", "--pull", "3", "--body-file", "-"],
+        dict(env, GITHUB_API_URL="file:///etc"),
+        stdin=body,
+    )
+    assert res.exit_code == 2 and "not an http(s) URL" in res.output
+    res = run(
+        ["ci", "post-comment", "--pull", "3", "--body-file", "-"],
+        dict(env, GITHUB_API_URL="http://127.0.0.1:9"),
+        stdin=body,
+    )
+    assert res.exit_code == 2
+
+
+def test_pagination_never_leaves_the_api(github: tuple[State, dict[str, str]]) -> None:
+    state, env = github
+    for _ in range(3):
+        cid = state.new_id()
+        state.comments[cid] = {"id": cid, "issue": 1, "body": "x", "user": {"login": "a"}}
+    state.link_host = "http://elsewhere.invalid"
+    with pytest.raises(GitHubError, match="outside"):
+        list(GitHub.from_environ(env).pages("issues/1/comments"))
+    other = GitHub(env["GITHUB_API_URL"] + "/elsewhere", REPO, TOKEN)
+    with pytest.raises(GitHubError, match="HTTP 404"):
+        list(other.pages("issues/1/comments"))
+
+
+# ----------------------------------------------------------------------------- issues
+
+
+def _not_after(path: Path) -> datetime:
+    ident = read_identity(path)
+    assert ident is not None
+    return ident.not_after
+
+
+def test_one_issue_per_expiring_cda_opened_then_updated(
+    github: tuple[State, dict[str, str]], repo: Path
+) -> None:
+    state, env = github
+    first = min(SAMPLE_CDAS, key=_not_after)
+    # Ten days before the first sample CDA expires: it (and whatever expires with it) is due.
+    when = (_not_after(first) - timedelta(days=10)).replace(hour=0, minute=0, second=0)
+    day = when.strftime("%Y-%m-%d")
+    args = [
+        "ci",
+        "certificate-issues",
+        "--expiring-within",
+        "60",
+        "--now",
+        day,
+        "--repo",
+        str(repo),
+    ]
+    due = [p for p in SAMPLE_CDAS + TRUST if (_not_after(p) - when).days <= 60]
+    res = run([*args, "--post"], env)
+    assert res.exit_code == 0, res.output
+    assert len(state.issues) == len(due) >= 1
+    titles = [i["title"] for i in state.issues.values()]
+    assert any(t.startswith("CDA of") and t.endswith("(in 10 days)") for t in titles)
+    issue = next(iter(state.issues.values()))
+    assert issue["labels"] == ["hestia-provisioner"]
+    assert issue["body"].startswith("<!-- hestia-provisioner:issue:")
+    # Next week: the same issues, updated (the days left changed), none added.
+    later = (_not_after(first) - timedelta(days=3)).strftime("%Y-%m-%d")
+    res = run(["ci", "certificate-issues", "--now", later, "--repo", str(repo), "--post"], env)
+    assert res.exit_code == 0 and "updated" in res.output
+    assert len(state.issues) == len(due)
+    # Closed by a person: a new one is opened next time (the old one stays closed).
+    number = next(iter(state.issues))
+    state.issues[number]["state"] = "closed"
+    run(["ci", "certificate-issues", "--now", later, "--repo", str(repo), "--post"], env)
+    assert len(state.issues) == len(due) + 1
+
+
+def test_certificate_issues_without_post_print_and_exit_1(repo: Path) -> None:
+    latest = max(_not_after(p) for p in SAMPLE_CDAS + TRUST)
+    earliest = min(_not_after(p) for p in SAMPLE_CDAS + TRUST)
+    quiet = (earliest - timedelta(days=400)).strftime("%Y-%m-%d")
+    res = run(["ci", "certificate-issues", "--now", quiet, "--repo", str(repo)])
+    assert res.exit_code == 0 and "nothing found" in res.output
+    expired = (latest + timedelta(days=1)).strftime("%Y-%m-%d")
+    res = run(
+        ["ci", "certificate-issues", "--now", expired, "--repo", str(repo), "--format", "json"]
+    )
+    assert res.exit_code == 1
+    specs = json.loads(res.output)
+    kinds = {s["key"].split(":")[0] for s in specs}
+    assert kinds == {"cda", "trust-root"}
+    assert all("expired on" in s["title"] for s in specs)
+
+
+def test_unreadable_certificates_are_reported(repo: Path) -> None:
+    (
+        repo / "integrations" / "8100560009" / "certs" / "serveis-informatics-pirineu.pem"
+    ).write_bytes(b"junk")
+    (repo / "catalog" / "trust" / "demo-root-ca.pem").write_bytes(b"junk")
+    res = run(
+        ["ci", "certificate-issues", "--now", "2000-01-01", "--repo", str(repo), "--format", "json"]
+    )
+    specs = json.loads(res.output)
+    unreadable = [s for s in specs if "cannot be read" in s["title"]]
+    assert {s["key"].split(":")[0] for s in unreadable} == {"cda", "trust-root"}
+
+
+def test_drift_opens_one_issue_per_environment(
+    github: tuple[State, dict[str, str]], tmp_path: Path
+) -> None:
+    state, env = github
+    report = tmp_path / "drift.md"
+    report.write_text("| folder | problem |\n|---|---|\n| FP1 X | missing |\n", encoding="utf-8")
+    args = ["ci", "drift-issue", "--env", "PRE", "--report", str(report), "--post"]
+    assert run([*args, "--drift-exit", "0"], env).exit_code == 0
+    assert state.issues == {}
+    res = run([*args, "--drift-exit", "1"], env)
+    assert res.exit_code == 0 and "created" in res.output
+    res = run([*args, "--drift-exit", "1"], env)
+    assert "unchanged" in res.output and len(state.issues) == 1
+    issue = next(iter(state.issues.values()))
+    assert issue["title"] == "The PRE document store differs from its ledger"
+    assert "| FP1 X | missing |" in issue["body"]
+    res = run([*args, "--drift-exit", "2"], env)
+    assert res.exit_code == 2 and "drift check itself failed" in res.output
+    res = run(["ci", "drift-issue", "--env", "PRO", "--report", str(report), "--drift-exit", "1"])
+    assert res.exit_code == 1 and "PRO document store" in res.output
+
+
+def test_issue_keys_are_checked() -> None:
+    with pytest.raises(ValueError, match="issue key"):
+        IssueSpec("Bad Key!", "t", "b")
+
+
+def test_issues_from_others_or_pull_requests_are_not_taken_over(
+    github: tuple[State, dict[str, str]], tmp_path: Path
+) -> None:
+    state, env = github
+    marker = "<!-- hestia-provisioner:issue:drift:pre -->"
+    state.issues[1] = {
+        "number": 1,
+        "title": "t",
+        "body": marker,
+        "labels": ["hestia-provisioner"],
+        "state": "open",
+        "user": {"login": "someone"},
+    }
+    state.issues[2] = {
+        "number": 2,
+        "title": "t",
+        "body": marker,
+        "labels": ["hestia-provisioner"],
+        "state": "open",
+        "user": {"login": BOT},
+        "pull_request": {},
+    }
+    report = tmp_path / "drift.md"
+    report.write_text("drift\n", encoding="utf-8")
+    res = run(
+        [
+            "ci",
+            "drift-issue",
+            "--env",
+            "PRE",
+            "--report",
+            str(report),
+            "--drift-exit",
+            "1",
+            "--post",
+        ],
+        env,
+    )
+    assert res.exit_code == 0 and "created" in res.output
+    assert state.issues[1]["body"] == marker and state.issues[2]["body"] == marker
+
+
+def test_empty_repo_copy_has_no_certificates(tmp_path: Path) -> None:
+    empty = copy_repo(tmp_path / "empty", with_samples=False)
+    res = run(["ci", "certificate-issues", "--now", "2000-01-01", "--repo", str(empty)])
+    assert res.exit_code == 0 and "nothing found" in res.output
