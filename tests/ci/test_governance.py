@@ -1,0 +1,117 @@
+"""The workflows and the repository's rules keep their promises: pinned actions, least
+privilege, no stored credentials, the apply order, and the rulesets that protect main and the
+ledger. (zizmor, check-jsonschema and actionlint lint them too; these are the project's own.)"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data
+
+
+def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(job.get("steps", []))
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_workflow_is_least_privilege_and_pinned(path: Path) -> None:
+    wf = load(path)
+    assert wf["permissions"] == {}, "no permission at the top: each job asks for its own"
+    for name, job in wf["jobs"].items():
+        assert job.get("name"), f"{name} has no name"
+        assert 0 < job["timeout-minutes"] <= 60, f"{name} has no timeout"
+        assert "permissions" in job, f"{name} does not state its permissions"
+        for step in steps(job):
+            uses = step.get("uses")
+            if uses:
+                assert PINNED.match(uses), f"{uses} is not pinned by commit"
+            if uses and uses.startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+            env = step.get("env", {})
+            if "GITHUB_TOKEN" in env:
+                assert re.search(r"post|push", step.get("name", "") + step.get("run", ""))
+
+
+def test_actions_are_the_node24_releases() -> None:
+    pins = {
+        "actions/checkout": "v7.0.1",
+        "actions/setup-python": "v7.0.0",
+        "actions/upload-artifact": "v7.0.0",
+    }
+    for path in WORKFLOWS:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = re.search(r"uses: ([\w/-]+)@[0-9a-f]{40} # (v[\d.]+)", line)
+            if match:
+                assert pins[match.group(1)] == match.group(2), line
+
+
+def test_apply_runs_pre_then_pro_behind_their_environments() -> None:
+    jobs = load(ROOT / ".github" / "workflows" / "apply.yml")["jobs"]
+    assert jobs["apply-pre"]["environment"].startswith("PRE")
+    assert jobs["apply-pro"]["environment"].startswith("PRO")
+    assert jobs["apply-pro"]["needs"] == "apply-pre"
+    for env, name in (("PRE", "apply-pre"), ("PRO", "apply-pro")):
+        runs = [s.get("run", "") for s in steps(jobs[name])]
+        order = [
+            next(i for i, r in enumerate(runs) if marker in r)
+            for marker in (
+                "ci fetch-ledger",
+                f"ci check-fresh --env {env}",
+                f"apply --env {env}",
+                f"ci push-ledger --env {env}",
+            )
+        ]
+        assert order == sorted(order)
+        assert jobs[name]["permissions"]["id-token"] == "write"
+        token_steps = [s for s in steps(jobs[name]) if "GITHUB_TOKEN" in s.get("env", {})]
+        assert len(token_steps) == 1 and "push-ledger" in token_steps[0]["run"]
+    assert "id-token" not in jobs["plan"]["permissions"]
+    text = (ROOT / ".github" / "workflows" / "apply.yml").read_text(encoding="utf-8")
+    assert "secrets." not in text  # environment secrets or federation, never repository ones
+    assert "|| true" not in text
+
+
+def test_only_the_comment_job_may_write_to_the_pull_request() -> None:
+    jobs = load(ROOT / ".github" / "workflows" / "review.yml")["jobs"]
+    writers = [n for n, j in jobs.items() if "pull-requests" in j["permissions"]]
+    assert writers == ["comment"]
+    checkout = steps(jobs["comment"])[0]
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+
+
+def test_rulesets_protect_main_and_the_ledger() -> None:
+    rules = {
+        p.stem: json.loads(p.read_text(encoding="utf-8"))
+        for p in (ROOT / ".github" / "rulesets").glob("*.json")
+    }
+    main = {r["type"]: r.get("parameters", {}) for r in rules["main"]["rules"]}
+    assert main["pull_request"]["require_code_owner_review"] is True
+    assert main["pull_request"]["allowed_merge_methods"] == ["merge"]
+    checks = {c["context"] for c in main["required_status_checks"]["required_status_checks"]}
+    job_names = {j["name"] for p in WORKFLOWS for j in load(p)["jobs"].values()}
+    assert checks <= job_names and "Validate and plan" in checks
+    append = rules["ledger-append-only"]
+    assert append["conditions"]["ref_name"]["include"] == ["refs/heads/provisioned/*"]
+    assert {r["type"] for r in append["rules"]} == {"deletion", "non_fast_forward"}
+    assert append["bypass_actors"] == []
+    writers = rules["ledger-writers"]
+    assert {r["type"] for r in writers["rules"]} == {"creation", "update"}
+
+
+def test_codeowners_cover_what_is_provisioned() -> None:
+    owners = (ROOT / ".github" / "CODEOWNERS").read_text(encoding="utf-8")
+    for folder in ("/integrations/", "/catalog/", "/schemas/", "/provisioner/", "/.github/"):
+        assert re.search(rf"^{re.escape(folder)}\s+@\S+/\S+", owners, re.MULTILINE), folder
