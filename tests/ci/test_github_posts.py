@@ -384,3 +384,15 @@ def test_empty_repo_copy_has_no_certificates(tmp_path: Path) -> None:
     empty = copy_repo(tmp_path / "empty", with_samples=False)
     res = run(["ci", "certificate-issues", "--now", "2000-01-01", "--repo", str(empty)])
     assert res.exit_code == 0 and "nothing found" in res.output
+
+
+def test_summaries_are_appended_for_the_job_summary(repo: Path, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n", encoding="utf-8")
+    res = run(["validate", "--repo", str(repo), "--format", "github", "--summary", str(summary)])
+    assert res.exit_code == 0
+    head = git.Repo(repo).head.commit.hexsha
+    run(["ci", "review-comment", "--head", head, "--repo", str(repo), "--summary", str(summary)])
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("earlier step\n**")
+    assert "file(s) checked" in text and PLAN_MARKER in text
