@@ -22,7 +22,7 @@ from provisioner.ci.report import (
     truncate,
 )
 from provisioner.cli import cli
-from provisioner.documents.identity import read_identity
+from provisioner.documents.identity import identity_from_bytes
 from tests.ci import fake_github
 from tests.ci.fake_github import BOT, TOKEN, State
 from tests.conftest import copy_repo
@@ -237,7 +237,7 @@ def test_pagination_never_leaves_the_api(github: tuple[State, dict[str, str]]) -
 
 
 def _not_after(path: Path) -> datetime:
-    ident = read_identity(path)
+    ident = identity_from_bytes(path.read_bytes())
     assert ident is not None
     return ident.not_after
 

@@ -66,8 +66,9 @@ def remote_tip(origin: Path, env: str) -> str | None:
         return None
 
 
-def apply(repo: Path, env: str) -> Result:
-    res = run(["apply", "--env", env, "--repo", str(repo)])
+def apply(repo: Path, env: str, run_id: str = "1") -> Result:
+    ci_run = {"GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": "o/r"}
+    res = run(["apply", "--env", env, "--repo", str(repo)], dict(ci_run, GITHUB_RUN_ID=run_id))
     assert res.exit_code == 0, res.output
     return res
 
@@ -236,11 +237,11 @@ def test_push_is_compare_and_swap(origin: Path, tmp_path: Path) -> None:
     edit(dev, "integrations/0805690004/solucions-socials-digitals.yaml", "192.0.2.21", "192.0.2.25")
     commit_all(dev)
     git.Repo(dev).remotes.origin.push("main:main")
-    # Two runs fetched the same ledger tip and both applied.
+    # Two runs fetched the same ledger tip and both applied (their commits name their runs).
     a, b = clone(origin, tmp_path / "a"), clone(origin, tmp_path / "b")
-    for repo in (a, b):
+    for run_id, repo in enumerate((a, b)):
         assert ci(repo, "fetch-ledger", "--init", "PRO").exit_code == 0
-        apply(repo, "PRE")
+        apply(repo, "PRE", str(run_id))
     assert ci(a, "push-ledger", "--env", "PRE").exit_code == 0
     pushed = remote_tip(origin, "PRE")
     res = ci(b, "push-ledger", "--env", "PRE")
