@@ -12,7 +12,14 @@ from provisioner.diagnostics import Diagnostic, error
 from provisioner.identifiers import ine10_problem, nif_problem
 from provisioner.loading.loader import load_model
 from provisioner.loading.strict_yaml import Document
-from provisioner.model import DependentEntity, IpPolicy, Register, RegisteredEntity, Service
+from provisioner.model import (
+    DependentEntity,
+    Integration,
+    IpPolicy,
+    Register,
+    RegisteredEntity,
+    Service,
+)
 
 CATALOG_DIR = "catalog"
 SERVICE_FILE = "service.yaml"
@@ -33,6 +40,19 @@ class Catalog:
     @cached_property
     def modality_codes(self) -> tuple[str, ...]:
         return tuple(m.code for m in self.service.modalities)
+
+    def granted_modalities(self, integration: Integration) -> tuple[str, ...]:
+        """The modalities an integration is granted, in catalog order.
+
+        The one definition: validation, the desired state, the desk's messages and sample
+        requests all ask here. Codes the catalog does not know are left out (MODALITY-UNKNOWN
+        reports them).
+        """
+        known = self.modality_codes
+        if integration.modalities == "all":
+            return known
+        wanted = set(integration.modalities)
+        return tuple(code for code in known if code in wanted)
 
     @cached_property
     def eligible_by_ine10(self) -> dict[str, RegisteredEntity]:

@@ -32,15 +32,6 @@ class Source:
         return Path(os.path.normpath(self.folder / relative))
 
 
-def expand_modalities(integration: Integration, known: tuple[str, ...]) -> tuple[str, ...]:
-    """The modality codes an integration is granted, in catalog order."""
-    if integration.modalities == "all":
-        return known
-    wanted = set(integration.modalities)
-    ordered = [code for code in known if code in wanted]
-    return tuple(ordered + sorted(wanted - set(known)))
-
-
 def folder_name(pattern: str, integration: Integration) -> str:
     return pattern.format(
         fp=integration.fp, entity_name=integration.entity.name, ine10=integration.entity.ine10

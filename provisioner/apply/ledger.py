@@ -1,4 +1,6 @@
-"""The ledger: one commit per successful apply on the branch `provisioned/<ENV>`.
+"""The ledger's git edge: one commit per successful apply on the branch `provisioned/<ENV>`.
+
+Its format (branch names, files, message) is provisioner.plan.ledger_format.
 
 Each commit's tree holds the applied APP configuration, the manifest of SharePoint folders and
 files (with SHA-256), and the per-integration records; its message names the source commit, the
@@ -13,14 +15,22 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from provisioner.plan.diff import MANIFEST_FILE, RECORDS_FILE, LedgerView, app_file
+from provisioner.plan.ledger_format import (
+    MANIFEST_FILE,
+    RECORDS_FILE,
+    CiRun,
+    LedgerView,
+    app_file,
+    branch,
+    ref,
+    well_formed,
+)
 
 ZERO_SHA = "0" * 40
 BOT_NAME = "hestia-provisioner"
@@ -33,14 +43,6 @@ class LedgerError(Exception):
 
 class LedgerMoved(LedgerError):
     """The branch changed since the plan read it: another apply ran concurrently."""
-
-
-def branch(env: str) -> str:
-    return f"provisioned/{env}"
-
-
-def _ref(env: str) -> str:
-    return f"refs/heads/{branch(env)}"
 
 
 def open_repo(repo_root: Path) -> Any:
@@ -59,7 +61,7 @@ def _tip(repo: Any, env: str) -> Any:
     import git
 
     try:
-        return repo.commit(_ref(env))
+        return repo.commit(ref(env))
     except (git.BadName, ValueError):
         return None
 
@@ -87,31 +89,12 @@ def read_ledger(repo: Any, env: str) -> LedgerView:
         manifest=_json(files[MANIFEST_FILE], MANIFEST_FILE, tip) if MANIFEST_FILE in files else {},
         records=_json(files[RECORDS_FILE], RECORDS_FILE, tip) if RECORDS_FILE in files else {},
     )
-    if not _well_formed(view):
+    if not well_formed(view):
         raise LedgerError(
             f"the last commit of {branch(env)} ({tip[:12]}) is not a ledger commit this tool "
             "wrote; restore the branch from the remote or from its reflog"
         )
     return view
-
-
-def _well_formed(view: LedgerView) -> bool:
-    """The shapes the planner relies on (the ledger is ours, but a branch can be edited)."""
-    cfg = view.app_config
-    if cfg is not None and not (
-        isinstance(cfg, dict)
-        and isinstance(cfg.get("ip_allowlist"), list)
-        and isinstance(cfg.get("permissions"), list)
-        and all(isinstance(e, dict) for e in cfg["ip_allowlist"] + cfg["permissions"])
-    ):
-        return False
-    if not isinstance(view.manifest, dict) or not isinstance(
-        view.manifest.get("folders", {}), dict
-    ):
-        return False
-    return isinstance(view.records, dict) and all(
-        isinstance(r, dict) for r in view.records.values()
-    )
 
 
 @dataclass(frozen=True)
@@ -131,44 +114,15 @@ def source_info(repo: Any) -> SourceInfo:
     return SourceInfo(head, bool(dirty))
 
 
-def ci_run(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """(URL of the CI run, actor) from GitHub Actions' variables, when present."""
+def ci_run(environ: Mapping[str, str]) -> CiRun:
+    """The CI run (URL and actor) from GitHub Actions' variables, when present."""
     server, repo, run = (
         environ.get("GITHUB_SERVER_URL"),
         environ.get("GITHUB_REPOSITORY"),
         environ.get("GITHUB_RUN_ID"),
     )
     url = f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
-    return url, environ.get("GITHUB_ACTOR") or None
-
-
-def commit_message(
-    env: str,
-    summary: str,
-    details: list[str],
-    source: SourceInfo,
-    when: datetime,
-    store: str,
-    environ: Mapping[str, str] | None = None,
-) -> str:
-    environ = os.environ if environ is None else environ
-    url, actor = ci_run(environ)
-    commit = source.commit or "none (no commit yet)"
-    if source.dirty and source.commit:
-        commit += " (with uncommitted changes in integrations/ or catalog/)"
-    lines = [f"Provision {env}: {summary}", ""]
-    lines += details
-    lines += [
-        "",
-        f"Source-Commit: {commit}",
-        f"Applied-At: {when.isoformat(timespec='seconds')}",
-        f"Environment: {env}",
-        f"Store: {store}",
-        f"CI-Run: {url or 'none (run outside CI)'}",
-    ]
-    if actor:
-        lines.append(f"CI-Actor: {actor}")
-    return "\n".join(lines) + "\n"
+    return CiRun(url, environ.get("GITHUB_ACTOR") or None)
 
 
 def record(
@@ -218,7 +172,7 @@ def record(
     try:
         # update-ref with the old value: a concurrent writer makes this fail, never clobbered.
         repo.git.update_ref(
-            "-m", f"hestia-provisioner apply {env}", _ref(env), new.hexsha, expected_tip or ZERO_SHA
+            "-m", f"hestia-provisioner apply {env}", ref(env), new.hexsha, expected_tip or ZERO_SHA
         )
     except git.GitCommandError as exc:
         raise LedgerMoved(

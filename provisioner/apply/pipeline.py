@@ -9,6 +9,7 @@ store's ensure steps skip what was already done.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,8 @@ from provisioner.diagnostics import Diagnostic
 from provisioner.documents.edges import DocumentEdges
 from provisioner.model import Environment
 from provisioner.plan.desired import desired_state, gather
-from provisioner.plan.diff import Plan, app_file, make_plan
+from provisioner.plan.diff import Plan, make_plan
+from provisioner.plan.ledger_format import app_file
 from provisioner.rules.run import ValidationReport, validate
 from provisioner.runtime.files import write_atomically
 
@@ -187,7 +189,8 @@ def apply(
     environ: dict[str, str] | None = None,
 ) -> ApplyResult:
     """Carry out a prepared plan. The caller checks prepared.problems first."""
-    from provisioner.apply.ledger import commit_message, record, source_info
+    from provisioner.apply.ledger import ci_run, record, source_info
+    from provisioner.plan.ledger_format import commit_message
     from provisioner.plan.render import commit_details, summary_line
 
     plan = prepared.plan
@@ -228,10 +231,11 @@ def apply(
         plan.environment,
         summary_line(plan),
         commit_details(plan),
-        source,
+        source.commit,
+        source.dirty,
         when,
         f"{store.name} ({result.folders_created} folders, {result.files_created} files written)",
-        environ,
+        ci_run(os.environ if environ is None else environ),
     )
     result.commit = record(
         prepared.repo, plan.environment, plan.previous_tip, plan.ledger_files, message, when

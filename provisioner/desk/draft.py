@@ -82,9 +82,7 @@ def load_desk_file(path: Path, repo_root: Path) -> DeskFile:
 
 def granted_modalities(desk: DeskFile) -> tuple[str, ...]:
     """The catalog's modalities this integration is granted (unknown codes left out)."""
-    known = desk.catalog.modality_codes
-    wanted = known if desk.integration.modalities == "all" else desk.integration.modalities
-    return tuple(code for code in known if code in wanted)
+    return desk.catalog.granted_modalities(desk.integration)
 
 
 def parse_assignments(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from provisioner.catalog import Catalog
 from provisioner.documents.identity import CertificateIdentity, identity_in
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.model import Integration
-from provisioner.source import expand_modalities, folder_name
+from provisioner.source import folder_name
 from provisioner.vocabulary import MESSAGE_KINDS
 
 MESSAGES_DIR = "messages"  # under the catalog folder
@@ -208,8 +208,7 @@ def render_message(
         )
     template = _load_template(catalog, kind, integration.environment)
 
-    known = catalog.modality_codes
-    granted = [m for m in expand_modalities(integration, known) if m in known]
+    granted = list(catalog.granted_modalities(integration))
     identity_cache: list[CertificateIdentity | None] = []
 
     def identity() -> CertificateIdentity | None:

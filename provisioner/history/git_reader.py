@@ -22,10 +22,9 @@ from provisioner.history.timeline import (
     LedgerCommit,
     build_history,
     parse_records,
-    parse_trailers,
     select_refs,
 )
-from provisioner.plan.diff import RECORDS_FILE
+from provisioner.plan.ledger_format import RECORDS_FILE, branch, parse_trailers
 from provisioner.source import INTEGRATIONS_DIR
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
@@ -171,8 +170,6 @@ def _blob_records(repo: Any, blob: str) -> Any:
 
 
 def _ledger(repo: Any, env: str) -> list[LedgerCommit]:
-    from provisioner.apply.ledger import branch
-
     name = branch(env)
     if not any(head.name == name for head in repo.heads):
         return []

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from provisioner.plan.ledger_format import branch
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
-TRAILERS = ("Source-Commit", "Applied-At", "Environment", "Store", "CI-Run", "CI-Actor")
 _PULL_REQUEST = re.compile(r"^Merge pull request #(\d+)")
 
 
@@ -141,17 +141,6 @@ class History:
 
 
 # ----------------------------------------------------------------------------- parsing
-
-
-def parse_trailers(message: str) -> dict[str, str]:
-    """The `Key: value` lines of a ledger commit message's last paragraph that this tool writes."""
-    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
-    out: dict[str, str] = {}
-    for line in paragraphs[-1].splitlines() if paragraphs else []:
-        name, sep, value = line.partition(": ")
-        if sep and name in TRAILERS:
-            out[name] = value.strip()
-    return out
 
 
 def parse_records(data: bytes) -> Mapping[str, Mapping[str, Any]] | None:
@@ -361,7 +350,7 @@ def build_history(
     by_env: dict[str, dict[str, list[LedgerEvent]]] = {}
     for env in ENVIRONMENT_NAMES:
         by_env[env], problems = ledger_events(ledgers.get(env, ()))
-        notes += [f"provisioned/{env}: {p}" for p in problems]
+        notes += [f"{branch(env)}: {p}" for p in problems]
     timelines = []
     for ref in refs:
         changes = tuple(

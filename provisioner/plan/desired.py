@@ -27,7 +27,7 @@ from provisioner.documents.form import MAX_FORM_BYTES
 from provisioner.documents.identity import CertificateIdentity
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.model import Environment, Integration
-from provisioner.source import Source, expand_modalities, folder_name
+from provisioner.source import Source, folder_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +139,7 @@ def desired_state(
                 "certificates": [],
             },
         )
-        modalities = expand_modalities(integ, catalog.modality_codes)
+        modalities = catalog.granted_modalities(integ)
         granted.setdefault(ine10, set()).update(modalities)
         ident = item.identity
         entry["certificates"].append(

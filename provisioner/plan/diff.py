@@ -14,28 +14,11 @@ from functools import cached_property
 from typing import Any, Literal
 
 from provisioner.plan.desired import DesiredState, canonical_json
-
-MANIFEST_FILE = "sharepoint-manifest.json"
-RECORDS_FILE = "integrations.json"
+from provisioner.plan.ledger_format import MANIFEST_FILE, RECORDS_FILE, LedgerView, app_file
 
 # octoDNS's rule: refuse a plan that removes too much of a big enough configuration.
 SAFETY_THRESHOLD = 0.30
 SAFETY_MINIMUM = 10
-
-
-def app_file(env: str) -> str:
-    return f"app-{env}.json"
-
-
-@dataclass(frozen=True)
-class LedgerView:
-    """What the last commit of a ledger branch holds (empty when the branch does not exist)."""
-
-    tip: str | None = None
-    files: Mapping[str, bytes] = field(default_factory=dict)
-    app_config: Mapping[str, Any] | None = None
-    manifest: Mapping[str, Any] = field(default_factory=dict)
-    records: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

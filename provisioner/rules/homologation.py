@@ -8,7 +8,7 @@ from provisioner.diagnostics import Diagnostic, error, warning
 from provisioner.documents.evidence import Expectations, check_evidence
 from provisioner.identifiers import ine10_problem
 from provisioner.rules import RuleContext, file_rule
-from provisioner.source import Source, expand_modalities
+from provisioner.source import Source
 
 
 @file_rule(
@@ -36,12 +36,11 @@ def homologation_evidence(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]
     if ine10_problem(integration.entity.ine10):
         return  # reported by ine10_format; every request would only look foreign
     service = ctx.catalog.service
-    known = ctx.catalog.modality_codes
     want = Expectations(
         entity_ine10=integration.entity.ine10,
         aoc_ine10=service.aoc_ine10,
         product=service.product,
-        granted=tuple(m for m in expand_modalities(integration, known) if m in known),
+        granted=ctx.catalog.granted_modalities(integration),
         unused=tuple(integration.unused_modalities),
         required=required,
     )

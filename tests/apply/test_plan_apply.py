@@ -33,7 +33,8 @@ from provisioner.apply.store import (
 from provisioner.cli import cli
 from provisioner.documents.identity import identity_from_bytes
 from provisioner.plan.desired import canonical_json
-from provisioner.plan.diff import LedgerView, make_plan
+from provisioner.plan.diff import make_plan
+from provisioner.plan.ledger_format import LedgerView
 from provisioner.plan.render import render_json, render_markdown, render_text
 from tests.conftest import edit as edit_first
 

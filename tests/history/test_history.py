@@ -37,11 +37,11 @@ from provisioner.history.timeline import (
     introduced_by,
     ledger_events,
     parse_records,
-    parse_trailers,
     render_markdown,
     render_text,
     select_refs,
 )
+from provisioner.plan.ledger_format import parse_trailers
 from tests.conftest import copy_repo
 
 CASTELLDEFELS = "0805690004"
