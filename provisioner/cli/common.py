@@ -68,9 +68,6 @@ def desk_file(file: Path, repo: Path | None) -> Any:
         fail_environment(str(exc))
 
 
-# Messages that state what was checked: written only for a file that validates (or --force).
-
-
 def prepare(
     root: Path, env: str, force: bool, fmt: str, *, assume_pre_applied: bool = False
 ) -> Any:

@@ -10,8 +10,6 @@ import click
 from provisioner.cli.common import EXIT_PROBLEMS, desk_file, fail_environment, repo_option
 from provisioner.vocabulary import MESSAGE_KINDS
 
-_CHECKED_MESSAGES = ("head-of-service", "pre-ready", "pro-ready")
-
 
 @click.command("message")
 @click.argument(
@@ -29,14 +27,19 @@ def message(kind: str, file: Path, force: bool, repo: Path | None) -> None:
     validates.
     """
     from provisioner.cli.render import diagnostics_text
-    from provisioner.desk.messages import MessageProblem, missing_items, render_message
+    from provisioner.desk.messages import (
+        MessageProblem,
+        missing_items,
+        needs_valid_file,
+        render_message,
+    )
     from provisioner.rules.run import EnvironmentProblem
     from provisioner.rules.run import validate as run
     from provisioner.runtime import local_edges
 
     desk = desk_file(file, repo)
     src = desk.source
-    if kind in _CHECKED_MESSAGES and not force:
+    if needs_valid_file(kind) and not force:
         try:
             report = run(src.repo_root, [src.path], edges=local_edges(src.repo_root))
         except EnvironmentProblem as exc:  # e.g. FILE outside --repo: nothing to validate

@@ -20,21 +20,9 @@ from provisioner.cli.common import (
 
 
 def _closing_messages(prepared: Any) -> dict[str, str]:
-    """The closing message of each entity that gets a new provider (pre-ready / pro-ready)."""
-    from provisioner.desk.messages import render_message
+    from provisioner.desk.messages import closing_messages
 
-    plan, catalog = prepared.plan, prepared.report.catalog
-    wanted = {(e.ine10, p.nif) for e in plan.entities for p in e.providers_added}
-    kind = "pre-ready" if plan.environment == "PRE" else "pro-ready"
-    out: dict[str, str] = {}
-    for src in prepared.report.sources:
-        key = (src.integration.entity.ine10, src.integration.provider.nif)
-        if key in wanted:
-            text = render_message(
-                kind, src.integration, catalog, folder=src.folder, repo_root=src.repo_root
-            )
-            out[key[0]] = out.get(key[0], "") + text
-    return out
+    return closing_messages(prepared.plan, prepared.report.sources, prepared.report.catalog)
 
 
 @click.command()

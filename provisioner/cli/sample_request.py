@@ -45,7 +45,12 @@ def sample_request(
     """
     from datetime import datetime
 
-    from provisioner.desk.draft import DeskProblem, parse_assignments, sample_requests
+    from provisioner.desk.draft import (
+        DeskProblem,
+        parse_assignments,
+        request_file_name,
+        sample_requests,
+    )
 
     if every == (modality is not None):
         fail_environment("give exactly one of --modality CODE and --all")
@@ -69,6 +74,6 @@ def sample_request(
         return
     out.mkdir(parents=True, exist_ok=True)
     for code, xml in requests:
-        target = out / f"{code}.request.xml"
+        target = out / request_file_name(code)
         target.write_bytes(xml)
         click.echo(f"wrote {target}")

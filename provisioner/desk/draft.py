@@ -80,6 +80,13 @@ def load_desk_file(path: Path, repo_root: Path) -> DeskFile:
     return DeskFile(source, catalog)
 
 
+def request_file_name(modality: str) -> str:
+    """How a sample request is named: as the homologation evidence it becomes."""
+    from provisioner.documents.evidence import REQUEST_SUFFIX
+
+    return f"{modality}{REQUEST_SUFFIX}"
+
+
 def granted_modalities(desk: DeskFile) -> tuple[str, ...]:
     """The catalog's modalities this integration is granted (unknown codes left out)."""
     return desk.catalog.granted_modalities(desk.integration)

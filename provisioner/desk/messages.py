@@ -8,10 +8,11 @@ attributes. Every placeholder a template uses must be one of `FIELDS`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 
 from provisioner.catalog import Catalog
 from provisioner.documents.identity import CertificateIdentity, identity_in
@@ -19,6 +20,10 @@ from provisioner.loading.paths import RepositoryFiles
 from provisioner.model import Integration
 from provisioner.source import folder_name
 from provisioner.vocabulary import MESSAGE_KINDS
+
+if TYPE_CHECKING:
+    from provisioner.plan.diff import Plan
+    from provisioner.source import Source
 
 MESSAGES_DIR = "messages"  # under the catalog folder
 
@@ -70,6 +75,34 @@ NOT_A_CDA = (
     "no és un certificat llegible (PEM o DER)"
 )
 MISSING_IPS = "- les IPs (o rangs) des de les quals fareu les peticions"
+
+
+#: Messages that state what was checked: written only for a file that validates (or --force).
+CHECKED_MESSAGES = frozenset({"head-of-service", "pre-ready", "pro-ready"})
+
+
+def needs_valid_file(kind: str) -> bool:
+    return kind in CHECKED_MESSAGES
+
+
+def closing_kind(environment: str) -> str:
+    """The message that closes a request once the environment is configured."""
+    return "pre-ready" if environment == "PRE" else "pro-ready"
+
+
+def closing_messages(plan: Plan, sources: Sequence[Source], catalog: Catalog) -> dict[str, str]:
+    """The closing message of each entity that gets a new provider (INE10 -> text)."""
+    wanted = {(e.ine10, p.nif) for e in plan.entities for p in e.providers_added}
+    kind = closing_kind(plan.environment)
+    out: dict[str, str] = {}
+    for src in sources:
+        key = (src.integration.entity.ine10, src.integration.provider.nif)
+        if key in wanted:
+            text = render_message(
+                kind, src.integration, catalog, folder=src.folder, repo_root=src.repo_root
+            )
+            out[key[0]] = out.get(key[0], "") + text
+    return out
 
 
 class MessageProblem(Exception):
