@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioner.apply.ledger import branch
+from provisioner.plan.ledger_format import branch
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
 DEFAULT_REMOTE = "origin"

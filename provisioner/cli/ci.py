@@ -212,7 +212,7 @@ def review_comment(
         raise click.BadParameter("a full commit SHA is expected", param_hint="--head")
     from provisioner.apply.ledger import ci_run
 
-    run_url, _ = ci_run(os.environ)
+    run_url = ci_run(os.environ).url
     plans = _env_plans(resolve_repo(repo))
     body = build(plans, head, run_url)
     if out is not None:
