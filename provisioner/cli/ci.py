@@ -152,10 +152,11 @@ def _env_plans(root: Path) -> list[Any]:
     from provisioner.cli.render import diagnostics_markdown
     from provisioner.plan.render import render_markdown
     from provisioner.rules.run import EnvironmentProblem, validate
+    from provisioner.runtime import local_edges
 
     out = []
     try:
-        report = validate(root)
+        report = validate(root, edges=local_edges(root))
         for env in ENVIRONMENT_NAMES:
             prepared = prepare(root, env, assume_pre_applied=True, report=report)  # type: ignore[arg-type]
             if prepared.problems:
