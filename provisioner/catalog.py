@@ -20,6 +20,7 @@ from provisioner.model import (
     RegisteredEntity,
     Service,
 )
+from provisioner.sharepoint_names import hidden_characters, name_problem
 
 CATALOG_DIR = "catalog"
 SERVICE_FILE = "service.yaml"
@@ -151,6 +152,42 @@ def _pattern_diagnostics(service: Service, doc: Document) -> list[Diagnostic]:
     ]
 
 
+def _target_diagnostics(service: Service, doc: Document) -> list[Diagnostic]:
+    """The SharePoint target: an https site, and a library and base folder SharePoint can name."""
+    from urllib.parse import urlsplit
+
+    sp = service.sharepoint
+    out: list[Diagnostic] = []
+
+    def problem(key: str, message: str) -> None:
+        line, col = doc.position(("sharepoint", key))
+        out.append(error(doc.file, line, col, "CATALOG-SHAREPOINT", f"sharepoint.{key} {message}"))
+
+    url = urlsplit(sp.site_url)
+    if (
+        url.scheme != "https"
+        or not url.hostname
+        or url.query
+        or url.fragment
+        or url.username
+        or hidden_characters(sp.site_url)
+        or " " in sp.site_url
+    ):
+        problem(
+            "site_url",
+            f"{sp.site_url!r} must be the site's https URL, without spaces, query or fragment "
+            "(e.g. https://tenant.sharepoint.com/sites/Tecnologia)",
+        )
+    if bad := name_problem(sp.library):
+        problem("library", f"{sp.library!r} {bad}; give the library's URL segment")
+    parts = sp.base_folder.split("/")
+    for part in parts:
+        if bad := name_problem(part):
+            problem("base_folder", f"segment {part!r} {bad}; separate folders with '/'")
+            break
+    return out
+
+
 def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Diagnostic]]:
     """Load the three catalog files. None when any is missing or invalid."""
     folder = repo_root / CATALOG_DIR
@@ -171,6 +208,7 @@ def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Diagnostic]]:
         diags += _register_diagnostics(register, rdoc)
     if service is not None and sdoc is not None:
         diags += _pattern_diagnostics(service, sdoc)
+        diags += _target_diagnostics(service, sdoc)
     if service is None or policy is None or register is None or any(d.is_error for d in diags):
         return None, diags
     return Catalog(folder, service, policy, register, tuple(networks)), diags

@@ -94,9 +94,19 @@ class FrontEnds(_Strict):
 
 
 class SharePointTarget(_Strict):
-    site_url: str = Field(description="Site that holds the library")
-    library: str = Field(description="Document library (server-relative folder name)")
-    base_folder: str = Field(description="Folder under the library, '/'-separated")
+    """Where the documents go. SHAREPOINT_SITE_URL in the environment overrides site_url."""
+
+    site_url: str = Field(
+        description="https URL of the site that holds the library, e.g. "
+        "https://tenant.sharepoint.com/sites/Tecnologia"
+    )
+    library: str = Field(
+        description="The document library's URL segment under the site (it can differ from the "
+        "library's title), e.g. SUPORT_TECNIC"
+    )
+    base_folder: str = Field(
+        description="Existing folder inside the library, '/'-separated; apply never creates it"
+    )
     folder_pattern: str = Field(
         default="FP{fp} {entity_name}",
         description="Name of each integration's folder; fields: {fp}, {entity_name}, {ine10}",

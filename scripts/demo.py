@@ -52,7 +52,7 @@ def main() -> int:
         )
         step(
             f"store the documents, write the APP configuration, record {env}",
-            ["apply", "--env", env],
+            ["apply", "--env", env, "--store", "local"],
             repo,
         )
 

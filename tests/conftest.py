@@ -26,6 +26,20 @@ def copy_repo(dest: Path, with_samples: bool = True) -> Path:
     return dest
 
 
+# Variables the CI runner (or a developer's shell) may set that change what the CLI does: the
+# tests say what they need explicitly instead.
+_AMBIENT = ("GITHUB_ACTIONS", "CI", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_ci_or_sharepoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name in _AMBIENT or name.startswith("SHAREPOINT_"):
+            monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def sample_repo(tmp_path: Path) -> Path:
     """A temporary repository holding the catalog and the shipped sample integrations."""

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from provisioner.apply.store import DocumentStore, StoreError, ensure_file
+from provisioner.apply.store import DocumentStore, StoreError, StoreUnavailable, ensure_file
 from provisioner.diagnostics import Diagnostic
 from provisioner.documents.edges import DocumentEdges
 from provisioner.model import Environment
-from provisioner.plan.desired import desired_state, gather
-from provisioner.plan.diff import Plan, make_plan
+from provisioner.plan.desired import DesiredState, desired_state, gather
+from provisioner.plan.diff import FileAction, Plan, make_plan
 from provisioner.plan.ledger_format import app_file
 from provisioner.rules.run import ValidationReport, validate
 from provisioner.runtime.files import write_atomically
@@ -38,6 +39,7 @@ class Prepared:
     plan: Plan | None = None
     repo: Any = None  # git.Repo, once validation passed
     assumed_pre: Plan | None = None  # PRO planned as if this PRE plan were applied
+    desired: DesiredState | None = None
 
 
 def _other(env: Environment) -> Environment:
@@ -74,6 +76,7 @@ def prepare(
         prepared.problems = problems
         return prepared
     desired = desired_state(report.catalog, env, inputs)
+    prepared.desired = desired
     repo = open_repo(report.repo_root)
     prepared.repo = repo
     ledger = read_ledger(repo, env)
@@ -129,6 +132,7 @@ class ApplyResult:
     app_written: bool = False
     commit: str | None = None
     error: str | None = None
+    target: str = ""  # where the store writes, as the ledger's Store: trailer names it
 
     @property
     def ok(self) -> bool:
@@ -138,6 +142,7 @@ class ApplyResult:
         return {
             "status": self.status,
             "store": self.store,
+            "store_target": self.target,
             "store_writes": {"folders": self.folders_created, "files": self.files_created},
             "files_already_present": self.files_present,
             "app_config": str(self.app_path) if self.app_path else None,
@@ -145,6 +150,11 @@ class ApplyResult:
             "ledger_commit": self.commit,
             "error": self.error,
         }
+
+
+def _one_line(text: str) -> str:
+    """For a git trailer: no line breaks or other control characters."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:
@@ -159,12 +169,39 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
-def _store_documents(plan: Plan, repo_root: Path, store: DocumentStore) -> int:
+Progress = Callable[[int, int], None]  # (files done, files in all)
+
+
+def repair_actions(prepared: Prepared) -> list[FileAction]:
+    """The documents the ledger already records, to put back in the store where missing.
+
+    Only the integrations in the checkout can be repaired: their files are the source.
+    """
+    plan, desired = prepared.plan, prepared.desired
+    if plan is None or desired is None:
+        return []
+    new = {(a.folder, a.name) for a in plan.files_to_create}
+    return [
+        FileAction(folder.path, doc.name, doc.source, doc.sha256, doc.size)
+        for folder in desired.folders
+        for doc in folder.files
+        if (folder.path, doc.name) not in new
+    ]
+
+
+def _store_documents(
+    plan: Plan,
+    repo_root: Path,
+    store: DocumentStore,
+    extra: list[FileAction] | None = None,
+    progress: Progress | None = None,
+) -> int:
     """Ensure every folder and file the plan creates; how many files were already there."""
     present = 0
     by_folder: dict[tuple[str, ...], list[Any]] = {f: [] for f in plan.folders_to_create}
-    for action in plan.files_to_create:
+    for action in [*plan.files_to_create, *(extra or [])]:
         by_folder.setdefault(action.folder, []).append(action)
+    total, done = sum(len(actions) for actions in by_folder.values()), 0
     for folder in sorted(by_folder):
         store.ensure_folder(folder)
         for action in by_folder[folder]:
@@ -176,6 +213,9 @@ def _store_documents(plan: Plan, repo_root: Path, store: DocumentStore) -> int:
                 raise StoreError(f"{action.source} changed while apply ran; run it again")
             if not ensure_file(store, folder, action.name, data, action.sha256):
                 present += 1
+            done += 1
+            if progress is not None:
+                progress(done, total)
     return present
 
 
@@ -185,25 +225,34 @@ def apply(
     out_dir: Path,
     *,
     dry_run: bool = False,
+    repair: bool = False,
     now: datetime | None = None,
     environ: dict[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> ApplyResult:
-    """Carry out a prepared plan. The caller checks prepared.problems first."""
+    """Carry out a prepared plan. The caller checks prepared.problems first.
+
+    repair: also put back recorded documents missing from the store (never replacing one).
+    StoreUnavailable (configuration, login, missing library) propagates: nothing was written.
+    """
     from provisioner.apply.ledger import ci_run, record, source_info
     from provisioner.plan.ledger_format import commit_message
     from provisioner.plan.render import commit_details, summary_line
 
     plan = prepared.plan
     assert plan is not None, "apply needs a plan: check prepared.problems first"
-    result = ApplyResult("dry-run", store.name)
+    result = ApplyResult("dry-run", store.name, target=_one_line(store.target))
     if plan.refused:
         result.status = "refused"
         return result
     if dry_run:
         return result
     source = source_info(prepared.repo) if plan.has_changes else None
+    extra = repair_actions(prepared) if repair else None
     try:
-        result.files_present = _store_documents(plan, prepared.repo_root, store)
+        result.files_present = _store_documents(plan, prepared.repo_root, store, extra, progress)
+    except StoreUnavailable:
+        raise
     except StoreError as exc:
         from provisioner.apply.store import ConflictError
 
@@ -234,7 +283,7 @@ def apply(
         source.commit,
         source.dirty,
         when,
-        f"{store.name} ({result.folders_created} folders, {result.files_created} files written)",
+        f"{result.target} ({result.folders_created} folders, {result.files_created} files written)",
         ci_run(os.environ if environ is None else environ),
     )
     result.commit = record(

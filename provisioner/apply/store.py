@@ -76,12 +76,21 @@ class DocumentStore(Protocol):
     name: str
     writes: StoreWrites
 
+    @property
+    def target(self) -> str:
+        """The real place, for the ledger's Store: trailer (kind and location)."""
+        ...
+
     def describe(self, folder: Sequence[str], name: str | None = None) -> str:
         """Where a folder (or a file in it) is, for messages."""
         ...
 
     def ensure_folder(self, folder: Sequence[str]) -> None:
         """Create every missing level of folder; existing levels are left alone."""
+        ...
+
+    def folder_exists(self, folder: Sequence[str]) -> bool:
+        """Whether the folder is there (drift reports the ones that are not)."""
         ...
 
     def lookup_file(self, folder: Sequence[str], name: str) -> StoredFile | None:
@@ -142,8 +151,15 @@ class LocalStore:
                 raise StoreError(f"{part!r} cannot be a folder or file name in the store")
         return self.root.joinpath(*parts)
 
+    @property
+    def target(self) -> str:
+        return f"local ({self.root})"
+
     def describe(self, folder: Sequence[str], name: str | None = None) -> str:
         return str(self._path(folder, name))
+
+    def folder_exists(self, folder: Sequence[str]) -> bool:
+        return self._path(folder).is_dir()
 
     def ensure_folder(self, folder: Sequence[str]) -> None:
         self._path(folder)  # refuse unusable names before creating anything

@@ -11,6 +11,7 @@ import click
 from provisioner.cli.apply import apply
 from provisioner.cli.certs import certs
 from provisioner.cli.ci import ci
+from provisioner.cli.drift import drift
 from provisioner.cli.history import history
 from provisioner.cli.message import message
 from provisioner.cli.plan import plan
@@ -25,7 +26,18 @@ def cli() -> None:
     """Integrations of public entities with Hèstia, as reviewed files in git."""
 
 
-for command in (validate, schema, message, sample_request, plan, apply, certs, history, ci):
+for command in (
+    validate,
+    schema,
+    message,
+    sample_request,
+    plan,
+    apply,
+    drift,
+    certs,
+    history,
+    ci,
+):
     cli.add_command(command)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,9 +14,13 @@ from provisioner.cli.common import (
     env_option,
     fail_environment,
     format_option,
+    local_store_option,
+    open_store,
     prepare,
+    progress_reporter,
     repo_option,
     resolve_repo,
+    store_option,
 )
 
 
@@ -24,18 +29,12 @@ from provisioner.cli.common import (
 @click.option("--dry-run", is_flag=True, help="Show the plan and change nothing.")
 @click.option("--force", is_flag=True, help="Accept a plan that the safety rule refuses.")
 @click.option(
-    "--store",
-    "store_kind",
-    type=click.Choice(["local", "sharepoint"]),
-    default="local",
-    show_default=True,
-    help="Where the documents go.",
+    "--repair",
+    is_flag=True,
+    help="Also put back recorded documents missing from the store (never replacing one).",
 )
-@click.option(
-    "--local-store",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of the local store (default: .provisioner/sharepoint in the repository).",
-)
+@store_option
+@local_store_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -47,7 +46,8 @@ def apply(
     env: str,
     dry_run: bool,
     force: bool,
-    store_kind: str,
+    repair: bool,
+    store_kind: str | None,
     local_store: Path | None,
     out: Path | None,
     fmt: str,
@@ -58,24 +58,30 @@ def apply(
 
     from provisioner.apply import pipeline as applying
     from provisioner.apply.ledger import LedgerError, LedgerMoved
-    from provisioner.apply.store import LocalStore
+    from provisioner.apply.store import StoreUnavailable
     from provisioner.plan.render import plan_as_dict, render_text
 
-    if store_kind == "sharepoint":
-        fail_environment(
-            "the SharePoint store is not available yet (it comes in its own issue); "
-            "use --store local"
-        )
     root = resolve_repo(repo)
+    environ = dict(os.environ)
     prepared = prepare(root, env, force, fmt)
-    store = LocalStore(local_store or root / applying.DEFAULT_STORE)
+    store = open_store(
+        store_kind, root, local_store, prepared.report.catalog, environ, ci_guard=not dry_run
+    )
     try:
         out_dir = out or root / applying.DEFAULT_OUT
-        result = applying.apply(prepared, store, out_dir, dry_run=dry_run)
+        result = applying.apply(
+            prepared,
+            store,
+            out_dir,
+            dry_run=dry_run,
+            repair=repair,
+            environ=environ,
+            progress=progress_reporter(fmt, environ),
+        )
     except LedgerMoved as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_PROBLEMS)
-    except LedgerError as exc:
+    except (LedgerError, StoreUnavailable) as exc:
         fail_environment(str(exc))
     if fmt == "json":
         data = {"plan": plan_as_dict(prepared.plan), "result": result.as_dict()}

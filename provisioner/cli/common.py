@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import click
 
@@ -93,3 +93,80 @@ def prepare(
         click.echo("validation failed: no plan was made", err=True)
         sys.exit(EXIT_PROBLEMS)
     return prepared
+
+
+# The document store: local (embedded, for the demo and local use) or SharePoint.
+
+store_option = click.option(
+    "--store",
+    "store_kind",
+    type=click.Choice(["local", "sharepoint"]),
+    default=None,
+    help="Where the documents are: local (default outside CI) or sharepoint.",
+)
+local_store_option = click.option(
+    "--local-store",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the local store (default: .provisioner/sharepoint in the repository).",
+)
+
+
+def open_store(
+    kind: str | None,
+    root: Path,
+    local_store: Path | None,
+    catalog: Any,
+    environ: Mapping[str, str],
+    *,
+    ci_guard: bool = True,
+) -> Any:
+    """The DocumentStore the options name; exit 2 when it cannot be used.
+
+    In GitHub Actions the local store would land on the runner's throwaway disk while the
+    ledger says the documents were stored, so there it must be asked for explicitly.
+    """
+    from provisioner.apply.pipeline import DEFAULT_STORE
+    from provisioner.apply.store import LocalStore, StoreUnavailable
+
+    if kind is None and local_store is not None:
+        kind = "local"
+    if kind is None:
+        if ci_guard and environ.get("GITHUB_ACTIONS") == "true":
+            fail_environment(
+                "in GitHub Actions the documents must go to SharePoint: pass --store sharepoint "
+                "(or --store local if a throwaway copy on the runner is really meant)"
+            )
+        kind = "local"
+    if kind == "local":
+        return LocalStore(local_store or root / DEFAULT_STORE)
+    from provisioner.apply.sharepoint import open_sharepoint_store
+
+    sp = catalog.service.sharepoint
+    try:
+        return open_sharepoint_store(sp.site_url, sp.library, sp.base_folder, environ)
+    except StoreUnavailable as exc:
+        fail_environment(str(exc))
+
+
+PROGRESS_MINIMUM = 20  # files; fewer finish before a progress line would help
+
+
+def progress_reporter(
+    fmt: str, environ: Mapping[str, str], stream: TextIO | None = None
+) -> Callable[[int, int], None] | None:
+    """A one-line progress counter on a terminal; None in CI, with --format json or piped."""
+    out = stream if stream is not None else sys.stderr
+    if fmt == "json" or environ.get("CI") or environ.get("GITHUB_ACTIONS") == "true":
+        return None
+    if not out.isatty():
+        return None
+
+    def report(done: int, total: int) -> None:
+        if total < PROGRESS_MINIMUM:
+            return
+        out.write(f"\rstoring documents: {done}/{total}")
+        if done == total:
+            out.write("\n")
+        out.flush()
+
+    return report

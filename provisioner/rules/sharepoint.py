@@ -1,33 +1,18 @@
-"""The SharePoint folder that each integration gets: a legal, unique name."""
+"""What goes to SharePoint: each integration's folder and its documents need names it can hold."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
+from pathlib import PurePosixPath
 
 from provisioner.diagnostics import Diagnostic, error
 from provisioner.rules import RuleContext, file_rule, set_rule
+from provisioner.sharepoint_names import name_problem, path_too_long
 from provisioner.source import Source, folder_name
-
-ILLEGAL_CHARACTERS = '"*:<>?/\\|'
-MAX_SEGMENT = 128  # generous for a name; keeps the whole decoded path under SharePoint's 400
-MAX_PATH = 400
-_RESERVED = re.compile(r"^(?:con|prn|aux|nul|com[0-9]|lpt[0-9]|desktop\.ini|_vti_.*|forms)$", re.I)
 
 
 def folder_name_problem(name: str, base_path: str) -> str | None:
-    bad = sorted({c for c in name if c in ILLEGAL_CHARACTERS or ord(c) < 32})
-    if bad:
-        return "contains characters SharePoint refuses: " + " ".join(repr(c) for c in bad)
-    if name != name.strip() or name.endswith("."):
-        return "starts or ends with a space or ends with a dot"
-    if name.startswith("~$") or "_vti_" in name or _RESERVED.match(name):
-        return "is a name SharePoint reserves"
-    if len(name) > MAX_SEGMENT:
-        return f"is {len(name)} characters long; at most {MAX_SEGMENT}"
-    if len(base_path) + 1 + len(name) > MAX_PATH:
-        return f"makes the folder path longer than {MAX_PATH} characters"
-    return None
+    return name_problem(name) or path_too_long(base_path, name)
 
 
 @file_rule("FOLDER-NAME")
@@ -42,6 +27,24 @@ def folder_name_legal(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
             "FOLDER-NAME",
             f"the SharePoint folder name {name!r} {problem}; fix entity.name or fp",
         )
+
+
+@file_rule("DOCUMENT-NAME")
+def document_names_legal(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+    """The CDA and the form keep their file names in SharePoint: names it can hold."""
+    sp = ctx.catalog.service.sharepoint
+    folder = folder_name(sp.folder_pattern, src.integration)
+    for key, written in (("cda", src.integration.cda), ("form", src.integration.form)):
+        name = PurePosixPath(written).name
+        problem = name_problem(name) or path_too_long(sp.library, sp.base_folder, folder, name)
+        if problem:
+            yield error(
+                src.rel,
+                *src.at(key),
+                "DOCUMENT-NAME",
+                f"{key}: the file name {name!r} {problem}, so SharePoint cannot store it; "
+                "rename the file (letters, digits, spaces, '-', '_' and '.' are safe)",
+            )
 
 
 @set_rule("FOLDER-DUPLICATE")

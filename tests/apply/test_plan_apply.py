@@ -43,7 +43,7 @@ ALTA_RIBAGORCA = "8100560009"
 GESTIO = f"integrations/{CASTELLDEFELS}/gestio-municipal-oberta.yaml"
 SOLUCIONS = f"integrations/{CASTELLDEFELS}/solucions-socials-digitals.yaml"
 PIRINEU = f"integrations/{ALTA_RIBAGORCA}/serveis-informatics-pirineu.yaml"
-BASE = ("Documents compartits", "SERVEIS", "Hèstia", "01 Integració", "99 Integracions")
+BASE = ("SUPORT_TECNIC", "SERVEIS", "Hèstia", "01 Integració", "99 Integracions")
 BOT = git.Actor("Test", "test@example.invalid")
 
 
@@ -485,7 +485,8 @@ def test_ledger_commit_message_names_source_time_and_ci_run(repo: Path) -> None:
     assert applied_at is not None
     assert datetime.fromisoformat(applied_at.group(1)) >= before
     assert "Consell Comarcal de l'Alta Ribagorça (8100560009): new entity" in message
-    assert "Store: local (8 folders, 6 files written)" in message
+    store = repo / ".provisioner" / "sharepoint"
+    assert f"Store: local ({store}) (8 folders, 6 files written)" in message
     assert commit.author.name == "hestia-provisioner"
 
 
@@ -570,10 +571,11 @@ def test_document_changed_under_the_same_name_is_an_error(repo: Path) -> None:
 # ----------------------------------------------------------------------------- usage errors
 
 
-def test_sharepoint_store_is_not_available_yet(repo: Path) -> None:
+def test_sharepoint_store_without_login_configuration_is_an_environment_error(repo: Path) -> None:
     res = cli_run(["apply", "--env", "PRE", "--repo", str(repo), "--store", "sharepoint"])
     assert res.exit_code == 2
-    assert "not available yet" in res.output
+    assert res.output.count("\n") == 1 and "no SharePoint login is configured" in res.output
+    assert ledger_log(repo, "PRE") == []
 
 
 def test_not_a_git_repository_is_an_environment_error(sample_repo: Path) -> None:
