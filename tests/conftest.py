@@ -28,7 +28,12 @@ def copy_repo(dest: Path, with_samples: bool = True) -> Path:
 
 # Variables the CI runner (or a developer's shell) may set that change what the CLI does: the
 # tests say what they need explicitly instead.
-_AMBIENT = ("GITHUB_ACTIONS", "CI", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+_AMBIENT = (
+    "GITHUB_ACTIONS",
+    "CI",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+)
 
 
 @pytest.fixture(autouse=True)

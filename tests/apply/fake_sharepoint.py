@@ -60,7 +60,8 @@ class Fault:
 
     kind: "status" (answer `status`, with Retry-After when given, doing nothing), "drop-before"
     (close the connection, doing nothing), "drop-after" (do the work, then close without an
-    answer), "slow" (wait `delay` seconds, or until the server stops, then answer normally).
+    answer), "slow" (wait `delay` seconds, or until the server stops, then answer normally),
+    "hook" (call `action(fake)` first, e.g. to let another writer add a file, then answer).
     It applies to the request numbered `at` (0-based, counting every request the fake received)
     or to the next requests matching `match` (method and kind), `times` times.
     """
@@ -72,6 +73,7 @@ class Fault:
     status: int = 503
     retry_after: str | None = None
     delay: float = 0.0
+    action: Callable[[FakeSharePoint], None] | None = None
 
 
 @dataclass
@@ -291,6 +293,9 @@ class FakeSharePoint:
             return
         if fault is not None and fault.kind == "slow":
             self._stop.wait(fault.delay)
+        if fault is not None and fault.kind == "hook" and fault.action is not None:
+            with self.lock:
+                fault.action(self)
         with self.lock:
             status, payload, headers, wrote = self._answer(h, api, body)
         entry.wrote = wrote
