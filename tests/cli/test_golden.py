@@ -46,7 +46,17 @@ FIXTURES = ROOT / "tests" / "fixtures" / "integrations"
 
 PIRINEU = "integrations/8100560009/serveis-informatics-pirineu.yaml"  # environment: PRE
 SOLUCIONS = "integrations/0805690004/solucions-socials-digitals.yaml"  # environment: PRO
-COMMANDS = ("validate", "schema", "message", "sample-request", "plan", "apply", "certs", "history")
+COMMANDS = (
+    "validate",
+    "schema",
+    "message",
+    "sample-request",
+    "plan",
+    "apply",
+    "drift",
+    "certs",
+    "history",
+)
 BROKEN = ("syntax", "ip-private", "missing-field", "nif-check-entity", "path-missing")
 # Entities the procedure refuses, for the abss-redirect and not-eligible messages.
 REFUSED = {"abss-redirect": "entity-depends-on-abss", "not-eligible": "entity-not-eligible"}
@@ -186,7 +196,8 @@ assert len({c.name for c in CASES}) == len(CASES), "case names must be unique"
 
 def child_env(home: Path) -> dict[str, str]:
     """The user's environment minus what would change the output (CI variables, git config)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GIT_"))}
+    ambient = ("GITHUB_", "GIT_", "SHAREPOINT_", "ACTIONS_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ambient)}
     env.update(
         TZ="UTC",
         COLUMNS="80",
