@@ -301,7 +301,7 @@ def exchange_for_access_token(
     credential is MSAL's client_credential: a private key and thumbprint, or a client assertion.
     """
     if app_factory is None:
-        import msal  # type: ignore[import-untyped]
+        import msal
 
         app_factory = msal.ConfidentialClientApplication
     try:
