@@ -17,6 +17,7 @@ from provisioner.cli.message import message
 from provisioner.cli.plan import plan
 from provisioner.cli.sample_request import sample_request
 from provisioner.cli.schema import schema
+from provisioner.cli.site import site
 from provisioner.cli.validate import validate
 
 
@@ -36,6 +37,7 @@ for command in (
     drift,
     certs,
     history,
+    site,
     ci,
 ):
     cli.add_command(command)

@@ -1,0 +1,1 @@
+"""The status site: who is integrated where, since when, and what expires (static HTML)."""
