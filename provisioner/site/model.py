@@ -466,15 +466,13 @@ def timeline_events(tl: Timeline) -> tuple[Event, ...]:
                 )
             )
         else:
-            pr = ch.approval.pull_request
-            what = m.subject if pr is None else f"pull request #{pr}: {m.subject}"
             events.append(
                 Event(
                     show_when(m.committer_date),
                     _sort_key(m.committer_date),
                     "aprovat",
                     _who(m.author, m.author_email),
-                    what,
+                    m.subject,
                     m.sha[:12],
                 )
             )
