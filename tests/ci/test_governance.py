@@ -115,3 +115,27 @@ def test_codeowners_cover_what_is_provisioned() -> None:
     owners = (ROOT / ".github" / "CODEOWNERS").read_text(encoding="utf-8")
     for folder in ("/integrations/", "/catalog/", "/schemas/", "/provisioner/", "/.github/"):
         assert re.search(rf"^{re.escape(folder)}\s+@\S+/\S+", owners, re.MULTILINE), folder
+
+
+def test_the_status_site_is_built_after_the_applies_and_published_only_when_enabled() -> None:
+    jobs = load(ROOT / ".github" / "workflows" / "apply.yml")["jobs"]
+    site, pages = jobs["site"], jobs["pages"]
+    assert site["needs"] == "apply-pro"
+    assert site["permissions"] == {"contents": "read"}
+    runs = [s.get("run", "") for s in steps(site)]
+    assert any("provisioner site --out build/site" in r for r in runs)
+    uploads = [s for s in steps(site) if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert [u["with"]["path"] for u in uploads] == ["build/site", "build/artifact.tar"]
+    assert uploads[1]["with"]["name"] == "github-pages"
+    assert uploads[1]["if"] == "vars.HESTIA_PAGES == 'true'"
+    # Pages: its own job, gated on the repository variable, with only what a deployment needs.
+    assert pages["needs"] == "site" and pages["if"] == "vars.HESTIA_PAGES == 'true'"
+    assert pages["permissions"] == {"pages": "write", "id-token": "write"}
+    assert pages["environment"] == "github-pages"
+    others = [n for n, j in jobs.items() if n != "pages"]
+    assert not [n for n in others if "pages" in j_perms(jobs[n])]
+
+
+def j_perms(job: dict[str, Any]) -> dict[str, Any]:
+    permissions: dict[str, Any] = job.get("permissions", {})
+    return permissions

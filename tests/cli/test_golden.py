@@ -56,6 +56,7 @@ COMMANDS = (
     "drift",
     "certs",
     "history",
+    "site",
 )
 BROKEN = ("syntax", "ip-private", "missing-field", "nif-check-entity", "path-missing")
 # Entities the procedure refuses, for the abss-redirect and not-eligible messages.
