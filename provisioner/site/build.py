@@ -37,10 +37,9 @@ class SiteProblem(Exception):
 def _requested(report: Any) -> list[RequestedIntegration]:
     """The valid integration files, with their certificate identities."""
     from provisioner.documents.identity import identity_in
-    from provisioner.source import expand_modalities
 
     broken = {d.file for d in report.diagnostics if d.is_error}
-    known = report.catalog.modality_codes if report.catalog is not None else ()
+    catalog = report.catalog
     out = []
     for src in report.sources:
         if src.rel in broken:
@@ -57,7 +56,7 @@ def _requested(report: Any) -> list[RequestedIntegration]:
                 provider_name=it.provider.name,
                 environment=it.environment,
                 ips=tuple(it.ips),
-                modalities=expand_modalities(it, known),
+                modalities=catalog.granted_modalities(it) if catalog is not None else (),
                 certificate=None
                 if ident is None
                 else CertificateFacts(ident.sha256, ident.subject, ident.serial, ident.not_after),
