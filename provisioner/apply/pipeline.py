@@ -20,7 +20,7 @@ from provisioner.apply.store import DocumentStore, StoreError, StoreUnavailable,
 from provisioner.diagnostics import Diagnostic
 from provisioner.documents.edges import DocumentEdges
 from provisioner.model import Environment
-from provisioner.plan.desired import DesiredState, desired_state, gather
+from provisioner.plan.desired import DesiredState, IntegrationInput, desired_state, gather
 from provisioner.plan.diff import FileAction, Plan, make_plan
 from provisioner.plan.ledger_format import app_file
 from provisioner.rules.run import ValidationReport, validate
@@ -55,6 +55,7 @@ def prepare(
     edges: DocumentEdges | None = None,
     assume_pre_applied: bool = False,
     report: ValidationReport | None = None,
+    gathered: tuple[list[IntegrationInput], list[Diagnostic]] | None = None,
 ) -> Prepared:
     """Validate everything, then plan env against its ledger. LedgerError when git is missing.
 
@@ -62,6 +63,7 @@ def prepare(
     assume_pre_applied (PRO only): plan PRO against the PRE ledger as the planned PRE apply
     would leave it (when that PRE plan is not refused), as the review shows a pull request.
     report: a validation of repo_root already made (planning both environments validates once).
+    gathered: what `gather` read for that report (then it reads the documents once, too).
     """
     from provisioner.apply.ledger import open_repo, read_ledger
     from provisioner.plan.diff import applied_view
@@ -71,7 +73,7 @@ def prepare(
     if not report.ok or report.catalog is None:
         prepared.problems = [d for d in report.diagnostics if d.is_error]
         return prepared
-    inputs, problems = gather(report.sources, report.form_signers, report.repository)
+    inputs, problems = gathered or gather(report.sources, report.form_signers, report.repository)
     if problems:
         prepared.problems = problems
         return prepared

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -238,8 +238,36 @@ def _relative(file: Path, repo_root: Path) -> str:
     raise HistoryProblem(f"{file} is outside the repository {repo_root}")
 
 
-def read_history(repo_root: Path, file: Path | None = None, ine10: str | None = None) -> History:
-    """The timelines of one file, of one entity's integrations, or of every integration."""
+def ref_of_source(src: Any) -> IntegrationRef:
+    """What identifies a validated integration (a Source): no need to read its file again."""
+    from provisioner.plan.desired import record_key
+
+    it = src.integration
+    documents = (_document_path(src.rel, it.cda), _document_path(src.rel, it.form))
+    return IntegrationRef(
+        file=src.rel,
+        key=record_key(it.entity.ine10, it.provider.nif),
+        fp=it.fp,
+        ine10=it.entity.ine10,
+        provider=it.provider.nif,
+        entity_name=it.entity.name,
+        provider_name=it.provider.name,
+        environment=it.environment,
+        documents=tuple(d for d in documents if d is not None),
+    )
+
+
+def read_history(
+    repo_root: Path,
+    file: Path | None = None,
+    ine10: str | None = None,
+    read: Mapping[str, IntegrationRef] | None = None,
+) -> History:
+    """The timelines of one file, of one entity's integrations, or of every integration.
+
+    read: refs of files the caller already loaded (repository-relative path -> ref, see
+    `ref_of_source`); only the other files are read here.
+    """
     import git
 
     from provisioner.apply.ledger import LedgerError, open_repo
@@ -259,7 +287,11 @@ def read_history(repo_root: Path, file: Path | None = None, ine10: str | None = 
         paths = [path] if path.is_file() else []
     else:
         paths = integration_files(repo_root)
-    file_refs = [read_ref(p, p.relative_to(repo_root).as_posix()) for p in paths]
+    read = read or {}
+    file_refs = []
+    for p in paths:
+        name = p.relative_to(repo_root).as_posix()
+        file_refs.append(read[name] if name in read else read_ref(p, name))
     head = _head(repo)
     try:
         ledgers = {env: _ledger(repo, env) for env in ENVIRONMENT_NAMES}

@@ -34,18 +34,22 @@ class SiteProblem(Exception):
     """The site cannot be built (exit code 2); the message says why and what to do."""
 
 
-def _requested(report: Any) -> list[RequestedIntegration]:
-    """The valid integration files, with their certificate identities."""
+def _requested(report: Any, gathered: Sequence[Any]) -> list[RequestedIntegration]:
+    """The valid integration files, with their certificate identities (gathered's, when read)."""
     from provisioner.documents.identity import identity_in
 
     broken = {d.file for d in report.diagnostics if d.is_error}
+    identities = {i.rel: i.identity for i in gathered}
     catalog = report.catalog
     out = []
     for src in report.sources:
         if src.rel in broken:
             continue
         it = src.integration
-        ident = identity_in(report.repository, src.folder, it.cda)
+        if src.rel in identities:
+            ident = identities[src.rel]
+        else:
+            ident = identity_in(report.repository, src.folder, it.cda)
         out.append(
             RequestedIntegration(
                 file=src.rel,
@@ -65,10 +69,12 @@ def _requested(report: Any) -> list[RequestedIntegration]:
     return out
 
 
-def _plans(repo_root: Path, report: Any, now: datetime, edges: DocumentEdges) -> list[PlanSummary]:
+def _plans(
+    repo_root: Path, report: Any, gathered: Any, now: datetime, edges: DocumentEdges
+) -> list[PlanSummary]:
     from provisioner.apply.pipeline import prepare
 
-    if not report.ok or report.catalog is None:
+    if gathered is None:
         reason = (
             f"la validació troba {report.errors} error(s); corregiu-los "
             "(hestia-provisioner validate) i torneu a generar el lloc"
@@ -76,7 +82,14 @@ def _plans(repo_root: Path, report: Any, now: datetime, edges: DocumentEdges) ->
         return [no_plan(env, reason) for env in ENVIRONMENT_NAMES]
     out = []
     for env in ENVIRONMENT_NAMES:
-        prepared = prepare(repo_root, env, now=now, edges=edges, report=report)  # type: ignore[arg-type]
+        prepared = prepare(
+            repo_root,
+            env,  # type: ignore[arg-type]
+            now=now,
+            edges=edges,
+            report=report,
+            gathered=gathered,
+        )
         if prepared.plan is None:
             problems = "; ".join(f"{d.code}: {d.message}" for d in prepared.problems[:3])
             out.append(no_plan(env, problems or "no s'ha pogut planificar"))
@@ -104,16 +117,21 @@ def collect(
 ) -> SiteInputs:
     """Everything the site shows, read from the checkout and the ledger branches."""
     from provisioner.apply.ledger import LedgerError
-    from provisioner.history.git_reader import HistoryProblem, read_history
+    from provisioner.history.git_reader import HistoryProblem, read_history, ref_of_source
+    from provisioner.plan.desired import gather
     from provisioner.rules.run import EnvironmentProblem, validate
 
     edges = edges or DocumentEdges()
     try:
         report = validate(repo_root, edges=edges)
         root = report.repo_root
-        history = read_history(root)
+        # The documents and certificates of the valid files, read once for both plans.
+        gathered = None
+        if report.ok and report.catalog is not None:
+            gathered = gather(report.sources, report.form_signers, report.repository)
+        history = read_history(root, read={s.rel: ref_of_source(s) for s in report.sources})
         ledgers = _ledgers(root)
-        plans = _plans(root, report, now, edges)
+        plans = _plans(root, report, gathered, now, edges)
     except (EnvironmentProblem, HistoryProblem, LedgerError) as exc:
         raise SiteProblem(str(exc)) from None
     catalog = report.catalog
@@ -124,7 +142,7 @@ def collect(
         warning_days=(service.certificate_expiry_warning_days if service else DEFAULT_WARNING_DAYS),
         modalities={m.code: m.description for m in service.modalities} if service else {},
         register={e.ine10: e.name for e in catalog.register.eligible} if catalog else {},
-        requested=_requested(report),
+        requested=_requested(report, gathered[0] if gathered else ()),
         history=history,
         ledgers=ledgers,
         plans=plans,
