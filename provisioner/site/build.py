@@ -20,6 +20,7 @@ from provisioner.site.model import (
     PlanSummary,
     RequestedIntegration,
     SiteInputs,
+    drift_summary,
     no_plan,
     plan_summary,
 )
@@ -109,13 +110,31 @@ def _ledgers(repo_root: Path) -> dict[str, LedgerState]:
     return out
 
 
+def _drift(ledgers: Mapping[str, LedgerState], store: Any) -> list[DriftSummary]:
+    """Each environment's ledger manifest compared with the store; a store that cannot be read
+    is said so on the page instead of failing the whole site."""
+    from provisioner.apply.drift import find_drift
+    from provisioner.apply.store import StoreError
+
+    out = []
+    for env in ENVIRONMENT_NAMES:
+        try:
+            out.append(drift_summary(find_drift(env, ledgers[env].manifest, store)))
+        except StoreError as exc:
+            out.append(DriftSummary(env, store.target, False, (), str(exc) or type(exc).__name__))
+    return out
+
+
 def collect(
     repo_root: Path,
     now: datetime,
     edges: DocumentEdges | None = None,
-    drift: Sequence[DriftSummary] | None = None,
+    store: Any = None,
 ) -> SiteInputs:
-    """Everything the site shows, read from the checkout and the ledger branches."""
+    """Everything the site shows, read from the checkout and the ledger branches.
+
+    store: a DocumentStore to check for drift against each ledger; None: drift not checked.
+    """
     from provisioner.apply.ledger import LedgerError
     from provisioner.history.git_reader import HistoryProblem, read_history, ref_of_source
     from provisioner.plan.desired import gather
@@ -132,6 +151,7 @@ def collect(
         history = read_history(root, read={s.rel: ref_of_source(s) for s in report.sources})
         ledgers = _ledgers(root)
         plans = _plans(root, report, gathered, now, edges)
+        drift = None if store is None else _drift(ledgers, store)
     except (EnvironmentProblem, HistoryProblem, LedgerError) as exc:
         raise SiteProblem(str(exc)) from None
     catalog = report.catalog

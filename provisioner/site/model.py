@@ -118,6 +118,20 @@ class DriftSummary:
     store: str
     drifting: bool
     lines: tuple[str, ...]
+    error: str = ""  # the store could not be read: nothing is known
+
+
+DRIFT_KINDS = {
+    "missing-folder": "falta la carpeta",
+    "missing-file": "falta el document",
+    "different-file": "contingut diferent",
+}
+
+
+def drift_summary(report: Any) -> DriftSummary:
+    """The site's view of a `provisioner.apply.drift.DriftReport`."""
+    lines = tuple(f"{DRIFT_KINDS.get(i.kind, i.kind)}: {i.path} ({i.detail})" for i in report.items)
+    return DriftSummary(report.environment, report.target, bool(report.items), lines)
 
 
 @dataclass(frozen=True)

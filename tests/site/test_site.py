@@ -465,3 +465,76 @@ def test_pages_allow_only_their_own_style_and_script() -> None:
     assert policy.startswith("default-src 'none'")
     assert re.search(r"script-src 'sha256-[A-Za-z0-9+/=]{44}'", policy)
     assert "unsafe-inline" not in policy
+
+
+# ----------------------------------------------------------------------------- drift
+
+
+def test_drift_is_checked_when_a_store_is_given(
+    story: Story, tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(story.dir / ".provisioner" / "sharepoint", store)
+    out = tmp_path / "site"
+    res = run_cli(
+        ["site", "--repo", str(story.dir), "--out", str(out), "--local-store", str(store)]
+    )
+    assert res.exit_code == 0, res.output
+    root = page_at(out / "pendent.html")
+    assert text(by_id(root, "deriva-pre")) == "El magatzem coincideix amb el registre."
+    assert text(by_id(root, "deriva-pro")) == "El magatzem coincideix amb el registre."
+    # Someone deletes a stored document by hand: the page says which, in which environment.
+    (gone,) = list(store.rglob("FP265702-formulari-integracio.pdf"))
+    gone.unlink()
+    assert (
+        run_cli(
+            [
+                "site",
+                "--repo",
+                str(story.dir),
+                "--out",
+                str(out),
+                "--store",
+                "local",
+                "--local-store",
+                str(store),
+            ]
+        ).exit_code
+        == 0
+    )
+    root = page_at(out / "pendent.html")
+    assert "El magatzem no coincideix amb el registre (1 diferència/es)" in text(
+        by_id(root, "deriva-pre")
+    )
+    assert "falta el document: " in text(root) and "FP265702-formulari-integracio.pdf" in text(root)
+    assert text(by_id(root, "deriva-pro")) == "El magatzem coincideix amb el registre."
+    # Without a store, drift is not checked, and the page says so.
+    assert run_cli(["site", "--repo", str(story.dir), "--out", str(out)]).exit_code == 0
+    assert "No s'ha comprovat" in text(by_id(page_at(out / "pendent.html"), "deriva-no-comprovada"))
+
+
+class _UnreachableStore:
+    """A document store whose every read fails, as a store behind a broken network does."""
+
+    target = "sharepoint https://example.invalid/sites/x"
+
+    def folder_exists(self, folder: Any) -> bool:
+        from provisioner.apply.store import StoreError
+
+        raise StoreError("connection refused")
+
+    def lookup_file(self, folder: Any, name: str) -> None:
+        self.folder_exists(folder)
+
+
+def test_an_unreadable_store_is_reported_not_fatal(story: Story) -> None:
+    from provisioner.site.build import collect
+
+    site = build_site(collect(story.dir, story.now, store=_UnreachableStore()))
+    assert site.drift is not None
+    assert [(d.environment, d.error) for d in site.drift] == [
+        ("PRE", "connection refused"),
+        ("PRO", "connection refused"),
+    ]
+    html = render_site(site)["pendent.html"]
+    assert "No s'ha pogut comprovar: connection refused" in text(parse(html))
