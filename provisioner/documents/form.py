@@ -69,12 +69,22 @@ def _quiet_pyhanko() -> None:
         logger.propagate = False
 
 
+_pyhanko_loaded = False
+
+
 def load_pyhanko() -> None:
     """Import what checking needs (done before forking workers, so they inherit it)."""
+    global _pyhanko_loaded
+    if _pyhanko_loaded:  # called for every form: the checks below cost ~0.5 ms each time
+        return
+    _pyhanko_loaded = True
     import pyhanko.sign.validation  # noqa: F401
     from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: F401
     from pyhanko_certvalidator import ValidationContext  # noqa: F401
 
+    from provisioner.documents.pdf_hex import install
+
+    install()  # signatures' hex strings read at once (half of a form's check)
     _quiet_pyhanko()
 
 
