@@ -73,7 +73,9 @@ def prepare(
     if not report.ok or report.catalog is None:
         prepared.problems = [d for d in report.diagnostics if d.is_error]
         return prepared
-    inputs, problems = gathered or gather(report.sources, report.form_signers, report.repository)
+    inputs, problems = gathered or gather(
+        report.sources, report.form_signers, report.repository, report.documents
+    )
     if problems:
         prepared.problems = problems
         return prepared

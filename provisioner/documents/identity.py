@@ -36,6 +36,27 @@ class CertificateIdentity:
         return (self.not_after - now).days
 
 
+@dataclass(frozen=True, slots=True)
+class FileDigest:
+    """A document as validation read it: the resolved file, the SHA-256 of its bytes, its size."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadDocuments:
+    """What validation read about one integration's documents, so that plan reads nothing again.
+
+    None where validation did not get that far (an unusable path, a file that is no certificate).
+    """
+
+    cda: FileDigest | None = None
+    identity: CertificateIdentity | None = None
+    form: FileDigest | None = None
+
+
 def identity_of(cert: Any) -> CertificateIdentity:
     """Identity of a cryptography x509.Certificate."""
     from cryptography.hazmat.primitives.serialization import Encoding

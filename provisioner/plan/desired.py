@@ -24,7 +24,7 @@ from typing import Any
 from provisioner.catalog import Catalog
 from provisioner.diagnostics import Diagnostic, error
 from provisioner.documents.form import MAX_FORM_BYTES
-from provisioner.documents.identity import CertificateIdentity
+from provisioner.documents.identity import CertificateIdentity, FileDigest, ReadDocuments
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.model import Environment, Integration
 from provisioner.source import Source, folder_name
@@ -196,18 +196,51 @@ def _document(written: str, path: Path, repo_root: Path, files: RepositoryFiles)
     return Document(Path(written).name, rel, hashlib.sha256(data).hexdigest(), len(data))
 
 
+def _as_document(written: str, read: FileDigest, repo_root: Path) -> Document:
+    rel = read.path.relative_to(repo_root).as_posix()
+    return Document(Path(written).name, rel, read.sha256, read.size)
+
+
+def _documents(
+    src: Source, root: Path, reader: RepositoryFiles, read: ReadDocuments | None
+) -> tuple[CertificateIdentity, Document, Document] | None:
+    """The CDA's identity and both documents: as validation read them, else read now."""
+    integ = src.integration
+    if read is not None and read.cda and read.identity and read.form:
+        return (
+            read.identity,
+            _as_document(integ.cda, read.cda, root),
+            _as_document(integ.form, read.form, root),
+        )
+    from provisioner.documents.identity import identity_in
+
+    cda = reader.usable(src.folder, integ.cda)
+    form = reader.usable(src.folder, integ.form)
+    identity = identity_in(reader, src.folder, integ.cda)
+    if cda is None or form is None or identity is None:
+        return None
+    try:
+        return (
+            identity,
+            _document(integ.cda, cda, root, reader),
+            _document(integ.form, form, root, reader),
+        )
+    except OSError:
+        return None
+
+
 def gather(
     sources: Sequence[Source],
     form_signers: Mapping[str, tuple[str, ...]] | None = None,
     files: RepositoryFiles | None = None,
+    read: Mapping[str, ReadDocuments] | None = None,
 ) -> tuple[list[IntegrationInput], list[Diagnostic]]:
-    """Read the certificate identity and the documents of each (already validated) file.
+    """The certificate identity and the documents of each (already validated) file.
 
-    form_signers (file -> signers) is what validation found in the signed forms; files is the
-    run's reader (validation's, so paths are not checked twice).
+    form_signers (file -> signers) and read (file -> identity and hashes) are what validation
+    found: with them no document is read a second time. files is the run's reader
+    (validation's, so paths are not checked twice) for anything validation did not keep.
     """
-    from provisioner.documents.identity import identity_in
-
     inputs: list[IntegrationInput] = []
     problems: list[Diagnostic] = []
     roots: dict[Path, Path] = {}
@@ -218,19 +251,8 @@ def gather(
         reader = readers.get(src.repo_root) or readers.setdefault(
             src.repo_root, RepositoryFiles(src.repo_root)
         )
-        cda = reader.usable(src.folder, integ.cda)
-        form = reader.usable(src.folder, integ.form)
-        identity = identity_in(reader, src.folder, integ.cda)
-        documents: tuple[Document, ...] = ()
-        if cda is not None and form is not None and identity is not None:
-            try:
-                documents = (
-                    _document(integ.cda, cda, root, reader),
-                    _document(integ.form, form, root, reader),
-                )
-            except OSError:
-                documents = ()
-        if not documents or identity is None:
+        found = _documents(src, root, reader, (read or {}).get(src.rel))
+        if found is None:
             problems.append(
                 error(
                     src.rel,
@@ -240,6 +262,7 @@ def gather(
                 )
             )
             continue
+        identity, *documents = found
         if documents[0].name.casefold() == documents[1].name.casefold():
             problems.append(
                 error(
@@ -252,5 +275,5 @@ def gather(
             )
             continue
         signers = (form_signers or {}).get(src.rel, ())
-        inputs.append(IntegrationInput(src.rel, integ, identity, documents, signers))
+        inputs.append(IntegrationInput(src.rel, integ, identity, tuple(documents), signers))
     return inputs, problems

@@ -7,14 +7,20 @@ form pool come from ctx.edges.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from provisioner.catalog import CATALOG_DIR, SERVICE_FILE
 from provisioner.diagnostics import Diagnostic, error, warning
 from provisioner.documents.cda import Finding
-from provisioner.documents.identity import MAX_CERTIFICATE_BYTES, identity_in
+from provisioner.documents.identity import (
+    MAX_CERTIFICATE_BYTES,
+    FileDigest,
+    ReadDocuments,
+    identity_in,
+)
 from provisioner.loading.paths import TooLarge
 from provisioner.loading.strict_yaml import MAX_BYTES
 from provisioner.rules import RuleContext, file_rule, set_rule
@@ -29,6 +35,7 @@ MAX_ANCHOR_BYTES = 16 * 1024 * 1024
 _TRUST_MEMO = "documents.trust"
 _FINGERPRINT_MEMO = "documents.cda_sha256"
 FORM_SIGNERS_MEMO = "documents.form_signers"  # file -> who signed its form
+READ_MEMO = "documents.read"  # file -> ReadDocuments: what plan needs, read once
 
 
 @dataclass
@@ -92,6 +99,16 @@ def trust(ctx: RuleContext) -> Trust:
     return result
 
 
+def _read_so_far(ctx: RuleContext, src: Source) -> ReadDocuments:
+    """What the rules kept of src's documents, for the steps after validation (the plan)."""
+    known: dict[str, ReadDocuments] = ctx.memo.setdefault(READ_MEMO, {})
+    return known.setdefault(src.rel, ReadDocuments())
+
+
+def _keep(ctx: RuleContext, src: Source, read: ReadDocuments) -> None:
+    ctx.memo[READ_MEMO][src.rel] = read
+
+
 def _place(src: Source, key: str, finding: Finding, label: str) -> Diagnostic:
     make = error if finding.severity == "error" else warning
     # Verdicts are cached per document, so they cannot name the YAML file themselves.
@@ -143,6 +160,8 @@ def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
         marks=ctx.edges.issuer_marks,
     )
     ctx.memo.setdefault(_FINGERPRINT_MEMO, {})[src.rel] = result.sha256
+    cda = FileDigest(path, hashlib.sha256(data).hexdigest(), len(data))
+    _keep(ctx, src, replace(_read_so_far(ctx, src), cda=cda, identity=result.identity))
     for finding in result.findings:
         yield _place(src, "cda", finding, "cda")
 
@@ -219,6 +238,8 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagno
             problem = Finding("error", "FORM-UNREADABLE", f"the file cannot be read ({exc})")
             yield _place(src, "form", problem, "form")
             continue
+        form = FileDigest(path, hashlib.sha256(data).hexdigest(), len(data))
+        _keep(ctx, src, replace(_read_so_far(ctx, src), form=form))
         entity, provider = src.integration.entity, src.integration.provider
         jobs.append(FormJob(data, Parties(entity.nif, entity.name, provider.nif, provider.name)))
         owners.append(src)

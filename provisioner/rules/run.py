@@ -10,6 +10,7 @@ from pathlib import Path
 from provisioner.catalog import CATALOG_DIR, Catalog, load_catalog
 from provisioner.diagnostics import Diagnostic, error, sort_diagnostics
 from provisioner.documents.edges import DocumentEdges
+from provisioner.documents.identity import ReadDocuments
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.loading.sources import (
     YAML_SUFFIXES,
@@ -19,7 +20,7 @@ from provisioner.loading.sources import (
     relative_name,
 )
 from provisioner.rules import FILE_RULES, SET_RULES, RuleContext, all_rules
-from provisioner.rules.documents import FORM_SIGNERS_MEMO
+from provisioner.rules.documents import FORM_SIGNERS_MEMO, READ_MEMO
 from provisioner.source import Source
 
 
@@ -40,6 +41,9 @@ class ValidationReport:
 
     def __post_init__(self) -> None:
         self.repository = RepositoryFiles(self.repo_root)
+
+    # file -> what the rules read of its CDA and form (identity, hashes): the plan reuses it.
+    documents: dict[str, ReadDocuments] = field(default_factory=dict)
 
     @property
     def errors(self) -> int:
@@ -147,6 +151,7 @@ def _validate(
         ctx = RuleContext(catalog, report.repository, edges=edges)
         diags += run_rules(sources, ctx)
         report.form_signers = ctx.memo.get(FORM_SIGNERS_MEMO, {})
+        report.documents = ctx.memo.get(READ_MEMO, {})
     if chosen is not None:
         wanted = {relative_name(p, repo_root) for p in chosen}
         diags = [d for d in diags if d.file in wanted or d.file.startswith(CATALOG_DIR + "/")]

@@ -746,3 +746,22 @@ def test_plan_shows_who_signed_each_form_and_the_ledger_keeps_it(repo: Path) -> 
     )
     signers = records["8100560009/B65432106"]["form_signed_by"]
     assert any("VATES-P7500001H" in signer for signer in signers)
+
+
+def test_plan_uses_what_validation_read_and_reads_no_document_again(repo: Path) -> None:
+    """The identities and hashes come from validation: gather opens no CDA and no form."""
+    from provisioner.plan.desired import gather
+    from provisioner.rules.run import validate
+
+    report = validate(repo)
+    assert report.ok and set(report.documents) == {s.rel for s in report.sources}
+    fresh, problems = gather(report.sources, report.form_signers)  # reads every document
+    assert not problems
+    for src in report.sources:  # nothing left to read: only validation's record can answer
+        for written in (src.integration.cda, src.integration.form):
+            (src.folder / written).unlink()
+    reused, problems = gather(report.sources, report.form_signers, read=report.documents)
+    assert not problems
+    assert reused == fresh
+    _, problems = gather(report.sources, report.form_signers)
+    assert {p.code for p in problems} == {"PLAN-DOCUMENTS"}
