@@ -8,7 +8,7 @@ Patterns still appear in the generated JSON Schema so editors flag mistakes as y
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -78,6 +78,18 @@ class Integration(_Strict):
         "(no homologation evidence is required for them)",
     )
     notes: str | None = Field(default=None, description="Free text for reviewers")
+
+
+def trusted_integration(data: dict[str, Any]) -> Integration:
+    """The Integration of data that validated in an earlier run (a kept result): not validated
+    again. Only for data this tool wrote itself; anything else goes through model_validate."""
+    return Integration.model_construct(
+        **{
+            **data,
+            "entity": Entity.model_construct(**data["entity"]),
+            "provider": Provider.model_construct(**data["provider"]),
+        }
+    )
 
 
 # ----------------------------------------------------------------------------- the catalog

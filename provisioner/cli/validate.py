@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -32,32 +33,51 @@ from provisioner.cli.common import (
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also append the markdown report to this file (CI: $GITHUB_STEP_SUMMARY).",
 )
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Check every file and form again; read and write no cache (.provisioner/cache/).",
+)
 def validate(
     paths: tuple[Path, ...],
     repo: Path | None,
     fmt: str,
     catalog_ref: str | None,
     summary: Path | None,
+    no_cache: bool,
 ) -> None:
     """Check integration files and the catalog; report every problem at once.
 
     PATHS are files or folders to report on (default: every file under integrations/).
     Checks across files always consider the whole repository.
     """
-    from contextlib import nullcontext
+    from contextlib import AbstractContextManager, nullcontext
 
-    from provisioner.ci.gitops import CiEnvironmentError, catalog_at, open_repo
     from provisioner.cli.render import RENDERERS
     from provisioner.rules.run import EnvironmentProblem
     from provisioner.rules.run import validate as run
     from provisioner.runtime import local_edges
+    from provisioner.runtime.progress import terminal_progress
 
     root = resolve_repo(repo)
+    progress = terminal_progress(sys.stderr, fmt, os.environ)
+    errors: tuple[type[Exception], ...] = (EnvironmentProblem,)
+    catalog: AbstractContextManager[Path | None] = nullcontext()
+    if catalog_ref:  # git is imported only for this: validate starts faster without it
+        from provisioner.ci.gitops import CiEnvironmentError, catalog_at, open_repo
+
+        errors += (CiEnvironmentError,)
     try:
-        with catalog_at(open_repo(root), catalog_ref) if catalog_ref else nullcontext() as other:
-            report = run(root, paths, edges=local_edges(root), catalog_from=other)
-    except (EnvironmentProblem, CiEnvironmentError) as exc:
+        if catalog_ref:
+            catalog = catalog_at(open_repo(root), catalog_ref)
+        with catalog as other:
+            edges = local_edges(root, cache=not no_cache, progress=progress)
+            report = run(root, paths, edges=edges, catalog_from=other)
+    except errors as exc:
         fail_environment(str(exc))
+    finally:
+        if progress is not None:
+            progress.close()
     click.echo(RENDERERS[fmt](report.diagnostics, report.files))
     if summary is not None:
         with summary.open("a", encoding="utf-8") as out:

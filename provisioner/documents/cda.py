@@ -230,6 +230,40 @@ def _describe(cert: x509.Certificate) -> str:
     return cert.subject.rfc4514_string()
 
 
+def validity_findings(
+    not_before: datetime, not_after: datetime, now: datetime, warning_days: int
+) -> list[Finding]:
+    """What the clock alone says of a certificate valid from not_before to not_after."""
+    out: list[Finding] = []
+    if now < not_before:
+        out.append(
+            _err(
+                "CDA-NOT-YET-VALID",
+                f"the certificate is valid only from {not_before:%Y-%m-%d}; "
+                "wait until then or send a current one",
+            )
+        )
+    elif now > not_after:
+        out.append(
+            _err(
+                "CDA-EXPIRED",
+                f"the certificate expired on {not_after:%Y-%m-%d}; "
+                "ask the provider for its renewed certificate",
+            )
+        )
+    elif not_after - now <= timedelta(days=warning_days):
+        days = (not_after - now).days
+        out.append(
+            Finding(
+                "warning",
+                "CDA-EXPIRING",
+                f"the certificate expires on {not_after:%Y-%m-%d} (in {days} "
+                f"day(s)); ask the provider for the renewed certificate",
+            )
+        )
+    return out
+
+
 def check_certificate(
     cert: x509.Certificate,
     anchors: Sequence[x509.Certificate],
@@ -254,32 +288,7 @@ def check_certificate(
                 "provider's application certificate instead",
             )
         )
-    if now < cert.not_valid_before_utc:
-        out.append(
-            _err(
-                "CDA-NOT-YET-VALID",
-                f"the certificate is valid only from {cert.not_valid_before_utc:%Y-%m-%d}; "
-                "wait until then or send a current one",
-            )
-        )
-    elif now > cert.not_valid_after_utc:
-        out.append(
-            _err(
-                "CDA-EXPIRED",
-                f"the certificate expired on {cert.not_valid_after_utc:%Y-%m-%d}; "
-                "ask the provider for its renewed certificate",
-            )
-        )
-    elif cert.not_valid_after_utc - now <= timedelta(days=warning_days):
-        days = (cert.not_valid_after_utc - now).days
-        out.append(
-            Finding(
-                "warning",
-                "CDA-EXPIRING",
-                f"the certificate expires on {cert.not_valid_after_utc:%Y-%m-%d} (in {days} "
-                f"day(s)); ask the provider for the renewed certificate",
-            )
-        )
+    out += validity_findings(cert.not_valid_before_utc, cert.not_valid_after_utc, now, warning_days)
     if problem := key_problem(cert):
         out.append(_err("CDA-WEAK-KEY", f"{problem}; ask the provider for a new certificate"))
     hash_name = _hash_name(cert)

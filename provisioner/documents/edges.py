@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from provisioner.documents.cda import IssuerMarks
     from provisioner.documents.form import FormChecker, VerdictCache
+    from provisioner.rules.incremental import ResultMemory
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,4 @@ class DocumentEdges:
     form_verdicts: VerdictCache | None = None  # verdicts of signed forms, across runs
     issuer_marks: IssuerMarks | None = None  # CDA signatures already verified, across runs
     check_forms: FormChecker | None = None  # checks the forms that missed the cache (a pool)
+    results: ResultMemory | None = None  # each file's validation result, across runs

@@ -16,6 +16,7 @@ Nothing here writes files, reads the environment or starts processes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -23,12 +24,15 @@ import logging
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from provisioner.documents.cda import Finding
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
+#: pyHanko allows a second of tolerance at a certificate's bounds; keep well clear of them.
+BOUND_MARGIN = 2.0
 MAX_FORM_BYTES = 32 * 1024 * 1024
 
 
@@ -49,12 +53,28 @@ class FormVerdict:
     recheck_after: float | None = None
     # Who signed, as their certificates name them: shown to the head of service in the plan.
     signers: tuple[str, ...] = ()
+    # When it was made (Unix time), and every validity bound (not before, not after) of the
+    # signers' and trusted CAs' certificates: it holds while no bound lies between then and now.
+    checked_at: float | None = None
+    bounds: tuple[float, ...] = ()
+
+    def holds_at(self, now: float) -> bool:
+        if self.checked_at is None:
+            return self.recheck_after is None or now < self.recheck_after
+        return window_holds(self.bounds, self.checked_at, now)
+
+
+def window_holds(bounds: Sequence[float], checked_at: float, now: float) -> bool:
+    """No certificate validity bound lies between a check made at checked_at and now."""
+    low, high = min(checked_at, now) - BOUND_MARGIN, max(checked_at, now) + BOUND_MARGIN
+    return not any(low <= bound <= high for bound in bounds)
 
 
 @dataclass(frozen=True, slots=True)
 class FormJob:
     data: bytes
     parties: Parties
+    moment: float | None = None  # the time to check at (Unix time); None: now
 
 
 # --- the check itself ----------------------------------------------------------------------
@@ -183,8 +203,18 @@ def _err(code: str, message: str) -> Finding:
     return Finding("error", code, message)
 
 
-def check_form(data: bytes, anchors_der: Sequence[bytes], parties: Parties) -> FormVerdict:
-    """Every problem of a signed form; never raises, whatever the bytes."""
+def check_form(
+    data: bytes, anchors_der: Sequence[bytes], parties: Parties, moment: float | None = None
+) -> FormVerdict:
+    """Every problem of a signed form at moment (Unix time; default now); never raises."""
+    at = time.time() if moment is None else moment
+    verdict = _check_form(data, anchors_der, parties, at)
+    return replace(verdict, checked_at=at)
+
+
+def _check_form(
+    data: bytes, anchors_der: Sequence[bytes], parties: Parties, moment: float
+) -> FormVerdict:
     if b"%PDF-" not in data[:1024]:
         return FormVerdict(
             (_err("FORM-NOT-PDF", "the file is not a PDF; commit the signed form as a PDF"),)
@@ -225,7 +255,7 @@ def check_form(data: bytes, anchors_der: Sequence[bytes], parties: Parties) -> F
                 ),
             )
         )
-    return _check_signatures(signatures, anchors_der, parties)
+    return _check_signatures(signatures, anchors_der, parties, moment)
 
 
 def _short(exc: BaseException) -> str:
@@ -233,8 +263,30 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
+def _validity(der: bytes) -> tuple[float, float] | None:
+    """A certificate's not-before and not-after (Unix time), or None when it cannot be read."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return None
+    return cert.not_valid_before_utc.timestamp(), cert.not_valid_after_utc.timestamp()
+
+
+_anchor_bounds_memo: dict[str, tuple[float, ...]] = {}
+
+
+def _anchor_bounds(anchors_der: Sequence[bytes]) -> tuple[float, ...]:
+    key = trust_digest(anchors_der)
+    if key not in _anchor_bounds_memo:
+        found = (_validity(der) for der in anchors_der)
+        _anchor_bounds_memo[key] = tuple(b for pair in found if pair for b in pair)
+    return _anchor_bounds_memo[key]
+
+
 def _check_signatures(
-    signatures: Sequence[Any], anchors_der: Sequence[bytes], parties: Parties
+    signatures: Sequence[Any], anchors_der: Sequence[bytes], parties: Parties, moment: float
 ) -> FormVerdict:
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
@@ -246,6 +298,7 @@ def _check_signatures(
     signers: list[SignerName] = []
     covers_file = False
     recheck: list[float] = []
+    bounds = _anchor_bounds(anchors_der)
     usage = KeyUsageConstraints(
         key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
     )
@@ -257,9 +310,13 @@ def _check_signatures(
             name, not_after = SignerName(None, None, None), None
         if not_after is not None:
             recheck.append(not_after)
+        with contextlib.suppress(Exception):  # as above: no certificate, nothing to bound
+            bounds += _validity(sig.signer_cert.dump()) or ()
         try:
             context = ValidationContext(
-                trust_roots=_asn1_anchors(anchors_der), allow_fetching=False
+                trust_roots=_asn1_anchors(anchors_der),
+                allow_fetching=False,
+                moment=datetime.fromtimestamp(moment, UTC),
             )
             status = validate_pdf_signature(sig, context, key_usage_settings=usage)
         except Exception as exc:  # malformed signature dictionaries, unsupported algorithms
@@ -315,6 +372,7 @@ def _check_signatures(
         tuple(findings),
         min(recheck) if recheck else None,
         tuple(s.describe() for s in signers),
+        bounds=bounds,
     )
 
 
@@ -385,6 +443,8 @@ def verdict_to_json(verdict: FormVerdict) -> dict[str, Any]:
     return {
         "version": CACHE_VERSION,
         "recheck_after": verdict.recheck_after,
+        "checked_at": verdict.checked_at,
+        "bounds": list(verdict.bounds),
         "signers": list(verdict.signers),
         "findings": [
             {"severity": f.severity, "code": f.code, "message": f.message} for f in verdict.findings
@@ -396,8 +456,13 @@ def verdict_from_json(raw: Any, now: float) -> FormVerdict | None:
     """The stored verdict, or None when stale or damaged in any way (a damaged entry is a miss)."""
     if not isinstance(raw, dict) or raw.get("version") != CACHE_VERSION:
         return None
-    recheck = raw.get("recheck_after")
-    if recheck is not None and (not isinstance(recheck, int | float) or now >= recheck):
+    recheck, checked_at, bounds = raw.get("recheck_after"), raw.get("checked_at"), raw.get("bounds")
+    if not (
+        (recheck is None or isinstance(recheck, int | float))
+        and isinstance(checked_at, int | float)
+        and isinstance(bounds, list)
+        and all(isinstance(b, int | float) for b in bounds)
+    ):
         return None
     items = raw.get("findings")
     if not isinstance(items, list):
@@ -415,7 +480,8 @@ def verdict_from_json(raw: Any, now: float) -> FormVerdict | None:
     signers = raw.get("signers")
     if not (isinstance(signers, list) and all(isinstance(s, str) for s in signers)):
         return None
-    return FormVerdict(tuple(findings), recheck, tuple(signers))
+    verdict = FormVerdict(tuple(findings), recheck, tuple(signers), checked_at, tuple(bounds))
+    return verdict if verdict.holds_at(now) else None
 
 
 class VerdictCache(Protocol):
@@ -434,7 +500,7 @@ FormChecker = Callable[[Sequence[FormJob], tuple[bytes, ...]], list[FormVerdict]
 
 
 def check_serially(jobs: Sequence[FormJob], anchors_der: tuple[bytes, ...]) -> list[FormVerdict]:
-    return [check_form(job.data, anchors_der, job.parties) for job in jobs]
+    return [check_form(job.data, anchors_der, job.parties, job.moment) for job in jobs]
 
 
 def check_forms(
@@ -442,11 +508,13 @@ def check_forms(
     anchors_der: Sequence[bytes],
     cache: VerdictCache | None = None,
     checker: FormChecker | None = None,
+    now: float | None = None,
 ) -> list[FormVerdict]:
-    """The verdict for each job, in order: from the cache when possible, else computed."""
+    """The verdict for each job at now (Unix time; default the clock's): cached, else computed."""
     anchors = tuple(anchors_der)
     trust = trust_digest(anchors)
-    now = time.time()
+    now = time.time() if now is None else now
+    jobs = [replace(job, moment=now) for job in jobs]
     verdicts: list[FormVerdict | None] = [None] * len(jobs)
     keys = [cache_key(job.data, trust, job.parties) for job in jobs]
     if cache is not None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from provisioner.diagnostics import Diagnostic, error
+from provisioner.loading.raw import read_raw
 from provisioner.loading.strict_yaml import Document, TypedScalar, load_bytes
 
 M = TypeVar("M", bound=BaseModel)
@@ -171,19 +170,21 @@ def validate_document(doc: Document, model: type[M]) -> tuple[M | None, list[Dia
 
 
 def read_file(path: Path, rel: str) -> tuple[Document | None, list[Diagnostic]]:
-    try:
-        # Non-blocking open, then fstat: a FIFO or device named *.yaml must not hang the run.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None, [
-                    error(rel, 1, 1, "FILE-UNREADABLE", "is not a regular file; commit a file")
-                ]
-            raw = fh.read(2 * 1024 * 1024)  # enough to know it is over the limit
-    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
-        reason = getattr(exc, "strerror", None) or str(exc)
-        return None, [error(rel, 1, 1, "FILE-UNREADABLE", f"cannot read the file: {reason}")]
+    raw, problems = read_raw(path, rel)
+    if raw is None:
+        return None, problems
     return load_bytes(raw, rel)
+
+
+def parse_model(
+    raw: bytes, rel: str, model: type[M]
+) -> tuple[M | None, Document | None, list[Diagnostic]]:
+    """The model in a file's bytes, its document (positions), and every problem."""
+    doc, diags = load_bytes(raw, rel)
+    if doc is None:
+        return None, None, diags
+    value, more = validate_document(doc, model)
+    return value, doc, diags + more
 
 
 def load_model(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ class RuleContext:
     edges: DocumentEdges = field(default_factory=DocumentEdges)
     # Shared, per-run memo for rules that parse the same artefact more than once.
     memo: dict[str, Any] = field(default_factory=dict)
+    # The time of the run: what depends on the clock (expiry) is judged at it.
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def repo_root(self) -> Path:
@@ -49,6 +52,9 @@ class Rule:
 
 FILE_RULES: list[Rule] = []
 SET_RULES: list[Rule] = []
+# Rules that see many files at once (to check their documents in parallel) but whose every
+# diagnostic is about one file and depends on that file alone: kept and reused per file.
+BATCHED_RULES: list[Rule] = []
 
 
 def file_rule(*codes: str) -> Callable[[FileCheck], FileCheck]:
@@ -59,9 +65,12 @@ def file_rule(*codes: str) -> Callable[[FileCheck], FileCheck]:
     return register
 
 
-def set_rule(*codes: str) -> Callable[[SetCheck], SetCheck]:
+def set_rule(*codes: str, batched: bool = False) -> Callable[[SetCheck], SetCheck]:
+    """A rule over every file; batched: one whose findings each concern one file alone."""
+
     def register(fn: SetCheck) -> SetCheck:
-        SET_RULES.append(Rule(fn.__name__, codes, (fn.__doc__ or "").strip(), fn, False))
+        rule = Rule(fn.__name__, codes, (fn.__doc__ or "").strip(), fn, False)
+        (BATCHED_RULES if batched else SET_RULES).append(rule)
         return fn
 
     return register
@@ -69,7 +78,7 @@ def set_rule(*codes: str) -> Callable[[SetCheck], SetCheck]:
 
 def all_rules() -> list[Rule]:
     _load_rule_modules()
-    return FILE_RULES + SET_RULES
+    return FILE_RULES + BATCHED_RULES + SET_RULES
 
 
 _loaded = False

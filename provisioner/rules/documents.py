@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from provisioner.catalog import CATALOG_DIR, SERVICE_FILE
@@ -29,11 +30,16 @@ from provisioner.source import Source
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from provisioner.documents.form import FormVerdict
+
 SERVICE_REL = f"{CATALOG_DIR}/{SERVICE_FILE}"
 #: A trusted-root file holds a few CA certificates; far bigger is not one.
 MAX_ANCHOR_BYTES = 16 * 1024 * 1024
-_TRUST_MEMO = "documents.trust"
-_FINGERPRINT_MEMO = "documents.cda_sha256"
+TRUST_MEMO = "documents.trust"
+_TRUST_USERS_MEMO = "documents.trust_users"  # files whose checks needed the trusted CAs
+FINGERPRINT_MEMO = "documents.cda_sha256"
+VALIDITY_MEMO = "documents.cda_validity"  # file -> its CDA's (not before, not after), Unix time
+FORM_VERDICT_MEMO = "documents.form_verdicts"  # file -> its form's FormVerdict
 FORM_SIGNERS_MEMO = "documents.form_signers"  # file -> who signed its form
 READ_MEMO = "documents.read"  # file -> ReadDocuments: what plan needs, read once
 
@@ -45,13 +51,17 @@ class Trust:
     certs: tuple[x509.Certificate, ...] = ()
     der: tuple[bytes, ...] = ()
     problems: list[Diagnostic] = field(default_factory=list)
-    reported: bool = False
 
-    def report_once(self) -> list[Diagnostic]:
-        if self.reported:
-            return []
-        self.reported = True
-        return self.problems
+
+def trust_users(ctx: RuleContext) -> set[str]:
+    """The files whose checks needed the trusted CAs this run."""
+    found: set[str] = ctx.memo.setdefault(_TRUST_USERS_MEMO, set())
+    return found
+
+
+def trust_problems(ctx: RuleContext) -> list[Diagnostic]:
+    """The unusable trusted roots, reported once when some file's check needed them."""
+    return trust(ctx).problems if trust_users(ctx) else []
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -63,7 +73,7 @@ def _line_of(text: str, needle: str) -> int:
 
 def trust(ctx: RuleContext) -> Trust:
     """The trusted CAs (memoised in ctx.memo), with diagnostics for unusable entries."""
-    found = ctx.memo.get(_TRUST_MEMO)
+    found = ctx.memo.get(TRUST_MEMO)
     if isinstance(found, Trust):
         return found
     from cryptography.hazmat.primitives.serialization import Encoding
@@ -95,7 +105,7 @@ def trust(ctx: RuleContext) -> Trust:
             )
     result.certs = tuple(certs)
     result.der = tuple(c.public_bytes(Encoding.DER) for c in certs)
-    ctx.memo[_TRUST_MEMO] = result
+    ctx.memo[TRUST_MEMO] = result
     return result
 
 
@@ -107,6 +117,22 @@ def _read_so_far(ctx: RuleContext, src: Source) -> ReadDocuments:
 
 def _keep(ctx: RuleContext, src: Source, read: ReadDocuments) -> None:
     ctx.memo[READ_MEMO][src.rel] = read
+
+
+def clock_diagnostics(
+    src: Source, validity: tuple[float, float] | None, ctx: RuleContext
+) -> list[Diagnostic]:
+    """What the clock alone says of src's CDA, valid from validity[0] to validity[1]."""
+    if validity is None:
+        return []
+    from provisioner.documents.cda import validity_findings
+
+    not_before, not_after = (datetime.fromtimestamp(t, UTC) for t in validity)
+    days = ctx.catalog.service.certificate_expiry_warning_days
+    return [
+        _place(src, "cda", finding, "cda")
+        for finding in validity_findings(not_before, not_after, ctx.now, days)
+    ]
 
 
 def _place(src: Source, key: str, finding: Finding, label: str) -> Diagnostic:
@@ -138,7 +164,7 @@ def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
     if path is None:
         return  # reported by the path rule
     anchors = trust(ctx)
-    yield from anchors.report_once()
+    trust_users(ctx).add(src.rel)
     try:
         data = ctx.files.read(path, MAX_CERTIFICATE_BYTES)
     except TooLarge:
@@ -157,9 +183,15 @@ def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
         data,
         anchors.certs,
         ctx.catalog.service.certificate_expiry_warning_days,
+        now=ctx.now,
         marks=ctx.edges.issuer_marks,
     )
-    ctx.memo.setdefault(_FINGERPRINT_MEMO, {})[src.rel] = result.sha256
+    if result.cert is not None:
+        ctx.memo.setdefault(VALIDITY_MEMO, {})[src.rel] = (
+            result.cert.not_valid_before_utc.timestamp(),
+            result.cert.not_valid_after_utc.timestamp(),
+        )
+    ctx.memo.setdefault(FINGERPRINT_MEMO, {})[src.rel] = result.sha256
     cda = FileDigest(path, hashlib.sha256(data).hexdigest(), len(data))
     _keep(ctx, src, replace(_read_so_far(ctx, src), cda=cda, identity=result.identity))
     for finding in result.findings:
@@ -168,7 +200,7 @@ def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
 
 def cda_fingerprint(src: Source, ctx: RuleContext) -> str | None:
     """The SHA-256 of a source's CDA: from this run's memo, else read from the file."""
-    known: dict[str, str | None] = ctx.memo.get(_FINGERPRINT_MEMO, {})
+    known: dict[str, str | None] = ctx.memo.get(FINGERPRINT_MEMO, {})
     if src.rel in known:
         return known[src.rel]
     identity = identity_in(ctx.files, src.folder, src.integration.cda)
@@ -205,6 +237,7 @@ def cda_one_provider(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Di
     "FORM-DATA-APPENDED",
     "FORM-SIGNER-UNTRUSTED",
     "FORM-SIGNER-NOT-ENTITY",
+    batched=True,
 )
 def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagnostic]:
     """The form is a PDF signed by the entity, intact, whole, with a trusted signer.
@@ -246,11 +279,15 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagno
     if not jobs:
         return
     anchors = trust(ctx)
-    yield from anchors.report_once()
+    trust_users(ctx).update(src.rel for src in owners)
     edges = ctx.edges
-    verdicts = check_forms(jobs, anchors.der, edges.form_verdicts, edges.check_forms)
+    verdicts = check_forms(
+        jobs, anchors.der, edges.form_verdicts, edges.check_forms, ctx.now.timestamp()
+    )
     signers: dict[str, tuple[str, ...]] = ctx.memo.setdefault(FORM_SIGNERS_MEMO, {})
+    kept: dict[str, FormVerdict] = ctx.memo.setdefault(FORM_VERDICT_MEMO, {})
     for src, verdict in zip(owners, verdicts, strict=True):
         signers[src.rel] = verdict.signers
+        kept[src.rel] = verdict
         for finding in verdict.findings:
             yield _place(src, "form", finding, "form")

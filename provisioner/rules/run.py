@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from provisioner.catalog import CATALOG_DIR, Catalog, load_catalog
@@ -16,11 +17,11 @@ from provisioner.loading.sources import (
     YAML_SUFFIXES,
     canonical_path,
     integration_files,
-    load_sources,
     relative_name,
 )
-from provisioner.rules import FILE_RULES, SET_RULES, RuleContext, all_rules
-from provisioner.rules.documents import FORM_SIGNERS_MEMO, READ_MEMO
+from provisioner.rules import BATCHED_RULES, FILE_RULES, SET_RULES, RuleContext, all_rules
+from provisioner.rules.documents import FORM_SIGNERS_MEMO, READ_MEMO, trust_problems
+from provisioner.rules.incremental import check_files
 from provisioner.source import Source
 
 
@@ -93,13 +94,15 @@ def select(paths: Sequence[Path], repo_root: Path) -> set[Path] | None:
 
 
 def run_rules(sources: Sequence[Source], ctx: RuleContext) -> list[Diagnostic]:
+    """Every rule over sources (no results kept or reused)."""
     all_rules()  # make sure every rule module is registered
     diags: list[Diagnostic] = []
     for src in sources:
         for rule in FILE_RULES:
             diags.extend(rule.check(src, ctx))
-    for rule in SET_RULES:
+    for rule in BATCHED_RULES + SET_RULES:
         diags.extend(rule.check(sources, ctx))
+    diags += trust_problems(ctx)
     return diags
 
 
@@ -108,26 +111,35 @@ def validate(
     paths: Sequence[Path] = (),
     edges: DocumentEdges | None = None,
     catalog_from: Path | None = None,
+    now: datetime | None = None,
 ) -> ValidationReport:
     """Every problem in the catalog and the integration files (or in those named by paths).
 
-    edges: the caches and form pool the caller lends (provisioner.runtime); none by default.
+    edges: the caches, the kept results and the form pool the caller lends
+    (provisioner.runtime); none by default.
     catalog_from: a folder holding another catalog/ to judge the files with (a review judges
     a pull request with its base branch's catalog).
+    now: the time the checks that depend on the clock (expiry) are made at; default the clock's.
     """
     # Loading builds many small containers and no reference cycles; the cyclic collector's
     # repeated passes over them cost about 15% on 10,000 files, so it waits until the end.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _validate(repo_root, paths, edges or DocumentEdges(), catalog_from)
+        return _validate(
+            repo_root, paths, edges or DocumentEdges(), catalog_from, now or datetime.now(UTC)
+        )
     finally:
         if collecting:
             gc.enable()
 
 
 def _validate(
-    repo_root: Path, paths: Sequence[Path], edges: DocumentEdges, catalog_from: Path | None
+    repo_root: Path,
+    paths: Sequence[Path],
+    edges: DocumentEdges,
+    catalog_from: Path | None,
+    now: datetime,
 ) -> ValidationReport:
     repo_root = repo_root.resolve()
     if not (repo_root / CATALOG_DIR).is_dir():
@@ -139,17 +151,21 @@ def _validate(
     if chosen is not None:
         extra = sorted(chosen - {p.absolute() for p in every})
         every = every + extra
-    sources, problems = load_sources(repo_root, every)
-    diags += problems
-    report.sources = sources
     if catalog is None:
+        from provisioner.loading.sources import load_sources
+
+        sources, problems = load_sources(repo_root, every)
+        diags += problems
+        report.sources = sources
         if not any(d.is_error for d in diags):
             diags.append(
                 error(CATALOG_DIR, 1, 1, "CATALOG-INVALID", "the catalog could not be loaded")
             )
     else:
-        ctx = RuleContext(catalog, report.repository, edges=edges)
-        diags += run_rules(sources, ctx)
+        ctx = RuleContext(catalog, report.repository, edges=edges, now=now)
+        checked = check_files(every, ctx, edges.results)
+        report.sources = checked.sources
+        diags += checked.diagnostics
         report.form_signers = ctx.memo.get(FORM_SIGNERS_MEMO, {})
         report.documents = ctx.memo.get(READ_MEMO, {})
     if chosen is not None:

@@ -8,23 +8,35 @@ needs here and passes it in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from provisioner.documents.edges import DocumentEdges
 
 
-def local_edges(repo_root: Path, environ: Mapping[str, str] | None = None) -> DocumentEdges:
-    """The caches and the form pool of a run on this machine, as the environment sets them."""
+def local_edges(
+    repo_root: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    cache: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> DocumentEdges:
+    """The caches and the form pool of a run on this machine, as the environment sets them.
+
+    cache=False (--no-cache) reads and writes no cache at all, as HESTIA_PROVISIONER_NO_CACHE=1.
+    """
     import os
 
     from provisioner.runtime.caches import FORMS_CACHE, ISSUERS_CACHE, FileCache, IssuerMarkFiles
     from provisioner.runtime.pool import PooledFormChecker
+    from provisioner.runtime.results import RESULTS_CACHE, ResultFile
     from provisioner.runtime.settings import Settings
 
     settings = Settings.read(os.environ if environ is None else environ)
+    cached = cache and settings.cache
     return DocumentEdges(
-        form_verdicts=FileCache(repo_root / FORMS_CACHE) if settings.cache else None,
-        issuer_marks=IssuerMarkFiles(repo_root / ISSUERS_CACHE),
-        check_forms=PooledFormChecker(settings.workers),
+        form_verdicts=FileCache(repo_root / FORMS_CACHE) if cached else None,
+        issuer_marks=IssuerMarkFiles(repo_root / ISSUERS_CACHE) if cached else None,
+        check_forms=PooledFormChecker(settings.workers, progress=progress),
+        results=ResultFile(repo_root / RESULTS_CACHE) if cached else None,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from provisioner.documents.form import (
     FormJob,
@@ -18,15 +18,21 @@ POOL_MIN_JOBS = 24
 
 def _check_job(args: tuple[FormJob, tuple[bytes, ...]]) -> FormVerdict:
     job, anchors_der = args
-    return check_form(job.data, anchors_der, job.parties)
+    return check_form(job.data, anchors_der, job.parties, job.moment)
 
 
 class PooledFormChecker:
     """A documents.form.FormChecker that forks `workers` processes for big batches."""
 
-    def __init__(self, workers: int, min_jobs: int = POOL_MIN_JOBS) -> None:
+    def __init__(
+        self,
+        workers: int,
+        min_jobs: int = POOL_MIN_JOBS,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
         self.workers = workers
         self.min_jobs = min_jobs
+        self.progress = progress  # told of each verdict (provisioner.runtime.progress)
 
     def __call__(
         self, jobs: Sequence[FormJob], anchors_der: tuple[bytes, ...]
@@ -44,6 +50,11 @@ class PooledFormChecker:
         try:
             with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
                 work = [(job, anchors_der) for job in jobs]
-                return list(pool.map(_check_job, work, chunksize=chunk))
+                verdicts = []
+                for verdict in pool.map(_check_job, work, chunksize=chunk):
+                    verdicts.append(verdict)
+                    if self.progress is not None:
+                        self.progress("checking signed forms", len(verdicts), len(jobs))
+                return verdicts
         except (OSError, BrokenProcessPool):  # no processes available: do it here
             return check_serially(jobs, anchors_der)

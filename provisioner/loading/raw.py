@@ -1,0 +1,28 @@
+"""Reading an integration file's bytes, refusing what is not a regular file."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from provisioner.diagnostics import Diagnostic, error
+
+#: Enough to know that a file is over the strict loader's limit.
+READ_LIMIT = 2 * 1024 * 1024
+
+
+def read_raw(path: Path, rel: str) -> tuple[bytes | None, list[Diagnostic]]:
+    """The file's bytes (at most READ_LIMIT), or why it cannot be read."""
+    try:
+        # Non-blocking open, then fstat: a FIFO or device named *.yaml must not hang the run.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None, [
+                    error(rel, 1, 1, "FILE-UNREADABLE", "is not a regular file; commit a file")
+                ]
+            return fh.read(READ_LIMIT), []
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        reason = getattr(exc, "strerror", None) or str(exc)
+        return None, [error(rel, 1, 1, "FILE-UNREADABLE", f"cannot read the file: {reason}")]
