@@ -459,7 +459,7 @@ def verdict_from_json(raw: Any, now: float) -> FormVerdict | None:
     recheck, checked_at, bounds = raw.get("recheck_after"), raw.get("checked_at"), raw.get("bounds")
     if not (
         (recheck is None or isinstance(recheck, int | float))
-        and isinstance(checked_at, int | float)
+        and (checked_at is None or isinstance(checked_at, int | float))
         and isinstance(bounds, list)
         and all(isinstance(b, int | float) for b in bounds)
     ):

@@ -1,16 +1,17 @@
 """The validation cache: per-file results of the last run, in one file under .provisioner/cache/.
 
 Local only (git-ignored): a cache committed to git could be forged by anyone with a pull request;
-CI restores it from runs on main only. The file holds a header line (format, tool version and
-the SHA-256 of the body) and the body (JSON). A file that is damaged, truncated, of another
-format or written by another version of the tool is ignored, as if there were none; one that
-cannot be written is simply not used.
+CI may restore it from runs on main only. The file holds a header line (format, the tool's
+identity and the SHA-256 of the body) and the body (JSON). A file that is damaged, truncated, of
+another format or written by other code is ignored, as if there were none; one that cannot be
+written is simply not used.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,22 @@ MAX_CACHE_BYTES = 512 * 1024 * 1024  # far above 10,000 integrations (~15 MB)
 
 
 def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    """What identifies the running tool: the SHA-256 of every module of the package.
 
-    try:
-        return version("hestia-provisioner")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
+    Not the package's version number: in a checkout (the pull-request check runs the pull
+    request's code) the rules can change while the number does not, and results kept by other
+    code must not be reused. Hashing ~80 small files costs a few milliseconds.
+    """
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for folder, dirs, names in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(n for n in names if n.endswith(".py")):
+            path = os.path.join(folder, name)
+            h.update(os.path.relpath(path, package).encode() + b"\0")
+            with open(path, "rb") as source:
+                h.update(hashlib.sha256(source.read()).digest())
+    return h.hexdigest()
 
 
 class ResultFile:
