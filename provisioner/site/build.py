@@ -147,7 +147,9 @@ def collect(
         # The documents and certificates of the valid files, read once for both plans.
         gathered = None
         if report.ok and report.catalog is not None:
-            gathered = gather(report.sources, report.form_signers, report.repository)
+            gathered = gather(
+                report.sources, report.form_signers, report.repository, report.documents
+            )
         history = read_history(root, read={s.rel: ref_of_source(s) for s in report.sources})
         ledgers = _ledgers(root)
         plans = _plans(root, report, gathered, now, edges)
