@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import string
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -67,6 +69,33 @@ class Catalog:
         return [self.root / p for p in self.service.trusted_roots]
 
 
+RegisterRow = RegisteredEntity | DependentEntity
+
+
+def fold(text: str) -> str:
+    """Text for matching: no accents, no case, one kind of apostrophe, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'").replace("·", ""))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
+
+
+def search_register(register: Register, query: str) -> list[RegisterRow]:
+    """Rows of the register that `query` names: an INE10 (a lost leading zero is forgiven), a
+    NIF, or words of the name (accent- and case-insensitive, in any order). Eligible rows first.
+    """
+    rows: list[RegisterRow] = [*register.eligible, *register.dependent]
+    text = query.strip()
+    if re.fullmatch(r"[0-9]{9,10}", text):
+        return [r for r in rows if r.ine10 == text.zfill(10)]
+    if re.fullmatch(r"[A-Za-z][0-9]{7}[A-Za-z0-9]|[0-9]{8}[A-Za-z]", text):
+        return [r for r in rows if r.nif is not None and r.nif == text.upper()]
+    words = fold(text).split()
+    if not words:
+        return []
+    exact = [r for r in rows if fold(r.name) == " ".join(words)]
+    return exact or [r for r in rows if all(w in fold(r.name) for w in words)]
+
+
 def _register_diagnostics(register: Register, doc: Document) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     seen: dict[str, int] = {}
@@ -88,7 +117,7 @@ def _register_diagnostics(register: Register, doc: Document) -> list[Diagnostic]
                 )
             )
         seen[row.ine10] = line
-        if isinstance(row, RegisteredEntity) and (problem := nif_problem(row.nif)):
+        if row.nif is not None and (problem := nif_problem(row.nif)):
             nline, ncol = doc.position((section, i, "nif"))
             out.append(error(doc.file, nline, ncol, "CATALOG-NIF", f"nif {row.nif} {problem}"))
     eligible = {e.ine10 for e in register.eligible}

@@ -63,7 +63,11 @@ class Integration(_Strict):
             list[ModalityCode],
             Field(min_length=1),
         ]
-    ) = Field(description="'all', or a list of modality codes from the catalog")
+    ) = Field(
+        default="all",
+        description="'all' (the default, as the procedure authorises), or a list of modality "
+        "codes from the catalog (a subset is warned about)",
+    )
     ips: list[str] = Field(
         min_length=1, description="Client IPs or CIDR ranges of the provider's servers"
     )
@@ -175,17 +179,27 @@ class IpPolicy(_Strict):
 EntityKind = Literal["ajuntament", "consell_comarcal", "consorci", "mancomunitat", "altres"]
 
 
+ArticleOverride = Literal["el", "la", "l'", "els", "les", ""]
+_ARTICLE_HELP = (
+    "The article the name takes in Catalan text (derived from the name when absent): "
+    "el, la, l', els, les, or '' for none"
+)
+
+
 class RegisteredEntity(_Strict):
     ine10: Ine10 = Field(description="INE10")
     name: str
     nif: Nif = Field(description="NIF")
     kind: EntityKind
+    article: ArticleOverride | None = Field(default=None, description=_ARTICLE_HELP)
 
 
 class DependentEntity(_Strict):
     ine10: Ine10 = Field(description="INE10")
     name: str
     abss: Ine10 = Field(description="INE10 of the ABSS it must integrate through")
+    nif: Nif | None = Field(default=None, description="NIF, when known")
+    article: ArticleOverride | None = Field(default=None, description=_ARTICLE_HELP)
 
 
 class Register(_Strict):

@@ -27,41 +27,25 @@ def message(kind: str, file: Path, force: bool, repo: Path | None) -> None:
     validates.
     """
     from provisioner.cli.render import diagnostics_text
-    from provisioner.desk.messages import (
-        MessageProblem,
-        missing_items,
-        needs_valid_file,
-        render_message,
-    )
+    from provisioner.desk.compose import compose
+    from provisioner.desk.messages import MessageProblem
     from provisioner.rules.run import EnvironmentProblem
-    from provisioner.rules.run import validate as run
     from provisioner.runtime import local_edges
 
     desk = desk_file(file, repo)
-    src = desk.source
-    if needs_valid_file(kind) and not force:
-        try:
-            report = run(src.repo_root, [src.path], edges=local_edges(src.repo_root))
-        except EnvironmentProblem as exc:  # e.g. FILE outside --repo: nothing to validate
-            fail_environment(str(exc))
-        problems = [d for d in report.diagnostics if d.is_error]
-        if problems:
-            click.echo(diagnostics_text(problems, report.files), err=True)
-            click.echo(
-                f"{src.rel} does not validate, so the {kind} message would state checks that "
-                "failed: fix the errors above (or pass --force)",
-                err=True,
-            )
-            sys.exit(EXIT_PROBLEMS)
-    if kind == "request-info" and not missing_items(src.integration, src.folder, src.repo_root):
-        click.echo(
-            "note: the form, the CDA and the IPs are all present; the message asks for all three",
-            err=True,
-        )
     try:
-        text = render_message(
-            kind, src.integration, desk.catalog, folder=src.folder, repo_root=src.repo_root
-        )
+        composed = compose(kind, desk, force=force, edges=local_edges(desk.source.repo_root))
+    except EnvironmentProblem as exc:  # e.g. FILE outside --repo: nothing to validate
+        fail_environment(str(exc))
     except MessageProblem as exc:
         fail_environment(str(exc))
+    if composed.text is None:
+        click.echo(diagnostics_text(composed.problems, composed.files), err=True)
+        click.echo(
+            f"{desk.source.rel} does not validate, so the {kind} message would state checks "
+            "that failed: fix the errors above (or pass --force)",
+            err=True,
+        )
+        sys.exit(EXIT_PROBLEMS)
+    text = composed.text
     click.echo(text, nl=not text.endswith("\n"))

@@ -2,32 +2,91 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+from pydantic import ValidationError
+
+from provisioner.catalog import Catalog
 from provisioner.diagnostics import Diagnostic, error, warning
 from provisioner.identifiers import ine10_problem, nif_problem
+from provisioner.loading.strict_yaml import Document
+from provisioner.model import Entity
 from provisioner.rules import RuleContext, file_rule
 from provisioner.source import Source
+
+Where = Callable[..., tuple[int, int]]
+
+
+def _ine10(rel: str, at: Where, entity: Entity) -> Iterator[Diagnostic]:
+    if problem := ine10_problem(entity.ine10):
+        ine10 = entity.ine10
+        code = "INE10-LEADING-ZERO" if len(ine10) == 9 and ine10.isdigit() else "INE10-FORMAT"
+        yield error(rel, *at("entity", "ine10"), code, f"entity.ine10 {ine10!r} {problem}")
+
+
+def _nif(rel: str, at: Where, owner: str, nif: str) -> Iterator[Diagnostic]:
+    if problem := nif_problem(nif):
+        yield error(rel, *at(owner, "nif"), "NIF-CHECK", f"{owner}.nif {nif!r} {problem}")
+
+
+def _register(rel: str, at: Where, entity: Entity, catalog: Catalog) -> Iterator[Diagnostic]:
+    if ine10_problem(entity.ine10):
+        return  # reported by ine10_format; a lookup would only add noise
+    where = at("entity", "ine10")
+    registered = catalog.eligible_by_ine10.get(entity.ine10)
+    if registered is None:
+        dependent = catalog.dependent_by_ine10.get(entity.ine10)
+        if dependent is not None:
+            abss = catalog.eligible_by_ine10.get(dependent.abss)
+            abss_name = abss.name if abss else dependent.abss
+            yield error(
+                rel,
+                *where,
+                "ENTITY-DEPENDS-ON-ABSS",
+                f"{dependent.name} depends on the ABSS {abss_name} ({dependent.abss}) and cannot "
+                f"integrate directly: it must integrate through {abss_name}. Close the request "
+                f"with `hestia-provisioner message abss-redirect {rel}` and remove this file",
+            )
+            return
+        yield error(
+            rel,
+            *where,
+            "ENTITY-NOT-ELIGIBLE",
+            f"INE10 {entity.ine10} ({entity.name}) is not in the register of entities that may "
+            "integrate (catalog/entities.yaml): escalate to the head of service with "
+            f"`hestia-provisioner message not-eligible {rel}`; if approved, add it to the "
+            "register",
+        )
+        return
+    if registered.nif != entity.nif:
+        yield error(
+            rel,
+            *at("entity", "nif"),
+            "ENTITY-NIF-MISMATCH",
+            f"entity.nif {entity.nif} does not match the register's {registered.nif} for "
+            f"INE10 {entity.ine10}; check both the INE10 and the NIF against the signed form",
+        )
+    if registered.name != entity.name:
+        yield warning(
+            rel,
+            *at("entity", "name"),
+            "ENTITY-NAME-MISMATCH",
+            f"entity.name {entity.name!r} differs from the register's {registered.name!r}; "
+            "use the register's name: entity.name also names the SharePoint folder",
+        )
 
 
 @file_rule("INE10-FORMAT", "INE10-LEADING-ZERO")
 def ine10_format(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
     """The entity's INE10 is exactly ten digits."""
-    ine10 = src.integration.entity.ine10
-    if problem := ine10_problem(ine10):
-        code = "INE10-LEADING-ZERO" if len(ine10) == 9 and ine10.isdigit() else "INE10-FORMAT"
-        yield error(src.rel, *src.at("entity", "ine10"), code, f"entity.ine10 {ine10!r} {problem}")
+    yield from _ine10(src.rel, src.at, src.integration.entity)
 
 
 @file_rule("NIF-CHECK")
 def nif_check(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
     """Entity and provider NIFs have the right check character."""
-    for owner in ("entity", "provider"):
-        nif = getattr(src.integration, owner).nif
-        if problem := nif_problem(nif):
-            yield error(
-                src.rel, *src.at(owner, "nif"), "NIF-CHECK", f"{owner}.nif {nif!r} {problem}"
-            )
+    yield from _nif(src.rel, src.at, "entity", src.integration.entity.nif)
+    yield from _nif(src.rel, src.at, "provider", src.integration.provider.nif)
 
 
 @file_rule(
@@ -35,56 +94,33 @@ def nif_check(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
 )
 def entity_in_register(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
     """The entity is in the register with this INE10 and NIF; dependents go through their ABSS."""
-    entity = src.integration.entity
-    if ine10_problem(entity.ine10):
-        return  # reported by ine10_format; a lookup would only add noise
-    where = src.at("entity", "ine10")
-    registered = ctx.catalog.eligible_by_ine10.get(entity.ine10)
-    if registered is None:
-        dependent = ctx.catalog.dependent_by_ine10.get(entity.ine10)
-        if dependent is not None:
-            abss = ctx.catalog.eligible_by_ine10.get(dependent.abss)
-            abss_name = abss.name if abss else dependent.abss
-            yield error(
-                src.rel,
-                *where,
-                "ENTITY-DEPENDS-ON-ABSS",
-                f"{dependent.name} depends on the ABSS {abss_name} ({dependent.abss}) and cannot "
-                f"integrate directly: it must integrate through {abss_name}. Close the request "
-                f"with `hestia-provisioner message abss-redirect {src.rel}` and remove this file",
-            )
-            return
-        yield error(
-            src.rel,
-            *where,
-            "ENTITY-NOT-ELIGIBLE",
-            f"INE10 {entity.ine10} ({entity.name}) is not in the register of entities that may "
-            "integrate (catalog/entities.yaml): escalate to the head of service with "
-            f"`hestia-provisioner message not-eligible {src.rel}`; if approved, add it to the "
-            "register",
-        )
-        return
-    if registered.nif != entity.nif:
-        yield error(
-            src.rel,
-            *src.at("entity", "nif"),
-            "ENTITY-NIF-MISMATCH",
-            f"entity.nif {entity.nif} does not match the register's {registered.nif} for "
-            f"INE10 {entity.ine10}; check both the INE10 and the NIF against the signed form",
-        )
-    if registered.name != entity.name:
-        yield warning(
-            src.rel,
-            *src.at("entity", "name"),
-            "ENTITY-NAME-MISMATCH",
-            f"entity.name {entity.name!r} differs from the register's {registered.name!r}; "
-            "use the register's name: entity.name also names the SharePoint folder",
-        )
+    yield from _register(src.rel, src.at, src.integration.entity, ctx.catalog)
 
 
-@file_rule("MODALITY-UNKNOWN", "MODALITY-DUPLICATE", "MODALITY-UNUSED-UNKNOWN")
+def partial_entity_diagnostics(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+    """The entity rules on a file that is not a complete integration yet.
+
+    The procedure asks about eligibility first: a request from an entity that is not on the
+    list, or that depends on an ABSS, gets that verdict even before its documents arrive.
+    """
+    data = doc.data
+    if not isinstance(data, dict):
+        return []
+    try:
+        entity = Entity.model_validate(data.get("entity"))
+    except ValidationError:
+        return []
+
+    def at(*path: str | int) -> tuple[int, int]:
+        return doc.position(path)
+
+    out = [*_ine10(doc.file, at, entity), *_nif(doc.file, at, "entity", entity.nif)]
+    return out + list(_register(doc.file, at, entity, catalog))
+
+
+@file_rule("MODALITY-UNKNOWN", "MODALITY-DUPLICATE", "MODALITY-UNUSED-UNKNOWN", "MODALITY-SUBSET")
 def modalities_known(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
-    """Modalities are codes of the catalog, each listed once."""
+    """Modalities are codes of the catalog, each listed once; fewer than all is worth a word."""
     known = ctx.catalog.modality_codes
     integration = src.integration
     granted = set(known) if integration.modalities == "all" else set()
@@ -108,6 +144,17 @@ def modalities_known(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
                     + ", ".join(known),
                 )
         granted = seen & set(known)
+        left_out = [code for code in known if code not in seen]
+        if left_out:
+            # The procedure authorises every modality; a subset is a choice a reviewer confirms.
+            yield warning(
+                src.rel,
+                *src.at("modalities"),
+                "MODALITY-SUBSET",
+                "modalities leaves out " + ", ".join(left_out) + ": the procedure authorises "
+                "all of them (write `modalities: all` or remove the field); keep the list only "
+                "if the integrator asked for fewer",
+            )
     for i, code in enumerate(integration.unused_modalities):
         if code not in granted:
             yield error(

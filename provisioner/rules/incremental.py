@@ -46,6 +46,7 @@ from provisioner.rules.documents import (
     trust,
     trust_users,
 )
+from provisioner.rules.entity import partial_entity_diagnostics
 from provisioner.source import Source
 
 #: Changes whenever what an entry holds or means changes.
@@ -293,6 +294,10 @@ def check_files(paths: Sequence[Path], ctx: RuleContext, memory: ResultMemory | 
 
         integration, doc, problems = parse_model(raw, rel, Integration)
         if integration is None or doc is None:
+            if doc is not None:
+                # Eligibility first, as the procedure asks: the entity rules on what the file
+                # has (they depend on the register, which is part of the kept results' context).
+                problems = problems + partial_entity_diagnostics(doc, ctx.catalog)
             out.diagnostics += problems
             entries[rel] = {
                 "yaml": sha256,

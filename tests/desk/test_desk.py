@@ -13,7 +13,14 @@ from click.testing import CliRunner, Result
 
 from provisioner.catalog import load_catalog
 from provisioner.cli import cli
-from provisioner.desk.messages import FIELDS, MESSAGE_KINDS, MessageProblem, render_message
+from provisioner.desk.messages import (
+    FIELDS,
+    MESSAGE_KINDS,
+    MessageProblem,
+    Situation,
+    render_message,
+)
+from provisioner.diagnostics import error
 from provisioner.documents.evidence import Expectations, check_request, request_facts
 from provisioner.documents.identity import identity_from_bytes
 from provisioner.documents.scsp import HESTIA_NS, SCSP_NS, SOAP_NS, SPECIFIC_DATA
@@ -86,10 +93,11 @@ def test_request_info_lists_what_is_missing(sample_repo: Path, run_cli: Run) -> 
     result = run_cli(["message", "request-info", str(path)])
     assert result.exit_code == 0, result.output
     text = result.output
-    assert "FP#265594" in text and "Consell Comarcal de l'Alta Ribagorça" in text
-    assert "- el formulari d'integració signat digitalment per Consell Comarcal" in text
+    assert "FP#265594" in text and "del Consell Comarcal de l'Alta Ribagorça" in text
+    assert "- el formulari d'integració signat digitalment pel Consell Comarcal" in text
+    assert "encara no l'hem rebut" in text
     assert "- les IPs" in text
-    assert "- la clau pública" not in text  # the CDA is there
+    assert "certificat d'aplicació (CDA) amb" not in text  # the CDA is there
     assert "Benvolguts" in text and "Salutacions" in text
 
 
@@ -99,15 +107,15 @@ def test_request_info_for_an_unreadable_cda(sample_repo: Path, run_cli: Run) -> 
         "not a certificate"
     )
     result = run_cli(["message", "request-info", str(path)])
+    assert "un nou certificat d'aplicació (CDA)" in result.output
     assert "no és un certificat llegible" in result.output
 
 
-def test_request_info_when_nothing_is_missing_asks_for_everything(sample_repo: Path) -> None:
+def test_request_info_when_nothing_is_missing_is_refused(sample_repo: Path) -> None:
     result = split_run(["message", "request-info", str(sample_repo / PRE)])
-    assert result.exit_code == 0
-    assert "all present" in result.stderr
-    for item in ("- el formulari", "- la clau pública", "- les IPs"):
-        assert item in result.stdout
+    assert result.exit_code == 2
+    assert "nothing is missing" in result.stderr and "head-of-service" in result.stderr
+    assert result.stdout == ""
 
 
 def test_abss_redirect_names_the_abss_from_the_register(sample_repo: Path, run_cli: Run) -> None:
@@ -118,9 +126,9 @@ def test_abss_redirect_names_the_abss_from_the_register(sample_repo: Path, run_c
     assert f"hestia-provisioner message abss-redirect {rel}" in diag.message
     result = run_cli(["message", "abss-redirect", str(path)])
     assert result.exit_code == 0, result.output
-    assert "Ajuntament del Pont de Suert" in result.output
-    assert "Consell Comarcal de l'Alta Ribagorça (INE10 8100560009)" in result.output
-    assert "no es pot integrar directament" in result.output
+    assert "l'Ajuntament del Pont de Suert (INE10 2506130005)" in result.output
+    assert "el Consell Comarcal de l'Alta Ribagorça (INE10 8100560009)" in result.output
+    assert "no us podeu integrar directament" in result.output
 
 
 def test_not_eligible_escalates_to_the_head_of_service(sample_repo: Path, run_cli: Run) -> None:
@@ -166,9 +174,14 @@ def test_head_of_service_shows_the_certificate_identity(sample_repo: Path, run_c
     assert f"vàlid fins: {identity.not_after:%Y-%m-%d} (queden " in text
     # The form's signer, as its certificate names it; `validate` verified the signature.
     assert "signat digitalment per CN=" in text and "VATES-P7500001H" in text
-    assert "verificada per `hestia-provisioner validate`" in text
+    assert "(signatura verificada)" in text
     assert "configurarem a PRE" in text
+    # The documents are in the pull request; the folder exists only once applied.
+    assert "pull request d'aquesta integració (" + PRE + ")" in text
     assert "99 Integracions/FP265594 Consell Comarcal de l'Alta Ribagorça" in text
+    assert "quan s'hagi aprovat i aplicat" in text
+    assert "És la primera integració del Consell Comarcal" in text
+    assert "hestia-provisioner" not in text and "`" not in text
 
 
 def test_head_of_service_for_pro_lists_the_evidence(sample_repo: Path, run_cli: Run) -> None:
@@ -237,17 +250,24 @@ def test_render_message_knows_every_field(sample_repo: Path) -> None:
     )
     text = dependent_request(sample_repo).read_text(encoding="utf-8")
     integration = Integration.model_validate(yaml.safe_load(text))
+    situation = Situation(
+        diagnostics=(error("f", 1, 1, "PATH-MISSING", "form: 'x' does not exist"),)
+    )
     rendered = render_message(
-        "abss-redirect", integration, catalog, now=datetime(2030, 1, 1, tzinfo=UTC)
+        "abss-redirect",
+        integration,
+        catalog,
+        now=datetime(2030, 1, 1, tzinfo=UTC),
+        situation=situation,
     )
     values = dict(part.split("=", 1) for part in rendered.split("||"))
     assert set(values) == set(FIELDS)
     assert values["abss_ine10"] == "8100560009"
     assert values["cda_subject"] == "(no s'ha pogut llegir)"  # no folder given
     assert values["entity_ine10"] == "2506130005"
-    # Without a folder no document can be read: the form and the CDA are asked for.
-    assert values["missing"].startswith("- el formulari") and "CDA" in values["missing"]
-    assert "IPs" not in values["missing"]
+    assert values["entity_of"] == "de l'Ajuntament del Pont de Suert"
+    assert values["abss_by"] == "pel Consell Comarcal de l'Alta Ribagorça"
+    # Without the rules' findings nothing is known to be missing but the (present) IPs.
     with pytest.raises(MessageProblem):
         render_message("farewell", integration, catalog)
 
@@ -265,7 +285,8 @@ def test_every_kind_renders_through_render_message(sample_repo: Path) -> None:
             )
         except MessageProblem:
             continue
-    assert set(rendered) == set(MESSAGE_KINDS) - {"abss-redirect", "not-eligible"}
+    # request-info: nothing was found missing, so there is nothing to ask for.
+    assert set(rendered) == set(MESSAGE_KINDS) - {"abss-redirect", "not-eligible", "request-info"}
     assert all("Ajuntament de Castelldefels" in text for text in rendered.values())
 
 
@@ -424,13 +445,15 @@ def test_sample_request_for_listed_modalities_only(sample_repo: Path, run_cli: R
     assert "HESTIA_CONSULTA_CIUTADA, HESTIA_CITES" in result.output
 
 
-def test_unreadable_form_falls_back_to_naming_validate(sample_repo: Path) -> None:
+def test_unreadable_form_falls_back_to_the_entity(sample_repo: Path) -> None:
     (sample_repo / "integrations/8100560009/forms/FP265594-formulari-integracio.pdf").write_bytes(
         b"%PDF-1.7 damaged"
     )
     result = split_run(["message", "head-of-service", str(sample_repo / PRE), "--force"])
     assert result.exit_code == 0
-    assert "signat digitalment per l'ens (signatura comprovada per" in result.stdout
+    assert "signat digitalment pel Consell Comarcal de l'Alta Ribagorça (signatura verificada)" in (
+        result.stdout
+    )
     catalog, _ = load_catalog(sample_repo)
     assert catalog is not None
     src = next(s for s in validate(sample_repo).sources if s.rel == PRE)
@@ -456,7 +479,7 @@ def test_expired_cda_and_templates_asking_for_what_is_not_there(
     )
     assert "CADUCAT fa " in text
     (sample_repo / "catalog/messages/request-info.txt").write_text("ABSS: $abss_name\n")
-    result = run_cli(["message", "request-info", str(sample_repo / PRE)])
+    result = run_cli(["message", "request-info", str(incomplete_request(sample_repo))])
     assert result.exit_code == 2 and "depends on none" in result.output
     # A file outside the repository: its documents are not read, the message still works.
     outside = tmp_path / "elsewhere.yaml"
@@ -464,4 +487,19 @@ def test_expired_cda_and_templates_asking_for_what_is_not_there(
     (sample_repo / "catalog/messages/request-info.txt").write_text("$missing\n")
     result = run_cli(["message", "request-info", str(outside), "--repo", str(sample_repo)])
     assert result.exit_code == 0
-    assert "- la clau pública" in result.output
+    assert "- la clau pública" in result.output and "encara no l'hem rebuda" in result.output
+
+
+def test_closing_messages_list_what_app_grants_the_entity(sample_repo: Path, run_cli: Run) -> None:
+    """A second provider asked for two modalities; APP grants the entity the union."""
+    second = "integrations/0805690004/gestio-municipal-oberta.yaml"
+    result = run_cli(["message", "pre-ready", str(sample_repo / second)])
+    assert result.exit_code == 0, result.output
+    assert "Modalitats autoritzades a l'ens: " + ", ".join(ALL_MODALITIES) in result.output
+    head = run_cli(["message", "head-of-service", str(sample_repo / second)]).output
+    assert "L'Ajuntament de Castelldefels ja està integrat" in head
+    assert "a través del proveïdor Solucions Socials Digitals SA" in head
+    assert "només hi afegeix el certificat (CDA) i les IPs del proveïdor Gestió" in head
+    # In PRO only the PRO integration counts.
+    pro = run_cli(["message", "pro-ready", str(sample_repo / PRO)]).output
+    assert "Modalitats autoritzades a l'ens: " + ", ".join(ALL_MODALITIES) in pro

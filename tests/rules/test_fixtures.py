@@ -78,4 +78,37 @@ def test_schema_accepts_every_shipped_sample() -> None:
 def test_shipped_samples_validate_cleanly() -> None:
     report = validate(ROOT)
     assert report.files >= 3
-    assert report.diagnostics == []
+    # One sample is a second provider that asked for two modalities: the subset is worth a word.
+    (subset,) = report.diagnostics
+    assert (subset.file, subset.code) == (
+        "integrations/0805690004/gestio-municipal-oberta.yaml",
+        "MODALITY-SUBSET",
+    )
+    assert "HESTIA_EXPEDIENT, HESTIA_RECURSOS, HESTIA_TRAMITS, HESTIA_RESOLUCIORECURS" in (
+        subset.message
+    )
+
+
+def test_a_partial_file_still_gets_the_eligibility_verdict(sample_repo: Path) -> None:
+    """The procedure's first question is answered before the documents arrive."""
+    path = sample_repo / "integrations/2506130005/nou.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        'fp: "270003"\n'
+        'entity: {ine10: "2506130005", name: "Ajuntament del Pont de Suert", nif: P2500000B}\n',
+        encoding="utf-8",
+    )
+    report = validate(sample_repo, [path])
+    found = {d.code for d in report.diagnostics}
+    assert {"SCHEMA-MISSING", "ENTITY-DEPENDS-ON-ABSS"} <= found
+    assert "NIF-CHECK" in found  # the entity's NIF is checked too
+    path.write_text('fp: "270003"\nentity: {ine10: "1700000001"}\n', encoding="utf-8")
+    assert "ENTITY-NOT-ELIGIBLE" not in {d.code for d in validate(sample_repo, [path]).diagnostics}
+    path.write_text(
+        'fp: "1"\nentity: {ine10: "1700000001", name: "Ajuntament Inventat", nif: P0805500F}\n',
+        encoding="utf-8",
+    )
+    codes = {d.code for d in validate(sample_repo, [path]).diagnostics}
+    assert "ENTITY-NOT-ELIGIBLE" in codes
+    path.write_text("- a list\n", encoding="utf-8")
+    assert "ENTITY-NOT-ELIGIBLE" not in {d.code for d in validate(sample_repo, [path]).diagnostics}
