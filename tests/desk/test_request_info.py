@@ -71,7 +71,7 @@ def test_nothing_received_asks_for_all_three(sample_repo: Path, run_cli: Run) ->
     path = sample_repo / "integrations/8100560009/nou.yaml"
     path.write_text(
         'fp: "270002"\n'
-        "entity: {ine10: \"8100560009\", name: \"Consell Comarcal de l'Alta Ribagorça\", "
+        'entity: {ine10: "8100560009", name: "Consell Comarcal de l\'Alta Ribagorça", '
         "nif: P7500001H}\n"
         'provider: {name: "Altre Proveïdor SL", nif: B17234568}\n'
         "environment: PRE\n",
