@@ -6,6 +6,7 @@ import ipaddress
 import re
 import string
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -241,3 +242,258 @@ def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Diagnostic]]:
     if service is None or policy is None or register is None or any(d.is_error for d in diags):
         return None, diags
     return Catalog(folder, service, policy, register, tuple(networks)), diags
+
+
+# ----------------------------------------------------------------------------- register import
+
+# Column headings the head of service's list may use (folded: no accents, lower case).
+REGISTER_COLUMNS = {
+    "ine10": ("ine10", "ine", "codi ine", "codi ine10", "codigo ine"),
+    "name": ("name", "nom", "ens", "entitat", "nom de l'ens"),
+    "nif": ("nif", "cif"),
+    "kind": ("kind", "tipus"),
+    "abss": ("abss", "ine10 abss", "abss ine10"),
+    "article": ("article",),
+}
+_KIND_BY_FIRST_WORDS = (
+    ("ajuntament", "ajuntament"),
+    ("consell comarcal", "consell_comarcal"),
+    ("consorci", "consorci"),
+    ("mancomunitat", "mancomunitat"),
+)
+_UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+Cell = str | int | float | None
+
+
+@dataclass(frozen=True)
+class RefusedRow:
+    line: int  # the row's number in the sheet (the heading is row 1)
+    reason: str
+
+
+@dataclass(frozen=True)
+class RegisterChanges:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+
+def register_columns(heading: Sequence[Cell]) -> tuple[dict[str, int], list[str]]:
+    """Column index of each field, and the problems with the heading row."""
+    known = {alias: name for name, aliases in REGISTER_COLUMNS.items() for alias in aliases}
+    found: dict[str, int] = {}
+    problems = []
+    for i, cell in enumerate(heading):
+        text = fold(str(cell)) if cell is not None else ""
+        if not text:
+            continue
+        name = known.get(text)
+        if name is None:
+            problems.append(f"unknown column {str(cell)!r}")
+        elif name in found:
+            problems.append(f"column {name} appears twice")
+        else:
+            found[name] = i
+    for required in ("ine10", "name"):
+        if required not in found:
+            problems.append(
+                f"no {required} column (headings: "
+                + ", ".join(REGISTER_COLUMNS[required][:3])
+                + ")"
+            )
+    return found, problems
+
+
+def _cell_text(cell: Cell) -> tuple[str, bool]:
+    """The cell as text, and whether the sheet stored it as a number."""
+    if cell is None:
+        return "", False
+    if isinstance(cell, bool):
+        return str(cell), False
+    if isinstance(cell, int):
+        return str(cell), True
+    if isinstance(cell, float):
+        return (str(int(cell)), True) if cell.is_integer() else (repr(cell), True)
+    return " ".join(str(cell).split()), False
+
+
+def _kind_of(given: str, name: str) -> str | None:
+    kinds = ("ajuntament", "consell_comarcal", "consorci", "mancomunitat", "altres")
+    if given:
+        wanted = fold(given).replace(" ", "_")
+        return wanted if wanted in kinds else None
+    folded = fold(name)
+    return next(
+        (kind for words, kind in _KIND_BY_FIRST_WORDS if folded.startswith(words)), "altres"
+    )
+
+
+def _code(text: str, numeric: bool, label: str) -> tuple[str, str | None]:
+    """An INE10 from a cell: a number cell cannot hold the leading zero, so it is put back."""
+    if numeric and re.fullmatch(r"[0-9]{9}", text):
+        return "0" + text, None
+    problem = ine10_problem(text)
+    return text, (f"{label} {text!r} {problem}" if problem else None)
+
+
+def register_from_rows(
+    rows: Sequence[tuple[int, Sequence[Cell]]],
+    columns: dict[str, int],
+    previous: Register | None = None,
+) -> tuple[Register | None, list[RefusedRow]]:
+    """The register the rows describe (None when any row is refused), and every refusal.
+
+    A row with an `abss` is a dependent entity, the others may integrate. `article` overrides
+    that are not in the sheet are kept from the previous register.
+    """
+    before: list[RegisterRow] = [*previous.eligible, *previous.dependent] if previous else []
+    kept_articles = {r.ine10: r.article for r in before if r.article is not None}
+    refused: list[RefusedRow] = []
+    eligible: list[RegisteredEntity] = []
+    dependent: list[DependentEntity] = []
+    first_line: dict[str, int] = {}
+    abss_lines: list[tuple[int, str]] = []
+
+    def get(row: Sequence[Cell], name: str) -> tuple[str, bool]:
+        i = columns.get(name)
+        return _cell_text(row[i] if i is not None and i < len(row) else None)
+
+    for line, row in rows:
+        if all(_cell_text(c)[0] == "" for c in row):
+            continue  # blank rows are common at the end of a sheet
+        problems: list[str] = []
+        values = {name: get(row, name) for name in REGISTER_COLUMNS}
+        for name, (text, _) in values.items():
+            if _UNSAFE_TEXT.search(text):
+                problems.append(f"{name} holds a control or direction-changing character")
+        ine10, problem = _code(*values["ine10"], "ine10")
+        problems += [problem] if problem else []
+        name = values["name"][0]
+        if not name:
+            problems.append("the name is empty")
+        nif = values["nif"][0].upper().replace(" ", "").replace("-", "")
+        if nif and (problem := nif_problem(nif)):
+            problems.append(f"nif {nif!r} {problem}")
+        article_text = values["article"][0]
+        article = article_text.replace("’", "'") if article_text else kept_articles.get(ine10)
+        if article is not None and article not in ("el", "la", "l'", "els", "les", ""):
+            problems.append(f"article {article!r} is not one of el, la, l', els, les")
+        abss_text, abss_numeric = values["abss"]
+        abss = ""
+        if abss_text:
+            abss, problem = _code(abss_text, abss_numeric, "abss")
+            problems += [problem] if problem else []
+        kind = _kind_of(values["kind"][0], name)
+        if not abss:
+            if not nif:
+                problems.append("an entity that may integrate needs its NIF")
+            if kind is None:
+                problems.append(
+                    f"kind {values['kind'][0]!r} is not one of ajuntament, consell_comarcal, "
+                    "consorci, mancomunitat, altres"
+                )
+        if ine10 in first_line and not problems:
+            problems.append(f"INE10 {ine10} is already on row {first_line[ine10]}")
+        if problems:
+            refused.append(RefusedRow(line, "; ".join(problems)))
+            continue
+        first_line[ine10] = line
+        if abss:
+            abss_lines.append((line, abss))
+            dependent.append(
+                DependentEntity(
+                    ine10=ine10,
+                    name=name,
+                    abss=abss,
+                    nif=nif or None,
+                    article=article,  # type: ignore[arg-type]
+                )
+            )
+        else:
+            eligible.append(
+                RegisteredEntity(
+                    ine10=ine10,
+                    name=name,
+                    nif=nif,
+                    kind=kind,  # type: ignore[arg-type]
+                    article=article,  # type: ignore[arg-type]
+                )
+            )
+    may_integrate = {e.ine10 for e in eligible}
+    for line, abss in abss_lines:
+        if abss not in may_integrate:
+            refused.append(
+                RefusedRow(line, f"abss {abss} is not an entity of this list that may integrate")
+            )
+    if refused:
+        return None, sorted(refused, key=lambda r: r.line)
+    register = Register(
+        eligible=sorted(eligible, key=lambda e: e.ine10),
+        dependent=sorted(dependent, key=lambda e: e.ine10),
+    )
+    return register, []
+
+
+def register_changes(old: Register | None, new: Register) -> RegisterChanges:
+    """What an import adds, removes and changes, one line each, by INE10."""
+
+    def rows(register: Register | None) -> dict[str, RegisterRow]:
+        if register is None:
+            return {}
+        every: list[RegisterRow] = [*register.eligible, *register.dependent]
+        return {r.ine10: r for r in every}
+
+    before, after = rows(old), rows(new)
+    changes = RegisterChanges()
+    for ine10 in sorted(after.keys() - before.keys()):
+        changes.added.append(f"{ine10} {after[ine10].name}")
+    for ine10 in sorted(before.keys() - after.keys()):
+        changes.removed.append(f"{ine10} {before[ine10].name}")
+    for ine10 in sorted(before.keys() & after.keys()):
+        a, b = before[ine10], after[ine10]
+        if a != b:
+            da, db = a.model_dump(), b.model_dump()
+            fields = [k for k in sorted(da.keys() | db.keys()) if da.get(k) != db.get(k)]
+            if type(a) is not type(b):
+                fields = ["may integrate" if isinstance(b, RegisteredEntity) else "now depends"]
+            changes.changed.append(f"{ine10} {b.name}: {', '.join(fields)}")
+    return changes
+
+
+def _quoted(text: str) -> str:
+    import json
+
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+def register_yaml(register: Register) -> str:
+    """catalog/entities.yaml for `register`: sorted by INE10, one row per line, stable."""
+    out = [
+        "# yaml-language-server: $schema=../schemas/catalog-entities.schema.json",
+        "# The register kept by the head of service: entities (ABSS) that may integrate with "
+        "Hèstia,",
+        "# and entities that depend on an ABSS and must integrate through it.",
+        "# Written by `hestia-provisioner register import`; `article:` overrides the article "
+        "a name takes in Catalan.",
+        "eligible:" if register.eligible else "eligible: []",
+    ]
+    for e in sorted(register.eligible, key=lambda r: r.ine10):
+        parts = [
+            f"ine10: {_quoted(e.ine10)}",
+            f"name: {_quoted(e.name)}",
+            f"nif: {_quoted(e.nif)}",
+            f"kind: {e.kind}",
+        ]
+        if e.article is not None:
+            parts.append(f"article: {_quoted(e.article)}")
+        out.append("  - {" + ", ".join(parts) + "}")
+    out.append("dependent:" if register.dependent else "dependent: []")
+    for d in sorted(register.dependent, key=lambda r: r.ine10):
+        parts = [f"ine10: {_quoted(d.ine10)}", f"name: {_quoted(d.name)}"]
+        if d.nif is not None:
+            parts.append(f"nif: {_quoted(d.nif)}")
+        parts.append(f"abss: {_quoted(d.abss)}")
+        if d.article is not None:
+            parts.append(f"article: {_quoted(d.article)}")
+        out.append("  - {" + ", ".join(parts) + "}")
+    return "\n".join(out) + "\n"

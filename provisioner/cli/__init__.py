@@ -12,9 +12,11 @@ from provisioner.cli.apply import apply
 from provisioner.cli.certs import certs
 from provisioner.cli.ci import ci
 from provisioner.cli.drift import drift
+from provisioner.cli.entity import entity
 from provisioner.cli.history import history
 from provisioner.cli.message import message
 from provisioner.cli.plan import plan
+from provisioner.cli.register import register
 from provisioner.cli.sample_request import sample_request
 from provisioner.cli.schema import schema
 from provisioner.cli.site import site
@@ -28,6 +30,7 @@ def cli() -> None:
 
 
 for command in (
+    entity,
     validate,
     schema,
     message,
@@ -38,6 +41,7 @@ for command in (
     certs,
     history,
     site,
+    register,
     ci,
 ):
     cli.add_command(command)
