@@ -15,6 +15,7 @@ from provisioner.cli.drift import drift
 from provisioner.cli.entity import entity
 from provisioner.cli.history import history
 from provisioner.cli.message import message
+from provisioner.cli.new import new
 from provisioner.cli.plan import plan
 from provisioner.cli.register import register
 from provisioner.cli.sample_request import sample_request
@@ -30,6 +31,7 @@ def cli() -> None:
 
 
 for command in (
+    new,
     entity,
     validate,
     schema,

@@ -47,6 +47,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "integrations"
 PIRINEU = "integrations/8100560009/serveis-informatics-pirineu.yaml"  # environment: PRE
 SOLUCIONS = "integrations/0805690004/solucions-socials-digitals.yaml"  # environment: PRO
 COMMANDS = (
+    "new",
+    "entity",
     "validate",
     "schema",
     "message",
@@ -57,6 +59,7 @@ COMMANDS = (
     "certs",
     "history",
     "site",
+    "register",
 )
 BROKEN = ("syntax", "ip-private", "missing-field", "nif-check-entity", "path-missing")
 # Entities the procedure refuses, for the abss-redirect and not-eligible messages.
@@ -106,6 +109,21 @@ def independent_cases() -> list[Case]:
     cases.append(
         case("message-pro-ready-on-pre-file", "message", "pro-ready", f"{{repo}}/{PIRINEU}", *r)
     )
+    # entity
+    cases += [
+        case("entity-eligible", "entity", "castelldefels", *r),
+        case("entity-depends-on-abss", "entity", "2506130005", *r),
+        case(
+            "entity-not-listed",
+            "entity",
+            "1700000001",
+            "--fp",
+            "270001",
+            "--provider-name",
+            "Altre Proveïdor SL",
+            *r,
+        ),
+    ]
     # sample-request
     request = ("sample-request", f"{{repo}}/{PIRINEU}")
     cases += [
