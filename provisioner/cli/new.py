@@ -96,10 +96,10 @@ def new(
 ) -> None:
     """Start an integration from a ticket's data, in one command.
 
-    Writes integrations/<INE10>/<provider>.yaml. Fills the entity from the register, copies the CDA and the form into the entity's folder
-    under clean names, writes the file (never over an existing one), validates it, and says
-    what is still missing and which message to send. An entity that may not integrate gets
-    its verdict and message instead of a file.
+    Fills the entity from the register, copies the CDA and the form into the entity's folder
+    under clean names, writes integrations/<INE10>/<provider>.yaml (never over an existing
+    file), validates it, and says what is still missing and which message to send. An entity
+    that may not integrate gets its verdict and message instead of a file.
     """
     from provisioner.catalog import load_catalog
     from provisioner.cli.render import diagnostics_text
