@@ -110,6 +110,7 @@ def new(
     from provisioner.desk.messages import MessageProblem, entity_names, render_for_entity
     from provisioner.desk.start import StartProblem, Ticket, next_step, start, text_problem
     from provisioner.rules.run import validate
+    from provisioner.runtime import local_edges
 
     if interactive is None:
         interactive = sys.stdin.isatty()
@@ -197,13 +198,14 @@ def new(
         click.echo(f"copied {doc}")
     for doc in started.reused:
         click.echo(f"kept {doc} (already there, same content)")
-    report = validate(root, [started.file])
+    edges = local_edges(root)
+    report = validate(root, [started.file], edges=edges)
     click.echo(diagnostics_text(report.diagnostics, report.files))
     try:
         desk = load_desk_file(started.file, root)
     except DeskProblem as exc:  # pragma: no cover - the file was just written complete enough
         fail_environment(str(exc))
-    found, signers = file_findings(desk)
+    found, signers = file_findings(desk, edges)
     gaps = request_gaps(
         entity_names(catalog, chosen.ine10, chosen.name),
         found,
