@@ -48,6 +48,14 @@ def format_option(*choices: str) -> Callable[[F], F]:
     )
 
 
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(["en", "ca"]),
+    default="en",
+    show_default=True,
+    help="Language of the text and markdown report (json stays as it is).",
+)
+
 env_option = click.option(
     "--env",
     "env",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.common import fail_environment, format_option, repo_option
+from provisioner.cli.common import fail_environment, format_option, lang_option, repo_option
 
 
 @click.command()
@@ -14,7 +14,8 @@ from provisioner.cli.common import fail_environment, format_option, repo_option
 @click.option("--ine10", metavar="INE10", help="Only the integrations of this entity.")
 @repo_option
 @format_option("text", "markdown", "json")
-def history(file: Path | None, ine10: str | None, repo: Path | None, fmt: str) -> None:
+@lang_option
+def history(file: Path | None, ine10: str | None, repo: Path | None, fmt: str, lang: str) -> None:
     """Who asked, who approved, and when it reached PRE and PRO, from git.
 
     FILE is one integration file (it may be deleted: the ledger and git remember it); --ine10
@@ -22,6 +23,7 @@ def history(file: Path | None, ine10: str | None, repo: Path | None, fmt: str) -
     """
     from provisioner.history.git_reader import HistoryProblem, read_history
     from provisioner.history.timeline import RENDERERS
+    from provisioner.i18n import language
     from provisioner.rules.run import EnvironmentProblem, find_repo_root
 
     try:
@@ -30,4 +32,5 @@ def history(file: Path | None, ine10: str | None, repo: Path | None, fmt: str) -
         timelines = read_history(root, file, ine10)
     except (EnvironmentProblem, HistoryProblem) as exc:
         fail_environment(str(exc))
-    click.echo(RENDERERS[fmt](timelines))
+    with language(lang if fmt != "json" else "en"):
+        click.echo(RENDERERS[fmt](timelines))

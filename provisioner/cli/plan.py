@@ -13,6 +13,7 @@ from provisioner.cli.common import (
     EXIT_PROBLEMS,
     env_option,
     format_option,
+    lang_option,
     prepare,
     repo_option,
     resolve_repo,
@@ -38,6 +39,7 @@ def _closing_messages(prepared: Any) -> dict[str, str]:
     is_flag=True,
     help="PRO only: plan as if the planned PRE apply had been done (what a review shows).",
 )
+@lang_option
 @repo_option
 def plan(
     env: str,
@@ -46,19 +48,23 @@ def plan(
     force: bool,
     with_messages: bool,
     assume_pre_applied: bool,
+    lang: str,
     repo: Path | None,
 ) -> None:
     """Show what `apply --env ENV` would change, grouped by entity (exit 1 on errors)."""
+    from provisioner.i18n import language
     from provisioner.plan.render import RENDERERS, render_markdown
 
     if assume_pre_applied and env != "PRO":
         raise click.UsageError("--assume-pre-applied plans PRO; use it with --env PRO")
     prepared = prepare(resolve_repo(repo), env, force, fmt, assume_pre_applied=assume_pre_applied)
     the_plan = prepared.plan
-    if fmt == "markdown" and with_messages:
-        click.echo(render_markdown(the_plan, _closing_messages(prepared)))
-    else:
-        click.echo(RENDERERS[fmt](the_plan))
+    messages = _closing_messages(prepared) if fmt == "markdown" and with_messages else None
+    with language(lang if fmt != "json" else "en"):
+        if messages is not None:
+            click.echo(render_markdown(the_plan, messages))
+        else:
+            click.echo(RENDERERS[fmt](the_plan))
     if the_plan.refused:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(2 if detailed_exitcode and the_plan.has_changes else EXIT_OK)

@@ -27,6 +27,11 @@ from provisioner.cli.common import desk_file, fail_environment, repo_option
     metavar="NAME=VALUE",
     help="Fill a specific-data field, e.g. --set IdCites=1001 (made-up test data only).",
 )
+@click.option(
+    "--fill-generic",
+    is_flag=True,
+    help="Add the official (Funcionario) and the data subject (Titular) with made-up values.",
+)
 @click.option("--soap", is_flag=True, help="Wrap the Peticion in a SOAP envelope.")
 @repo_option
 def sample_request(
@@ -35,13 +40,15 @@ def sample_request(
     every: bool,
     out: Path | None,
     assignments: tuple[str, ...],
+    fill_generic: bool,
     soap: bool,
     repo: Path | None,
 ) -> None:
     """Print a PRE test request (SCSP Peticion) for the entity in FILE, following the PRE rule.
 
     The entity's INE10 goes in DatosAutorizacion; AOC's INE10 is the requester and the INE code
-    of the specific data. Values still to fill in are '?'.
+    of the specific data. Values still to fill in are '?' (validate refuses evidence that
+    still holds one).
     """
     from datetime import datetime
 
@@ -66,6 +73,7 @@ def sample_request(
             now=datetime.now().astimezone(),
             values=parse_assignments(assignments),
             soap=soap,
+            generic=fill_generic,
         )
     except DeskProblem as exc:
         fail_environment(str(exc))

@@ -113,6 +113,7 @@ def sample_requests(
     now: datetime,
     values: dict[str, str] | None = None,
     soap: bool = False,
+    generic: bool = False,
 ) -> list[tuple[str, bytes]]:
     """(modality, XML) PRE test requests; `modalities=None` means every granted one."""
     from provisioner.documents import scsp
@@ -138,7 +139,13 @@ def sample_requests(
     for code in chosen:
         sequence = desk.catalog.modality_codes.index(code) + 1
         element = scsp.build_request(
-            desk.integration, desk.catalog, code, now=now, values=values, sequence=sequence
+            desk.integration,
+            desk.catalog,
+            code,
+            now=now,
+            values=values,
+            sequence=sequence,
+            people=generic,
         )
         if soap:
             element = scsp.soap_envelope(element)

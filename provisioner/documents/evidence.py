@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 from xml.etree.ElementTree import Element
 
-from provisioner.documents.scsp import INE_FIELD_NAMES, SCSP_NS
+from provisioner.documents.scsp import INE_FIELD_NAMES, PLACEHOLDER, SCSP_NS, specific_data
 from provisioner.loading.paths import TooLarge
 
 MAX_EVIDENCE_BYTES = 1024 * 1024
@@ -157,6 +157,9 @@ class RequestFacts:
     transmissions: tuple[tuple[str | None, str | None, tuple[str, ...]], ...] = field(
         default=()
     )  # per SolicitudTransmision: (requester, Transmision/CodigoCertificado, INE codes)
+    placeholders: tuple[str, ...] = ()  # paths of values left as '?'
+    empty: tuple[str, ...] = ()  # paths of required values that are empty or absent
+    names: tuple[str, ...] = ()  # every NombreSolicitante: the entity's name, as sent
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,14 @@ def request_facts(root: Element) -> RequestFacts:
             "HOMOLOGATION-NOT-REQUEST",
         )
     transmissions = []
+    empty: list[str] = []
+    for path in _REQUIRED_ATTRIBUTES:
+        if not _text(_path(found, *path)):
+            empty.append("/".join(path))
     for request in found.iterfind(f"{{{SCSP_NS}}}Solicitudes/{{{SCSP_NS}}}SolicitudTransmision"):
+        for path in _REQUIRED_GENERIC:
+            if not _text(_path(request, "DatosGenericos", *path)):
+                empty.append("DatosGenericos/" + "/".join(path))
         requester = _text(
             _path(request, "DatosGenericos", "Solicitante", "IdentificadorSolicitante")
         )
@@ -192,6 +202,18 @@ def request_facts(root: Element) -> RequestFacts:
             else ()
         )
         transmissions.append((requester, modality, ines))
+        if specific is not None and modality:
+            empty += _empty_specific(specific, modality)
+    placeholders = tuple(
+        _where(root, element)
+        for element in root.iter()
+        if isinstance(element.tag, str) and _text(element) == PLACEHOLDER and len(element) == 0
+    )
+    names = tuple(
+        _text(e) or ""
+        for e in found.iter()
+        if _local(e.tag) == "NombreSolicitante" and _namespace(e.tag) == SCSP_NS
+    )
     return RequestFacts(
         modality=_text(_path(found, "Atributos", "CodigoCertificado")),
         product=_text(_path(found, "Atributos", "CodigoProducto")),
@@ -199,7 +221,47 @@ def request_facts(root: Element) -> RequestFacts:
             _path(found, "Atributos", "DatosAutorizacion", "IdentificadorSolicitante")
         ),
         transmissions=tuple(transmissions),
+        placeholders=placeholders,
+        empty=tuple(dict.fromkeys(empty)),
+        names=names,
     )
+
+
+# Values every test request carries: without them Hèstia refuses it (result -1).
+_REQUIRED_ATTRIBUTES = (
+    ("Atributos", "IdPeticion"),
+    ("Atributos", "TimeStamp"),
+    ("Atributos", "DatosAutorizacion", "NombreSolicitante"),
+    ("Atributos", "DatosAutorizacion", "Finalidad"),
+)
+_REQUIRED_GENERIC = (
+    ("Solicitante", "NombreSolicitante"),
+    ("Solicitante", "Finalidad"),
+    ("Transmision", "IdSolicitud"),
+)
+
+
+def _empty_specific(specific: Element, modality: str) -> list[str]:
+    """The operation's own inputs that are empty (appointments: ids, or both dates)."""
+    shape = specific_data(modality)
+    values = {_local(e.tag): _text(e) or "" for e in specific.iter()}
+    wanted = [name for name, default in shape.fields if default == PLACEHOLDER]
+    if modality == "HESTIA_CITES":
+        if values.get("IdCites") or (values.get("DataInici") and values.get("DataFi")):
+            return []
+        return ["DatosEspecificos/IdCites (or DataInici and DataFi)"]
+    return [f"DatosEspecificos/{name}" for name in wanted if not values.get(name)]
+
+
+def _where(root: Element, target: Element) -> str:
+    """The local-name path of target under root, for a message."""
+    parents = {child: parent for parent in root.iter() for child in parent}
+    names = []
+    current: Element | None = target
+    while current is not None and current is not root:
+        names.append(_local(current.tag))
+        current = parents.get(current)
+    return "/".join(reversed(names))
 
 
 def response_facts(root: Element) -> ResponseFacts:
@@ -232,6 +294,7 @@ class Expectations:
     granted: tuple[str, ...]  # modalities the integration is granted
     unused: tuple[str, ...] = ()
     required: bool = False  # True in PRO: every used modality needs a passing pair
+    entity_name: str | None = None  # every NombreSolicitante names the entity
 
 
 def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, str, Severity]]:
@@ -284,6 +347,34 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
             )
     if not facts.transmissions:
         out.append(("HOMOLOGATION-NOT-REQUEST", "has no Solicitudes/SolicitudTransmision", "error"))
+    for where in facts.placeholders:
+        out.append(
+            (
+                "HOMOLOGATION-PLACEHOLDER",
+                f"still holds '?' in {where}: the request was not filled in, so it cannot be "
+                "the one sent; attach the request exactly as sent in PRE",
+                "error",
+            )
+        )
+    for where in facts.empty:
+        out.append(
+            (
+                "HOMOLOGATION-EMPTY",
+                f"has no value in {where}; attach a complete request, exactly as sent in PRE",
+                "error",
+            )
+        )
+    if want.entity_name is not None:
+        for name in dict.fromkeys(facts.names):
+            if name and _folded(name) != _folded(want.entity_name):
+                out.append(
+                    (
+                        "HOMOLOGATION-ENTITY-NAME",
+                        f"names {name!r} as NombreSolicitante, not the entity "
+                        f"{want.entity_name!r}; the tests must carry the entity's own data",
+                        "error",
+                    )
+                )
     for requester, modality, ines in facts.transmissions:
         if requester != want.aoc_ine10:
             hint = (
@@ -329,6 +420,12 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
                     )
                 )
     return out
+
+
+def _folded(text: str) -> str:
+    from provisioner.catalog import fold
+
+    return fold(text)
 
 
 def _result_problem(facts: ResponseFacts) -> str | None:

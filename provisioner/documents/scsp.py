@@ -31,6 +31,11 @@ PREFIXES = {"pet": SCSP_NS, "hes": HESTIA_NS, "soapenv": SOAP_NS, "open": OPENUR
 PURPOSE = "PROVES"  # Finalidad of every PRE test request
 PLACEHOLDER = "?"  # what soapUI users expect in a value still to fill in
 
+# Made-up people for the generic data the procedure's examples carry (Funcionario, Titular):
+# never real personal data. The NIFs are well-formed (check letter right) and obviously fake.
+TEST_OFFICIAL = ("Persona Funcionària de Proves", "00000000T")
+TEST_HOLDER = ("NIF", "00000001R", "Persona Titular de Proves")
+
 
 @dataclass(frozen=True)
 class SpecificData:
@@ -106,15 +111,19 @@ def build_request(
     now: datetime,
     values: Mapping[str, str] | None = None,
     sequence: int = 1,
+    people: bool = False,
 ) -> ET.Element:
     """A PRE test `Peticion` for one modality, following the PRE rule.
 
     `values` fills specific-data fields by element name (e.g. {"IdCites": "1001"}); unknown
     names are ignored here (the caller checks them). Never pass real personal data.
+    `people` adds the official (Funcionario) and the data subject (Titular) with made-up
+    test values, as the procedure's examples carry them.
     """
     service = catalog.service
     entity = integration.entity
     values = values or {}
+    with_people = people
     stamp = now.strftime("%Y%m%d%H%M%S")
     request_id = f"{PURPOSE}-{entity.ine10}-{stamp}-{sequence:02d}"
 
@@ -147,6 +156,14 @@ def build_request(
     _sub(requester, "NombreSolicitante", entity.name)
     _sub(requester, "Finalidad", PURPOSE)
     _sub(requester, "Consentimiento", "Si")
+    if with_people:
+        official = _sub(requester, "Funcionario")
+        _sub(official, "NombreCompletoFuncionario", TEST_OFFICIAL[0])
+        _sub(official, "NifFuncionario", TEST_OFFICIAL[1])
+        holder = _sub(generic, "Titular")
+        _sub(holder, "TipoDocumentacion", TEST_HOLDER[0])
+        _sub(holder, "Documentacion", TEST_HOLDER[1])
+        _sub(holder, "NombreCompleto", TEST_HOLDER[2])
     transmission = _sub(generic, "Transmision")
     _sub(transmission, "CodigoCertificado", modality)
     _sub(transmission, "IdSolicitud", request_id)

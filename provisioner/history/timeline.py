@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from provisioner.plan.ledger_format import branch
+from provisioner.i18n import _
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
 _PULL_REQUEST = re.compile(r"^Merge pull request #(\d+)")
@@ -389,37 +390,48 @@ def _about(ref: IntegrationRef) -> str:
     provider = ref.provider or "?"
     if ref.provider_name:
         provider += f" ({ref.provider_name})"
-    parts = [f"FP {ref.fp or '?'}", f"entity {entity}", f"provider {provider}"]
+    parts = [
+        f"FP {ref.fp or '?'}",
+        _("entity {entity}").format(entity=entity),
+        _("provider {provider}").format(provider=provider),
+    ]
     if ref.environment:
-        parts.append(f"the file asks for {ref.environment}")
+        parts.append(_("the file asks for {env}").format(env=ref.environment))
     return ", ".join(parts)
 
 
 def _notes(ref: IntegrationRef) -> list[str]:
     out = []
     if ref.problem:
-        out.append(f"the file cannot be read ({ref.problem}); FP and ledger key unknown")
+        out.append(
+            _("the file cannot be read ({problem}); FP and ledger key unknown").format(
+                problem=ref.problem
+            )
+        )
     if not ref.in_checkout:
-        out.append("the file is no longer in the checkout")
+        out.append(_("the file is no longer in the checkout"))
     return out
 
 
 def approval_text(approval: Approval) -> str:
     merge = approval.merge
     if merge is None:
-        return "no merge commit: pushed directly to the main line, so git records no approval"
-    return (
-        f"merged {merge.committer_date} by {_who(merge.author, merge.author_email)} "
-        f"in {merge.sha[:12]}: {merge.subject}"
+        return _("no merge commit: pushed directly to the main line, so git records no approval")
+    return _("merged {date} by {who} in {sha}: {subject}").format(
+        date=merge.committer_date,
+        who=_who(merge.author, merge.author_email),
+        sha=merge.sha[:12],
+        subject=merge.subject,
     )
 
 
 def _ledger_facts(commit: LedgerCommit) -> str:
     t = commit.trailers
-    facts = [f"CI run {t.get('CI-Run', 'not recorded')}"]
+    unknown = _("not recorded")
+    facts = [_("CI run {run}").format(run=t.get("CI-Run", unknown))]
     if "CI-Actor" in t:
-        facts.append(f"CI actor {t['CI-Actor']}")
-    facts.append(f"source commit {t.get('Source-Commit', 'not recorded')}")
+        facts.append(_("CI actor {actor}").format(actor=t["CI-Actor"]))
+    facts.append(_("source commit {sha}").format(sha=t.get("Source-Commit", unknown)))
     return ", ".join(facts)
 
 
@@ -430,17 +442,19 @@ def applied_at(commit: LedgerCommit) -> str:
 def provisioning_lines(p: Provisioning) -> list[str]:
     """What the ledger of one environment says, one line per fact."""
     if p.first is None:
-        return [f"not yet in {p.environment}"]
+        return [_("not yet in {env}").format(env=p.environment)]
     lines = []
     for label, event in (
-        ("first provisioned", p.first),
-        ("record last changed", p.last_change),
-        ("removed", p.removed),
+        (_("first provisioned"), p.first),
+        (_("record last changed"), p.last_change),
+        (_("removed"), p.removed),
     ):
         if event is not None:
             c = event.commit
             lines.append(
-                f"{label} {applied_at(c)} in ledger commit {c.sha[:12]} ({_ledger_facts(c)})"
+                _("{label} {when} in ledger commit {sha} ({facts})").format(
+                    label=label, when=applied_at(c), sha=c.sha[:12], facts=_ledger_facts(c)
+                )
             )
     return lines
 
@@ -451,11 +465,11 @@ def _paths_note(file: str, change: Change) -> str:
     docs = [posixpath.relpath(p, folder) for p in change.paths if p != change.file_as]
     notes = []
     if change.file_as is None:
-        notes.append("documents only")
+        notes.append(_("documents only"))
     elif change.file_as != file:
-        notes.append(f"as {change.file_as}")
+        notes.append(_("as {file}").format(file=change.file_as))
     if docs:
-        notes.append(("" if change.file_as is None else "with ") + ", ".join(docs))
+        notes.append(("" if change.file_as is None else _("with ")) + ", ".join(docs))
     joined = ": ".join(notes) if change.file_as is None else "; ".join(notes)
     return f" ({joined})" if notes else ""
 
@@ -466,11 +480,11 @@ def render_text(history: History) -> str:
         ref = tl.ref
         out.append(ref.file)
         out.append(f"  {_about(ref)}")
-        out += [f"  note: {n}" for n in _notes(ref)]
+        out += ["  " + _("note: ") + n for n in _notes(ref)]
         if not tl.changes:
-            out.append("  requested: no commit on the checked-out branch changed this file")
+            out.append("  " + _("requested: no commit on the checked-out branch changed this file"))
         else:
-            out.append("  requested and approved (changes on this branch, newest first):")
+            out.append("  " + _("requested and approved (changes on this branch, newest first):"))
         for ch in tl.changes:
             c = ch.commit
             paths = _paths_note(ref.file, ch)
@@ -478,16 +492,16 @@ def render_text(history: History) -> str:
                 f"    {c.author_date} {c.sha[:12]} {_who(c.author, c.author_email)}: "
                 f"{c.subject}{paths}"
             )
-            out.append(f"      approved: {approval_text(ch.approval)}")
-        out.append("  provisioned:")
+            out.append("      " + _("approved: ") + approval_text(ch.approval))
+        out.append("  " + _("provisioned:"))
         for p in tl.provisioned:
             lines = provisioning_lines(p)
             out.append(f"    {p.environment}: {lines[0]}")
             out += [f"         {line}" for line in lines[1:]]
         out.append("")
     if not history.timelines:
-        out.append("no integrations")
-    out += [f"warning: {w}" for w in history.warnings]
+        out.append(_("no integrations"))
+    out += [_("warning: ") + w for w in history.warnings]
     return "\n".join(out).rstrip("\n")
 
 
@@ -500,32 +514,35 @@ def render_markdown(history: History) -> str:
     for tl in history.timelines:
         ref = tl.ref
         out += [f"#### `{ref.file}`", "", _cell(_about(ref))]
-        out += [f"- note: {_cell(n)}" for n in _notes(ref)]
-        out += ["", "| step | when | who | commit | what |", "|---|---|---|---|---|"]
+        out += ["- " + _("note: ") + _cell(n) for n in _notes(ref)]
+        heading = _("| step | when | who | commit | what |")
+        out += ["", heading, "|---|---|---|---|---|"]
+        requested, approved = _("requested"), _("approved")
         if not tl.changes:
-            out.append("| requested | | | | no commit changed this file |")
+            out.append(f"| {requested} | | | | " + _("no commit changed this file") + " |")
         for ch in tl.changes:
             c = ch.commit
             out.append(
-                f"| requested | {c.author_date} | {_cell(_who(c.author, c.author_email))} "
+                f"| {requested} | {c.author_date} | {_cell(_who(c.author, c.author_email))} "
                 f"| `{c.sha[:12]}` | {_cell(c.subject)} |"
             )
             m = ch.approval.merge
             if m is None:
-                out.append("| approved | | | | no merge commit: pushed directly |")
+                out.append(f"| {approved} | | | | " + _("no merge commit: pushed directly") + " |")
             else:
                 out.append(
-                    f"| approved | {m.committer_date} | {_cell(_who(m.author, m.author_email))} "
+                    f"| {approved} | {m.committer_date} | {_cell(_who(m.author, m.author_email))} "
                     f"| `{m.sha[:12]}` | {_cell(m.subject)} |"
                 )
         for p in tl.provisioned:
-            step = f"provisioned {p.environment}"
+            step = _("provisioned {env}").format(env=p.environment)
             if p.first is None:
-                out.append(f"| {step} | | | | not yet in {p.environment} |")
+                not_yet = _("not yet in {env}").format(env=p.environment)
+                out.append(f"| {step} | | | | {not_yet} |")
             for label, event in (
-                ("first", p.first),
-                ("last change", p.last_change),
-                ("removed", p.removed),
+                (_("first"), p.first),
+                (_("last change"), p.last_change),
+                (_("removed"), p.removed),
             ):
                 if event is not None:
                     c2 = event.commit
@@ -536,8 +553,8 @@ def render_markdown(history: History) -> str:
                     )
         out.append("")
     if not history.timelines:
-        out.append("no integrations")
-    out += [f"> warning: {_cell(w)}" for w in history.warnings]
+        out.append(_("no integrations"))
+    out += ["> " + _("warning: ") + _cell(w) for w in history.warnings]
     return "\n".join(out).rstrip("\n")
 
 

@@ -10,102 +10,136 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from provisioner.i18n import _, ngettext
 from provisioner.plan.diff import CertInfo, EntityChange, FileAction, Plan, ProviderInfo
 
 
 def signed_by(provider: ProviderInfo) -> str:
     """Who signed the integration form; validate has already refused any signer but the entity."""
     if not provider.form_signed_by:
-        return "form signer not recorded"
-    return "form signed by " + "; ".join(provider.form_signed_by) + " (the entity, verified)"
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
+        return _("form signer not recorded")
+    return _("form signed by {signers} (the entity, verified)").format(
+        signers="; ".join(provider.form_signed_by)
+    )
 
 
 def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
-        return f"no changes in {plan.environment} ({_plural(plan.integrations, 'integration')})"
+        n = plan.integrations
+        return ngettext(
+            "no changes in {env} ({n} integration)", "no changes in {env} ({n} integrations)", n
+        ).format(env=plan.environment, n=n)
     c = plan.counts()
-    parts = [
-        _plural(c["entities_new"], "new entity", "new entities"),
-        _plural(c["entities_changed"], "integrated entity", "integrated entities") + " changed",
-        _plural(c["entities_removed"], "entity", "entities") + " removed",
-        _plural(c["integrations_removed"], "integration") + " removed",
-        _plural(c["folders_to_create"], "folder") + " to create",
-        _plural(c["files_to_create"], "file") + " to store",
+    phrases = [
+        (n := c["entities_new"], ngettext("{n} new entity", "{n} new entities", n)),
+        (
+            n := c["entities_changed"],
+            ngettext("{n} integrated entity changed", "{n} integrated entities changed", n),
+        ),
+        (n := c["entities_removed"], ngettext("{n} entity removed", "{n} entities removed", n)),
+        (
+            n := c["integrations_removed"],
+            ngettext("{n} integration removed", "{n} integrations removed", n),
+        ),
+        (n := c["folders_to_create"], ngettext("{n} folder to create", "{n} folders to create", n)),
+        (n := c["files_to_create"], ngettext("{n} file to store", "{n} files to store", n)),
     ]
-    shown = [p for p in parts if not p.startswith("0 ")]
-    return ", ".join(shown) or "ledger records updated (no permission changes)"
+    shown = [text.format(n=count) for count, text in phrases if count]
+    return ", ".join(shown) or _("ledger records updated (no permission changes)")
 
 
 def headline(change: EntityChange) -> str:
     """The one phrase that says what happens to an entity (the procedure's step 2)."""
     if change.kind == "new":
-        return "new entity"
+        return _("new entity")
     if change.kind == "removed":
-        return "removed: every permission revoked (SharePoint folders are kept)"
+        return _("removed: every permission revoked (SharePoint folders are kept)")
     if change.providers_added:
         names = ", ".join(p.name for p in change.providers_added)
-        word = "certificate" if len(change.providers_added) == 1 else "certificates"
-        return f"already integrated: adds provider {names}'s {word}"
-    return "already integrated: changed"
+        return ngettext(
+            "already integrated: adds provider {names}'s certificate",
+            "already integrated: adds provider {names}'s certificates",
+            len(change.providers_added),
+        ).format(names=names)
+    return _("already integrated: changed")
 
 
 def _cert(c: CertInfo, plan: Plan) -> str:
-    left = c.days_left(plan.now)
-    return (
-        f"{c.subject} (serial {c.serial}, SHA-256 {c.sha256}), provider {c.provider_name}, "
-        f"valid until {c.not_after[:10]} ({left} days)"
+    return _(
+        "{subject} (serial {serial}, SHA-256 {sha256}), provider {provider}, "
+        "valid until {date} ({days} days)"
+    ).format(
+        subject=c.subject,
+        serial=c.serial,
+        sha256=c.sha256,
+        provider=c.provider_name,
+        date=c.not_after[:10],
+        days=c.days_left(plan.now),
     )
 
 
 def _file(f: FileAction) -> str:
-    return f"{f.folder[-1]}/{f.name} ({f.size} bytes, SHA-256 {f.sha256[:16]}...)"
+    return _("{folder}/{name} ({size} bytes, SHA-256 {sha256}...)").format(
+        folder=f.folder[-1], name=f.name, size=f.size, sha256=f.sha256[:16]
+    )
 
 
 def _entity_lines(e: EntityChange, plan: Plan) -> list[tuple[str, str]]:
     """(marker, text) pairs; the marker says add (+), remove (-) or change (~)."""
     out: list[tuple[str, str]] = []
     for p in e.providers_added:
-        out.append(("+", f"provider {p.name} ({p.nif}), FP{p.fp}; {signed_by(p)}"))
+        out.append(
+            (
+                "+",
+                _("provider {name} ({nif}), FP{fp}; {signed}").format(
+                    name=p.name, nif=p.nif, fp=p.fp, signed=signed_by(p)
+                ),
+            )
+        )
     for p in e.providers_removed:
         out.append(
             (
                 "-",
-                f"integration removed: provider {p.name} ({p.nif}), FP{p.fp}; its permissions "
-                f"are revoked, its folder {p.folder.rsplit('/', 1)[-1]!r} is kept",
+                _(
+                    "integration removed: provider {name} ({nif}), FP{fp}; its permissions "
+                    "are revoked, its folder {folder} is kept"
+                ).format(name=p.name, nif=p.nif, fp=p.fp, folder=repr(p.folder.rsplit("/", 1)[-1])),
             )
         )
-    out += [("+", "certificate " + _cert(c, plan)) for c in e.certificates_added]
-    out += [("-", "certificate " + _cert(c, plan)) for c in e.certificates_removed]
+    certificate = _("certificate {details}")
+    out += [("+", certificate.format(details=_cert(c, plan))) for c in e.certificates_added]
+    out += [("-", certificate.format(details=_cert(c, plan))) for c in e.certificates_removed]
     out += [("+", f"IP {i.cidr} ({i.provider_name})") for i in e.ips_added]
     out += [("-", f"IP {i.cidr} ({i.provider_name})") for i in e.ips_removed]
     if e.modalities_granted:
-        out.append(("+", "modalities granted: " + ", ".join(e.modalities_granted)))
+        out.append(("+", _("modalities granted: ") + ", ".join(e.modalities_granted)))
     if e.modalities_revoked:
-        out.append(("-", "modalities revoked: " + ", ".join(e.modalities_revoked)))
-    out += [("+", f"SharePoint folder {f.rsplit('/', 1)[-1]!r}") for f in e.folders_to_create]
-    out += [("+", f"file {_file(f)}") for f in e.files_to_create]
+        out.append(("-", _("modalities revoked: ") + ", ".join(e.modalities_revoked)))
+    folder = _("SharePoint folder {name}")
+    out += [("+", folder.format(name=repr(f.rsplit("/", 1)[-1]))) for f in e.folders_to_create]
+    out += [("+", _("file {details}").format(details=_file(f))) for f in e.files_to_create]
     out += [("~", r) for r in e.record_changes]
     return out
 
 
 def _status(plan: Plan) -> list[str]:
     if plan.errors:
-        return ["REFUSED: fix the errors above; nothing will be applied"]
+        return [_("REFUSED: fix the errors above; nothing will be applied")]
     if plan.safety.blocks:
-        return ["REFUSED by the safety rule: re-run with --force if the revocations are intended"]
+        return [
+            _("REFUSED by the safety rule: re-run with --force if the revocations are intended")
+        ]
     return []
 
 
 def render_text(plan: Plan) -> str:
-    lines = [f"Plan for {plan.environment}: {summary_line(plan)}"]
+    lines = [
+        _("Plan for {env}: {summary}").format(env=plan.environment, summary=summary_line(plan))
+    ]
     for p in plan.errors:
-        lines.append(f"error: {p.code}: {p.message}" + (f" ({p.file})" if p.file else ""))
+        lines.append(_("error: ") + f"{p.code}: {p.message}" + (f" ({p.file})" if p.file else ""))
     for w in plan.warnings:
-        lines.append(f"warning: {w}")
+        lines.append(_("warning: ") + w)
     for e in plan.entities:
         lines.append("")
         lines.append(f"{e.name} ({e.ine10}): {headline(e)}")
@@ -124,16 +158,27 @@ def _md_cert(c: CertInfo, plan: Plan) -> str:
     left = c.days_left(plan.now)
     flag = " ⚠️" if left <= plan.expiry_days else ""
     return (
-        f"{_md(c.subject)} · serial {_md(c.serial)} · SHA-256 {_md(c.sha256)} · "
-        f"provider {c.provider_name} · valid until **{c.not_after[:10]}** ({left} days){flag}"
+        _(
+            "{subject} · serial {serial} · SHA-256 {sha256} · provider {provider} · "
+            "valid until **{date}** ({days} days)"
+        ).format(
+            subject=_md(c.subject),
+            serial=_md(c.serial),
+            sha256=_md(c.sha256),
+            provider=c.provider_name,
+            date=c.not_after[:10],
+            days=left,
+        )
+        + flag
     )
 
 
 def render_markdown(plan: Plan, messages: dict[str, str] | None = None) -> str:
     """What the head of service reads in the pull request. messages: ine10 -> message text."""
-    out = [f"### Hèstia provisioning plan: {plan.environment}", "", f"**{summary_line(plan)}**", ""]
+    title = _("### Hèstia provisioning plan: {env}").format(env=plan.environment)
+    out = [title, "", f"**{summary_line(plan)}**", ""]
     if plan.errors:
-        out += ["> [!CAUTION]", "> **Errors: nothing will be applied**"]
+        out += ["> [!CAUTION]", "> **" + _("Errors: nothing will be applied") + "**"]
         out += [f"> - `{p.code}` {p.message}" for p in plan.errors]
         out.append("")
     if plan.warnings:
@@ -141,32 +186,50 @@ def render_markdown(plan: Plan, messages: dict[str, str] | None = None) -> str:
     for e in plan.entities:
         out += [f"#### {e.name} ({_md(e.ine10)}): {headline(e)}", ""]
         for p in e.providers_added:
-            out.append(f"- **Provider** {p.name} ({_md(p.nif)}), FP{p.fp}; {signed_by(p)}")
+            out.append(
+                _("- **Provider** {name} ({nif}), FP{fp}; {signed}").format(
+                    name=p.name, nif=_md(p.nif), fp=p.fp, signed=signed_by(p)
+                )
+            )
         for p in e.providers_removed:
             out.append(
-                f"- **Integration removed**: provider {p.name} ({_md(p.nif)}), FP{p.fp}: "
-                f"permissions revoked; folder {_md(p.folder.rsplit('/', 1)[-1])} is kept"
+                _(
+                    "- **Integration removed**: provider {name} ({nif}), FP{fp}: "
+                    "permissions revoked; folder {folder} is kept"
+                ).format(
+                    name=p.name, nif=_md(p.nif), fp=p.fp, folder=_md(p.folder.rsplit("/", 1)[-1])
+                )
             )
-        out += [f"- **Certificate added**: {_md_cert(c, plan)}" for c in e.certificates_added]
-        out += [f"- **Certificate removed**: {_md_cert(c, plan)}" for c in e.certificates_removed]
+        added, removed = _("- **Certificate added**: "), _("- **Certificate removed**: ")
+        out += [added + _md_cert(c, plan) for c in e.certificates_added]
+        out += [removed + _md_cert(c, plan) for c in e.certificates_removed]
         if e.ips_added:
-            out.append("- **IPs added**: " + ", ".join(_md(i.cidr) for i in e.ips_added))
+            out.append(_("- **IPs added**: ") + ", ".join(_md(i.cidr) for i in e.ips_added))
         if e.ips_removed:
-            out.append("- **IPs removed**: " + ", ".join(_md(i.cidr) for i in e.ips_removed))
+            out.append(_("- **IPs removed**: ") + ", ".join(_md(i.cidr) for i in e.ips_removed))
         if e.modalities_granted:
-            out.append("- **Modalities granted**: " + ", ".join(map(_md, e.modalities_granted)))
+            granted = ", ".join(map(_md, e.modalities_granted))
+            out.append(_("- **Modalities granted**: ") + granted)
         if e.modalities_revoked:
-            out.append("- **Modalities revoked**: " + ", ".join(map(_md, e.modalities_revoked)))
+            revoked = ", ".join(map(_md, e.modalities_revoked))
+            out.append(_("- **Modalities revoked**: ") + revoked)
         for f in e.folders_to_create:
-            out.append(f"- **SharePoint folder to create**: {_md(f.rsplit('/', 1)[-1])}")
+            out.append(_("- **SharePoint folder to create**: ") + _md(f.rsplit("/", 1)[-1]))
         for fa in e.files_to_create:
             out.append(
-                f"- **File to store**: {_md(fa.name)} in {_md(fa.folder[-1])} "
-                f"({fa.size} bytes, SHA-256 {_md(fa.sha256)})"
+                _(
+                    "- **File to store**: {name} in {folder} ({size} bytes, SHA-256 {sha256})"
+                ).format(
+                    name=_md(fa.name),
+                    folder=_md(fa.folder[-1]),
+                    size=fa.size,
+                    sha256=_md(fa.sha256),
+                )
             )
-        out += [f"- **Changed**: {r}" for r in e.record_changes]
+        out += [_("- **Changed**: ") + r for r in e.record_changes]
         if messages and e.ine10 in messages:
-            out += ["", "<details><summary>Closing message</summary>", ""]
+            summary = _("Closing message")
+            out += ["", f"<details><summary>{summary}</summary>", ""]
             out += ["```text", messages[e.ine10].rstrip(), "```", "", "</details>"]
         out.append("")
     out += [f"**{s}**" for s in _status(plan)]

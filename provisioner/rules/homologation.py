@@ -26,6 +26,9 @@ from provisioner.source import Source
     "HOMOLOGATION-NAME",
     "HOMOLOGATION-UNPAIRED",
     "HOMOLOGATION-DUPLICATE",
+    "HOMOLOGATION-PLACEHOLDER",
+    "HOMOLOGATION-EMPTY",
+    "HOMOLOGATION-ENTITY-NAME",
 )
 def homologation_evidence(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
     """PRE tests carried the entity's data and succeeded; PRO needs one per used modality."""
@@ -43,6 +46,7 @@ def homologation_evidence(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]
         granted=ctx.catalog.granted_modalities(integration),
         unused=tuple(integration.unused_modalities),
         required=required,
+        entity_name=integration.entity.name,
     )
     usable = ctx.files.usable
     evidence = [(written, usable(src.folder, written)) for written in integration.homologation]

@@ -321,7 +321,9 @@ def test_sample_request_follows_the_pre_rule(
     assert facts.modality == modality
     assert facts.authorised == "8100560009"
     assert facts.transmissions == ((AOC, modality, (AOC,)),)
-    assert check_request(facts, want_for("8100560009")) == []
+    # Only the values left to fill in ('?') keep it from being evidence.
+    findings = check_request(facts, want_for("8100560009"))
+    assert findings and {code for code, _, _ in findings} == {"HOMOLOGATION-PLACEHOLDER"}
     ns = {"p": SCSP_NS, "h": HESTIA_NS}
     assert root.findtext("p:Atributos/p:CodigoProducto", namespaces=ns) == "HESTIA"
     assert root.findtext("p:Atributos/p:DatosAutorizacion/p:Finalidad", namespaces=ns) == "PROVES"
@@ -364,7 +366,9 @@ def test_sample_request_soap_envelope(sample_repo: Path, run_cli: Run) -> None:
     )
     root = ET.fromstring(result.output.encode())
     assert root.tag == f"{{{SOAP_NS}}}Envelope"
-    assert check_request(request_facts(root), want_for("8100560009")) == []
+    assert [c for c, _, _ in check_request(request_facts(root), want_for("8100560009"))] == [
+        "HOMOLOGATION-PLACEHOLDER"
+    ]
 
 
 def test_sample_request_all_writes_one_per_granted_modality(
@@ -378,13 +382,32 @@ def test_sample_request_all_writes_one_per_granted_modality(
     ids = set()
     for path in out.iterdir():
         facts = request_facts(ET.fromstring(path.read_bytes()))
-        assert check_request(facts, want_for("8100560009")) == []
+        assert {c for c, _, _ in check_request(facts, want_for("8100560009"))} == {
+            "HOMOLOGATION-PLACEHOLDER"
+        }
         ids.add(
             ET.fromstring(path.read_bytes()).findtext(
                 f"{{{SCSP_NS}}}Atributos/{{{SCSP_NS}}}IdPeticion"
             )
         )
     assert len(ids) == len(ALL_MODALITIES)  # request ids are unique
+
+
+# Made-up test values for every specific-data field of every modality.
+FILLED = [
+    arg
+    for pair in (
+        "idInternCiutada=900001",
+        "IdExpedient=900002",
+        "IdRecurs=900003",
+        "IdTramits=900004",
+        "IdCites=900005",
+        "EstatNou=RESOLT",
+        "IdUsuariModificacio=proves",
+        "DataModificacio=2030-01-01",
+    )
+    for arg in ("--set", pair)
+]
 
 
 def test_generated_requests_and_good_responses_open_pro(sample_repo: Path, run_cli: Run) -> None:
@@ -398,10 +421,8 @@ def test_generated_requests_and_good_responses_open_pro(sample_repo: Path, run_c
             "--all",
             "--out",
             str(folder / "evidence"),
-            "--set",
-            "IdCites=1",
-            "--set",
-            "IdRecurs=2",
+            *FILLED,
+            "--fill-generic",
         ]
     )
     assert result.exit_code == 0
@@ -503,3 +524,66 @@ def test_closing_messages_list_what_app_grants_the_entity(sample_repo: Path, run
     # In PRO only the PRO integration counts.
     pro = run_cli(["message", "pro-ready", str(sample_repo / PRO)]).output
     assert "Modalitats autoritzades a l'ens: " + ", ".join(ALL_MODALITIES) in pro
+
+
+def test_unfilled_or_foreign_evidence_is_refused(sample_repo: Path, run_cli: Run) -> None:
+    """A '?' left in, an empty required value, or another entity's name: not evidence."""
+    evidence = sample_repo / "integrations/0805690004/evidence"
+    cites = evidence / "HESTIA_CITES.request.xml"
+    good = cites.read_text(encoding="utf-8")
+    cites.write_text(good.replace(">500000001<", ">?<"), encoding="utf-8")
+    consulta = evidence / "HESTIA_CONSULTA_CIUTADA.request.xml"
+    text = consulta.read_text(encoding="utf-8")
+    consulta.write_text(
+        text.replace(
+            "<pet:NombreSolicitante>Ajuntament de Castelldefels<",
+            "<pet:NombreSolicitante>Ajuntament de Vic<",
+            1,
+        ).replace("<pet:Finalidad>PROVES</pet:Finalidad>", "<pet:Finalidad />", 1),
+        encoding="utf-8",
+    )
+    report = validate(sample_repo)
+    mine = {d.code: d.message for d in report.diagnostics if d.file.endswith(PRO.split("/")[-1])}
+    assert "still holds '?' in" in mine["HOMOLOGATION-PLACEHOLDER"]
+    assert "IdCites" in mine["HOMOLOGATION-PLACEHOLDER"]
+    assert "DatosAutorizacion/Finalidad" in mine["HOMOLOGATION-EMPTY"]
+    assert "'Ajuntament de Vic'" in mine["HOMOLOGATION-ENTITY-NAME"]
+    assert not report.ok
+    # Appointments read by a date range need no ids.
+    cites.write_text(
+        good.replace("<pet:IdCites>500000001</pet:IdCites>", "<pet:IdCites />")
+        .replace("<hes:IdCites>500000001</hes:IdCites>", "<hes:IdCites />")
+        .replace("<hes:DataInici />", "<hes:DataInici>2030-01-01</hes:DataInici>")
+        .replace("<hes:DataFi />", "<hes:DataFi>2030-01-07</hes:DataFi>"),
+        encoding="utf-8",
+    )
+    consulta.write_text(text, encoding="utf-8")
+    assert validate(sample_repo).ok
+    cites.write_text(good.replace(">500000001<", "><"), encoding="utf-8")
+    codes = {d.code for d in validate(sample_repo).diagnostics}
+    assert "HOMOLOGATION-EMPTY" in codes
+
+
+def test_sample_request_fills_the_generic_data_with_made_up_people(
+    sample_repo: Path, run_cli: Run
+) -> None:
+    result = run_cli(
+        [
+            "sample-request",
+            str(sample_repo / PRE),
+            "--modality",
+            "HESTIA_CONSULTA_CIUTADA",
+            "--fill-generic",
+            "--set",
+            "idInternCiutada=900001",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    root = ET.fromstring(result.output.encode())
+    ns = {"p": SCSP_NS}
+    generic = "p:Solicitudes/p:SolicitudTransmision/p:DatosGenericos"
+    assert root.findtext(f"{generic}/p:Solicitante/p:Funcionario/p:NifFuncionario", namespaces=ns)
+    assert root.findtext(f"{generic}/p:Titular/p:NombreCompleto", namespaces=ns) == (
+        "Persona Titular de Proves"
+    )
+    assert check_request(request_facts(root), want_for("8100560009")) == []

@@ -91,7 +91,7 @@ CITES_BARE = """\
 \t\t<ns1:CodigoProducto>{product}</ns1:CodigoProducto>
 \t\t<ns1:DatosAutorizacion>
 \t\t\t<ns1:IdentificadorSolicitante>{authorised}</ns1:IdentificadorSolicitante>
-\t\t\t<ns1:NombreSolicitante>Ajuntament de Castelldefels</ns1:NombreSolicitante>
+\t\t\t<ns1:NombreSolicitante>{name}</ns1:NombreSolicitante>
 \t\t\t<ns1:Finalidad>PROVES</ns1:Finalidad>
 \t\t</ns1:DatosAutorizacion>
 \t</ns1:Atributos>
@@ -100,10 +100,12 @@ CITES_BARE = """\
 \t\t\t<ns1:DatosGenericos>
 \t\t\t\t<ns1:Solicitante>
 \t\t\t\t\t<ns1:IdentificadorSolicitante>{requester}</ns1:IdentificadorSolicitante>
+\t\t\t\t\t<ns1:NombreSolicitante>{name}</ns1:NombreSolicitante>
 \t\t\t\t\t<ns1:Finalidad>PROVES</ns1:Finalidad>
 \t\t\t\t</ns1:Solicitante>
 \t\t\t\t<ns1:Transmision>
 \t\t\t\t\t<ns1:CodigoCertificado>{transmission}</ns1:CodigoCertificado>
+\t\t\t\t\t<ns1:IdSolicitud>PROVES-{authorised}-20240115100000</ns1:IdSolicitud>
 \t\t\t\t</ns1:Transmision>
 \t\t\t</ns1:DatosGenericos>
 \t\t\t<ns1:DatosEspecificos>
@@ -167,8 +169,10 @@ def cites(
     modality: str = "HESTIA_CITES",
     transmission: str | None = None,
     product: str = "HESTIA",
+    name: str = "Ajuntament de Castelldefels",
 ) -> str:
     return CITES_BARE.format(
+        name=name,
         authorised=authorised,
         requester=requester,
         specific=specific,
@@ -421,7 +425,11 @@ def test_pre_integration_is_checked_only_when_it_lists_evidence(sample_repo: Pat
     assert homologation(sample_repo, PRE) == []
     folder = sample_repo / "integrations/8100560009/evidence"
     folder.mkdir()
-    request = cites(authorised="8100560009", requester="8100560009")
+    request = cites(
+        authorised="8100560009",
+        requester="8100560009",
+        name="Consell Comarcal de l'Alta Ribagorça",
+    )
     (folder / "cites.request.xml").write_text(request, encoding="utf-8")
     (folder / "cites.response.xml").write_text(
         RESPONSE_UPPER.format(code="0", text="ok"), encoding="utf-8"
