@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from provisioner.plan.ledger_format import branch
 from provisioner.i18n import _
+from provisioner.plan.ledger_format import branch
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
 _PULL_REQUEST = re.compile(r"^Merge pull request #(\d+)")
