@@ -18,6 +18,7 @@ from provisioner.cli.common import (
     EXIT_USAGE,
     env_option,
     format_option,
+    lang_option,
     repo_option,
     resolve_repo,
 )
@@ -144,12 +145,13 @@ def _github_output(name: str, value: str) -> None:
         out.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
 
 
-def _env_plans(root: Path) -> list[Any]:
+def _env_plans(root: Path, lang: str = "en") -> list[Any]:
     """PRE as planned, and PRO as if that PRE plan were applied; validation runs once."""
     from provisioner.apply.ledger import LedgerError
     from provisioner.apply.pipeline import prepare
     from provisioner.ci.report import EnvPlan
     from provisioner.cli.render import diagnostics_markdown
+    from provisioner.i18n import language
     from provisioner.plan.render import render_markdown
     from provisioner.rules.run import EnvironmentProblem, validate
     from provisioner.runtime import local_edges
@@ -172,7 +174,9 @@ def _env_plans(root: Path) -> list[Any]:
                     if prepared.assumed_pre is not None
                     else "PRO is planned against the PRE ledger as it is (the PRE plan is refused)."
                 )
-            out.append(EnvPlan(env, render_markdown(plan), plan.refused, plan.previous_tip, note))
+            with language(lang):
+                markdown = render_markdown(plan)
+            out.append(EnvPlan(env, markdown, plan.refused, plan.previous_tip, note))
     except (EnvironmentProblem, LedgerError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -197,12 +201,14 @@ def _env_plans(root: Path) -> list[Any]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Also append the comment to this file (CI: $GITHUB_STEP_SUMMARY).",
 )
+@lang_option
 @repo_option
 def review_comment(
     head: str,
     out: Path | None,
     output_name: str | None,
     summary: Path | None,
+    lang: str,
     repo: Path | None,
 ) -> None:
     """The pull request's plan comment for PRE and PRO; exit 1 when a plan is refused."""
@@ -214,7 +220,7 @@ def review_comment(
     from provisioner.apply.ledger import ci_run
 
     run_url = ci_run(os.environ).url
-    plans = _env_plans(resolve_repo(repo))
+    plans = _env_plans(resolve_repo(repo), lang)
     body = build(plans, head, run_url)
     if out is not None:
         out.write_text(body, encoding="utf-8")

@@ -103,6 +103,15 @@ def test_review_comment_states_the_ledger_tips_and_refusals(repo: Path, tmp_path
     assert "planned against the PRE ledger as it is" in body
 
 
+def test_review_comment_in_catalan_for_the_head_of_service(repo: Path) -> None:
+    head = git.Repo(repo).head.commit.hexsha
+    res = run(["ci", "review-comment", "--head", head, "--repo", str(repo), "--lang", "ca"])
+    assert res.exit_code == 0, res.output
+    assert "### Pla d'aprovisionament d'Hèstia: PRE" in res.output
+    assert "### Pla d'aprovisionament d'Hèstia: PRO" in res.output
+    assert "Hèstia provisioning plan" not in res.output
+
+
 def test_review_comment_shows_validation_problems(repo: Path) -> None:
     head = git.Repo(repo).head.commit.hexsha
     path = repo / "integrations" / "8100560009" / "serveis-informatics-pirineu.yaml"
