@@ -17,7 +17,12 @@ from provisioner.i18n import CatalogProblem, _, language, ngettext, parse_po, tr
 from tests.conftest import ROOT, git_init
 
 PO = ROOT / "provisioner/locale/ca/LC_MESSAGES/hestia-provisioner.po"
-TRANSLATED = ("provisioner/plan/render.py", "provisioner/history/timeline.py")
+TRANSLATED = (
+    "provisioner/plan/render.py",
+    "provisioner/history/timeline.py",
+    "provisioner/ci/report.py",
+    "provisioner/cli/ci.py",
+)
 
 
 def used_messages() -> set[tuple[str, ...]]:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from provisioner.i18n import _
+
 PLAN_MARKER = "<!-- hestia-provisioner:plan -->"
 # GitHub refuses comment and issue bodies over 65,536 characters; leave room for the footer.
 BODY_LIMIT = 60_000
@@ -48,22 +50,25 @@ def review_comment(
 ) -> str:
     """The sticky pull-request comment: the plan for each environment, and what it was made
     against (the head commit and each ledger tip) so a reviewer can tell a stale comment."""
-    verdict = "❌ refused" if any(p.refused for p in plans) else "✅ can be applied"
+    verdict = _("❌ refused") if any(p.refused for p in plans) else _("✅ can be applied")
     header = [
         PLAN_MARKER,
-        "## Hèstia provisioning plan",
+        _("## Hèstia provisioning plan"),
         "",
-        f"Planned for head commit {code(head_sha)}: **{verdict}**.",
+        _("Planned for head commit {sha}: **{verdict}**.").format(
+            sha=code(head_sha), verdict=verdict
+        ),
         "",
-        "| environment | ledger tip planned against | result |",
+        _("| environment | ledger tip planned against | result |"),
         "|---|---|---|",
     ]
     for p in plans:
-        tip = code(p.ledger_tip) if p.ledger_tip else "none (never applied)"
-        header.append(f"| {p.env} | {tip} | {'refused' if p.refused else 'ok'} |")
+        tip = code(p.ledger_tip) if p.ledger_tip else _("none (never applied)")
+        result = _("refused") if p.refused else _("ok")
+        header.append(f"| {p.env} | {tip} | {result} |")
     notes = [f"- {p.note}" for p in plans if p.note]
     header += ["", *notes] if notes else []
-    footer = ["", "---", "*Updated on every push by the `review` workflow"]
+    footer = ["", "---", _("*Updated on every push by the `review` workflow")]
     footer[-1] += f" ([run]({run_url})).*" if run_url else ".*"
     where = "the review run's job summary"
     room = max(1000, (limit - len("\n".join(header + footer))) // max(1, len(plans)) - 200)

@@ -151,7 +151,7 @@ def _env_plans(root: Path, lang: str = "en") -> list[Any]:
     from provisioner.apply.pipeline import prepare
     from provisioner.ci.report import EnvPlan
     from provisioner.cli.render import diagnostics_markdown
-    from provisioner.i18n import language
+    from provisioner.i18n import _, language
     from provisioner.plan.render import render_markdown
     from provisioner.rules.run import EnvironmentProblem, validate
     from provisioner.runtime import local_edges
@@ -168,13 +168,19 @@ def _env_plans(root: Path, lang: str = "en") -> list[Any]:
             plan = prepared.plan
             assert plan is not None  # no problems: a plan was made
             note = ""
-            if env == "PRO":
-                note = (
-                    "PRO is planned as if the PRE plan above were applied (apply-pre runs first)."
-                    if prepared.assumed_pre is not None
-                    else "PRO is planned against the PRE ledger as it is (the PRE plan is refused)."
-                )
             with language(lang):
+                if env == "PRO":
+                    note = (
+                        _(
+                            "PRO is planned as if the PRE plan above were applied "
+                            "(apply-pre runs first)."
+                        )
+                        if prepared.assumed_pre is not None
+                        else _(
+                            "PRO is planned against the PRE ledger as it is "
+                            "(the PRE plan is refused)."
+                        )
+                    )
                 markdown = render_markdown(plan)
             out.append(EnvPlan(env, markdown, plan.refused, plan.previous_tip, note))
     except (EnvironmentProblem, LedgerError) as exc:
@@ -221,7 +227,10 @@ def review_comment(
 
     run_url = ci_run(os.environ).url
     plans = _env_plans(resolve_repo(repo), lang)
-    body = build(plans, head, run_url)
+    from provisioner.i18n import language
+
+    with language(lang):
+        body = build(plans, head, run_url)
     if out is not None:
         out.write_text(body, encoding="utf-8")
     else:

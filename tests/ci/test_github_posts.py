@@ -110,6 +110,7 @@ def test_review_comment_in_catalan_for_the_head_of_service(repo: Path) -> None:
     assert "### Pla d'aprovisionament d'Hèstia: PRE" in res.output
     assert "### Pla d'aprovisionament d'Hèstia: PRO" in res.output
     assert "Hèstia provisioning plan" not in res.output
+    assert "## Pla d'aprovisionament d'Hèstia\n" in res.output and "es pot aplicar" in res.output
 
 
 def test_review_comment_shows_validation_problems(repo: Path) -> None:
