@@ -11,14 +11,11 @@ Targets: history of all 100 integrations <= 2 s; of one file <= 1 s.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-sys.path.insert(0, os.path.dirname(__file__))
 
 from benchlib import CLI, best_of, make_bench_repo, report, run
 

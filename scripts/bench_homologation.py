@@ -9,14 +9,11 @@ Exits 1 when a target is missed.
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-
-sys.path.insert(0, os.path.dirname(__file__))
 
 from benchlib import CLI, make_bench_repo, report, run
 

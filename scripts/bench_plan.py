@@ -19,8 +19,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(__file__))
-
 from benchlib import CLI, best_of, make_bench_repo, report, run
 
 COUNT = 1_000

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from provisioner.demo import pki as demo_pki
 
-from provisioner.demo import pki as demo_pki  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TRUST_DIR = ROOT / "catalog" / "trust"
 ROOT_PEM = TRUST_DIR / "demo-root-ca.pem"

@@ -15,7 +15,6 @@ from provisioner.catalog import load_catalog
 from provisioner.cli import cli
 from provisioner.desk.messages import (
     FIELDS,
-    MESSAGE_KINDS,
     MessageProblem,
     Situation,
     render_message,
@@ -26,6 +25,7 @@ from provisioner.documents.identity import identity_from_bytes
 from provisioner.documents.scsp import HESTIA_NS, SCSP_NS, SOAP_NS, SPECIFIC_DATA
 from provisioner.model import Integration
 from provisioner.rules.run import validate
+from provisioner.vocabulary import MESSAGE_KINDS
 
 PRO = "integrations/0805690004/solucions-socials-digitals.yaml"
 PRE = "integrations/8100560009/serveis-informatics-pirineu.yaml"

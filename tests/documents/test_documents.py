@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -47,7 +48,7 @@ class Pki:
     intermediate: demo_pki.Issued
     stranger: demo_pki.Issued  # a CA that the catalog does not trust
 
-    def cda(self, **kwargs: object) -> demo_pki.Issued:
+    def cda(self, **kwargs: Any) -> demo_pki.Issued:
         kwargs.setdefault("key_type", "ec")
         kwargs.setdefault("key_size", 256)
         issuer = kwargs.pop("issuer", self.intermediate)
@@ -388,7 +389,7 @@ def _modified_after_signing(signed: bytes) -> bytes:
         generic.StreamObject(stream_data=b"BT /F1 11 Tf 56 500 Td (altered IPs) Tj ET\n")
     )
     out = io.BytesIO()
-    writer.write(out)
+    writer.write(out)  # type: ignore[no-untyped-call]  # pyHanko leaves it unannotated
     return out.getvalue()
 
 
@@ -397,9 +398,9 @@ def _encrypted(pdf: bytes) -> bytes:
     from pyhanko.pdf_utils.writer import copy_into_new_writer
 
     writer = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf)))
-    writer.encrypt("owner", "user")
+    writer.encrypt("owner", "user")  # type: ignore[no-untyped-call]
     out = io.BytesIO()
-    writer.write(out)
+    writer.write(out)  # type: ignore[no-untyped-call]
     return out.getvalue()
 
 

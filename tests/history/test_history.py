@@ -81,7 +81,8 @@ def history_json(repo: Path, *args: str) -> dict[str, Any]:
 def one(data: dict[str, Any], file: str) -> dict[str, Any]:
     found = [i for i in data["integrations"] if i["file"] == file]
     assert len(found) == 1, [i["file"] for i in data["integrations"]]
-    return found[0]
+    result: dict[str, Any] = found[0]
+    return result
 
 
 def identity_env(who: tuple[str, str], when: str) -> dict[str, str]:

@@ -50,7 +50,9 @@ def test_fixture_produces_expected_codes(sample_repo: Path, fixture: Path) -> No
 
 
 def integration_schema() -> dict[str, object]:
-    return json.loads((ROOT / "schemas" / "integration.schema.json").read_text(encoding="utf-8"))
+    loaded = json.loads((ROOT / "schemas" / "integration.schema.json").read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
 
 
 @pytest.mark.parametrize(
