@@ -209,9 +209,62 @@ class Register(_Strict):
     dependent: list[DependentEntity] = Field(default_factory=list)
 
 
+# ----------------------------------------------------------------------------- written for APP
+# The APP configuration (build/app/app-<ENV>.json) is the one document the tool writes for
+# another team; its schema is published in schemas/ and apply checks every document against it.
+
+Sha256 = Annotated[str, Field(json_schema_extra={"pattern": r"^[0-9a-f]{64}$"})]
+Fp = Annotated[str, Field(json_schema_extra={"pattern": FP_PATTERN})]
+
+
+class AllowedNetwork(_Strict):
+    """One client network APP lets through, and whose it is."""
+
+    cidr: str = Field(description="IPv4 or IPv6 network in CIDR notation (a host is /32 or /128)")
+    ine10: Ine10 = Field(description="The entity the network calls for")
+    provider: Nif = Field(description="NIF of the provider that calls from it")
+    provider_name: str
+    fp: Fp = Field(description="Support ticket of the integration")
+
+
+class AuthorisedCertificate(_Strict):
+    """A provider's application certificate (CDA) that may sign requests for the entity."""
+
+    sha256: Sha256 = Field(description="SHA-256 of the certificate (DER), lower-case hex")
+    subject: str
+    serial: Annotated[str, Field(json_schema_extra={"pattern": r"^[0-9A-F]+$"})] = Field(
+        description="Serial number, upper-case hex"
+    )
+    not_after: str = Field(description="End of validity, ISO 8601 with time zone")
+    provider: Nif
+    provider_name: str
+    fp: Fp
+
+
+class Permission(_Strict):
+    """What one entity may call: its modalities, through which certificates."""
+
+    ine10: Ine10
+    name: str = Field(description="The entity's name, as in the register")
+    product: str
+    modalities: list[ModalityCode] = Field(min_length=1)
+    certificates: list[AuthorisedCertificate] = Field(min_length=1)
+
+
+class AppConfig(_Strict):
+    """The IP and permission configuration of one APP environment (app-<ENV>.json)."""
+
+    environment: Environment
+    product: str = Field(description="PCI product code, e.g. HESTIA")
+    front_end: str = Field(description="The APP front end the requests go to")
+    ip_allowlist: list[AllowedNetwork]
+    permissions: list[Permission]
+
+
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "integration": Integration,
     "catalog-service": Service,
     "catalog-ip-policy": IpPolicy,
     "catalog-entities": Register,
+    "app-config": AppConfig,
 }

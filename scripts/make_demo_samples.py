@@ -13,17 +13,13 @@ Running it again replaces everything (new CA, new certificates, new forms).
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
-
-from provisioner.demo import pki as demo_pki
+from provisioner.demo.samples import TRUST_DIR, make_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TRUST_DIR = ROOT / "catalog" / "trust"
-ROOT_PEM = TRUST_DIR / "demo-root-ca.pem"
-INTERMEDIATE_PEM = TRUST_DIR / "demo-intermediate-ca.pem"
 
 TRUST_README = """\
 # catalog/trust: DEMO ONLY
@@ -39,46 +35,12 @@ delete these files.
 """
 
 
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    print(f"wrote {path.relative_to(ROOT)}")
-
-
 def main() -> int:
-    root_ca = demo_pki.make_root_ca()
-    intermediate = demo_pki.make_intermediate_ca(root_ca)
-    _write(ROOT_PEM, root_ca.pem())
-    _write(INTERMEDIATE_PEM, intermediate.pem())
-    _write(TRUST_DIR / "README.md", TRUST_README.encode())
-
-    samples = sorted((ROOT / "integrations").glob("*/*.yaml"))
-    for path in samples:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        entity, provider = data["entity"], data["provider"]
-        folder = path.parent
-        cda = demo_pki.make_cda(
-            intermediate,
-            f"{provider['name']} - aplicació Hèstia DEMO",
-            f"{provider['name']} (DEMO)",
-            nif=provider["nif"],
-        )
-        _write(folder / data["cda"], cda.pem())
-        signer = demo_pki.make_signer(intermediate, entity["name"], entity["nif"])
-        pdf = demo_pki.make_form_pdf(
-            demo_pki.form_fields(
-                fp=data["fp"],
-                entity_name=entity["name"],
-                entity_ine10=entity["ine10"],
-                entity_nif=entity["nif"],
-                provider_name=provider["name"],
-                provider_nif=provider["nif"],
-                environment=data["environment"],
-                ips=[str(ip) for ip in data["ips"]],
-            )
-        )
-        signed = demo_pki.sign_pdf(pdf, signer, [intermediate.cert, root_ca.cert])
-        _write(folder / data["form"], signed)
+    for path in make_samples(ROOT, datetime.now(UTC)):
+        print(f"wrote {path.relative_to(ROOT)}")
+    readme = ROOT / TRUST_DIR / "README.md"
+    readme.write_text(TRUST_README, encoding="utf-8")
+    print(f"wrote {readme.relative_to(ROOT)}")
     return 0
 
 

@@ -1,18 +1,71 @@
-"""Shared fixtures: a copy of the repository's catalog and samples in a temporary folder."""
+"""Shared fixtures: a copy of the repository's catalog and samples in a temporary folder.
+
+Every test runs at a pinned moment, NOW, never at today's date: the shipped demo certificates
+are made relative to the day `make samples` ran and expire five years later, so NOW is derived
+from their own validity (one day after the latest was issued). Certificates made at test time
+are issued relative to NOW too (pki_times).
+"""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from click.testing import CliRunner, Result
+from cryptography import x509
 
 from provisioner.cli import cli
+from provisioner.cli.common import NOW_ENV
+from provisioner.runtime import caches
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def shipped_certificates(root: Path = ROOT) -> list[x509.Certificate]:
+    """The demo CAs of the catalog and the samples' CDAs, as committed."""
+    paths = [*root.glob("catalog/trust/*.pem"), *root.glob("integrations/*/certs/*.pem")]
+    return [x509.load_pem_x509_certificate(p.read_bytes()) for p in sorted(paths)]
+
+
+def samples_clock(root: Path = ROOT) -> datetime:
+    """A moment when every shipped demo certificate is current: a day after the latest issue."""
+    return max(c.not_valid_before_utc for c in shipped_certificates(root)) + timedelta(days=1)
+
+
+NOW = samples_clock()
+
+
+class Validity(TypedDict):
+    not_before: datetime
+    not_after: datetime
+
+
+def pki_times(now: datetime = NOW, days: int = 5 * 365) -> Validity:
+    """not_before/not_after for a demo certificate current at now (demo_pki would use the clock)."""
+    return {"not_before": now - timedelta(days=1), "not_after": now + timedelta(days=days)}
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    """The command line (in-process or a child process) reads NOW, not the clock."""
+    monkeypatch.setenv(NOW_ENV, NOW.isoformat())
+    return NOW
+
+
+@pytest.fixture(autouse=True)
+def isolated_form_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Form verdicts cached in this test's own folder: no test sees another's verdicts.
+
+    local_edges joins FORMS_CACHE to the repository root; an absolute path wins that join.
+    """
+    folder = tmp_path / "form-cache"
+    monkeypatch.setattr(caches, "FORMS_CACHE", folder)
+    return folder
 
 
 def copy_repo(dest: Path, with_samples: bool = True) -> Path:

@@ -12,10 +12,11 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from provisioner.apply.app_schema import app_config_problems
 from provisioner.apply.store import DocumentStore, StoreError, StoreUnavailable, ensure_file
 from provisioner.diagnostics import Diagnostic
 from provisioner.documents.edges import DocumentEdges
@@ -50,14 +51,14 @@ def prepare(
     repo_root: Path,
     env: Environment,
     *,
+    now: datetime,
     force: bool = False,
-    now: datetime | None = None,
     edges: DocumentEdges | None = None,
     assume_pre_applied: bool = False,
     report: ValidationReport | None = None,
     gathered: tuple[list[IntegrationInput], list[Diagnostic]] | None = None,
 ) -> Prepared:
-    """Validate everything, then plan env against its ledger. LedgerError when git is missing.
+    """Validate everything at now, then plan env against its ledger; LedgerError without git.
 
     edges: the caches and form pool validation may use (provisioner.runtime.local_edges).
     assume_pre_applied (PRO only): plan PRO against the PRE ledger as the planned PRE apply
@@ -68,7 +69,7 @@ def prepare(
     from provisioner.apply.ledger import open_repo, read_ledger
     from provisioner.plan.diff import applied_view
 
-    report = report or validate(repo_root, edges=edges)
+    report = report or validate(repo_root, edges=edges, now=now)
     prepared = Prepared(report.repo_root, env, report)
     if not report.ok or report.catalog is None:
         prepared.problems = [d for d in report.diagnostics if d.is_error]
@@ -88,7 +89,6 @@ def prepare(
     warnings = [
         f"{d.code}: {d.message} ({d.file}:{d.line})" for d in report.diagnostics if not d.is_error
     ]
-    now = now or datetime.now(UTC)
     expiry_days = report.catalog.service.certificate_expiry_warning_days
     expiry_warned = frozenset(
         d.file for d in report.diagnostics if d.code == "CDA-EXPIRING" and not d.is_error
@@ -121,7 +121,14 @@ def prepare(
 
 
 Status = Literal[
-    "applied", "unchanged", "dry-run", "refused", "conflict", "store-failed", "output-failed"
+    "applied",
+    "unchanged",
+    "dry-run",
+    "refused",
+    "conflict",
+    "store-failed",
+    "output-failed",
+    "output-invalid",
 ]
 
 
@@ -251,6 +258,15 @@ def apply(
         return result
     if dry_run:
         return result
+    app_name = app_file(plan.environment)
+    problems = app_config_problems(plan.ledger_files[app_name])
+    if problems:  # before anything is stored: a document APP cannot read changes nothing
+        result.status = "output-invalid"
+        result.error = (
+            f"{app_name} does not conform to schemas/app-config.schema.json, so it was not "
+            "written (a bug in the tool: please report it): " + "; ".join(problems[:5])
+        )
+        return result
     source = source_info(prepared.repo) if plan.has_changes else None
     extra = repair_actions(prepared) if repair else None
     try:
@@ -266,7 +282,7 @@ def apply(
     finally:
         result.folders_created = store.writes.folders
         result.files_created = store.writes.files
-    result.app_path = out_dir / app_file(plan.environment)
+    result.app_path = out_dir / app_name
     try:
         result.app_written = _write_if_changed(
             result.app_path, plan.ledger_files[result.app_path.name]
@@ -279,7 +295,7 @@ def apply(
         result.status = "unchanged"
         return result
     assert source is not None
-    when = (now or datetime.now(UTC)).replace(microsecond=0)
+    when = (now or plan.now).replace(microsecond=0)  # the plan's clock unless told otherwise
     message = commit_message(
         plan.environment,
         summary_line(plan),
@@ -307,7 +323,7 @@ def result_text(result: ApplyResult) -> str:
         return "apply refused: nothing was changed"
     if result.status == "dry-run":
         return "dry run: nothing was changed"
-    if result.status in ("conflict", "store-failed", "output-failed"):
+    if result.status in ("conflict", "store-failed", "output-failed", "output-invalid"):
         return (
             f"apply stopped: {result.error}\n{writes}\n"
             "nothing was recorded in the ledger; fix the problem and run apply again "

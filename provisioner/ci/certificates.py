@@ -16,7 +16,7 @@ def expiring(repo_root: Path, within: int, now: datetime) -> list[ExpiringCertif
     from provisioner.documents.identity import MAX_CERTIFICATE_BYTES, identity_from_bytes
 
     found: list[ExpiringCertificate] = []
-    report = collect(repo_root, within, now)
+    report = collect(repo_root, within, now=now)
     seen: set[str] = set()
     for row in report.problems:
         ident = row.identity

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.common import EXIT_OK, EXIT_PROBLEMS, format_option, repo_option, resolve_repo
+from provisioner.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    current_time,
+    format_option,
+    repo_option,
+    resolve_repo,
+)
 
 
 @click.command()
@@ -24,6 +31,6 @@ def certs(repo: Path | None, within: int | None, fmt: str) -> None:
     """List every CDA with entity, provider, environment, fingerprint and expiry."""
     from provisioner.documents.certs_report import CERTS_RENDERERS, collect
 
-    report = collect(resolve_repo(repo), within)
+    report = collect(resolve_repo(repo), within, now=current_time())
     click.echo(CERTS_RENDERERS[fmt](report))
     sys.exit(EXIT_PROBLEMS if report.problems else EXIT_OK)

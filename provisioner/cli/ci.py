@@ -16,6 +16,7 @@ from provisioner.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
+    current_time,
     env_option,
     format_option,
     lang_option,
@@ -158,9 +159,16 @@ def _env_plans(root: Path, lang: str = "en") -> list[Any]:
 
     out = []
     try:
-        report = validate(root, edges=local_edges(root))
+        now = current_time()
+        report = validate(root, edges=local_edges(root), now=now)
         for env in ENVIRONMENT_NAMES:
-            prepared = prepare(root, env, assume_pre_applied=True, report=report)  # type: ignore[arg-type]
+            prepared = prepare(
+                root,
+                env,  # type: ignore[arg-type]  # one of ENVIRONMENT_NAMES
+                now=now,
+                assume_pre_applied=True,
+                report=report,
+            )
             if prepared.problems:
                 text = diagnostics_markdown(prepared.problems, report.files)
                 out.append(EnvPlan(env, "**Validation failed: no plan.**\n\n" + text, True, None))
@@ -333,7 +341,7 @@ def certificate_issues(
     from provisioner.ci.certificates import expiring
     from provisioner.ci.report import certificate_issue
 
-    now = now.replace(tzinfo=UTC) if now else datetime.now(UTC)
+    now = now.replace(tzinfo=UTC) if now else current_time()
     found = expiring(resolve_repo(repo), within, now)
     _post([certificate_issue(c, now, within) for c in found], fmt, post)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
@@ -13,11 +15,34 @@ from provisioner.vocabulary import ENVIRONMENT_NAMES
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., Any])
+#: An ISO 8601 moment that replaces the clock: for tests and reproducible runs (README).
+NOW_ENV = "HESTIA_PROVISIONER_NOW"
 
 
 def fail_environment(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USAGE)
+
+
+def current_time() -> datetime:
+    """The moment every verdict is made at: the clock, or HESTIA_PROVISIONER_NOW when set.
+
+    The only place that reads the clock: the core is given this moment, so its answers do not
+    depend on the day they are computed. A date without a time zone is taken as UTC.
+    """
+    raw = os.environ.get(NOW_ENV, "").strip()
+    if not raw:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        fail_environment(
+            f"{NOW_ENV}={raw!r} is not an ISO 8601 date and time; use for example "
+            "2032-01-01T09:00:00+00:00, or unset it to use the clock"
+        )
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def resolve_repo(repo: Path | None) -> Path:
@@ -90,6 +115,7 @@ def prepare(
         prepared = prepare(
             root,
             env,  # type: ignore[arg-type]
+            now=current_time(),
             force=force,
             edges=local_edges(root),
             assume_pre_applied=assume_pre_applied,

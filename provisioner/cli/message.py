@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.common import EXIT_PROBLEMS, desk_file, fail_environment, repo_option
+from provisioner.cli.common import (
+    EXIT_PROBLEMS,
+    current_time,
+    desk_file,
+    fail_environment,
+    repo_option,
+)
 from provisioner.vocabulary import MESSAGE_KINDS
 
 
@@ -32,9 +38,12 @@ def message(kind: str, file: Path, force: bool, repo: Path | None) -> None:
     from provisioner.rules.run import EnvironmentProblem
     from provisioner.runtime import local_edges
 
+    now = current_time()
     desk = desk_file(file, repo)
     try:
-        composed = compose(kind, desk, force=force, edges=local_edges(desk.source.repo_root))
+        composed = compose(
+            kind, desk, force=force, edges=local_edges(desk.source.repo_root), now=now
+        )
     except EnvironmentProblem as exc:  # e.g. FILE outside --repo: nothing to validate
         fail_environment(str(exc))
     except MessageProblem as exc:

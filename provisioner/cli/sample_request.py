@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.common import desk_file, fail_environment, repo_option
+from provisioner.cli.common import current_time, desk_file, fail_environment, repo_option
 
 
 @click.command("sample-request")
@@ -50,8 +50,6 @@ def sample_request(
     of the specific data. Values still to fill in are '?' (validate refuses evidence that
     still holds one).
     """
-    from datetime import datetime
-
     from provisioner.desk.draft import (
         DeskProblem,
         parse_assignments,
@@ -70,7 +68,7 @@ def sample_request(
         requests = sample_requests(
             desk,
             None if every else [str(modality)],
-            now=datetime.now().astimezone(),
+            now=current_time().astimezone(),  # the request's times are local, as PCI's are
             values=parse_assignments(assignments),
             soap=soap,
             generic=fill_generic,

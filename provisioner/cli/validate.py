@@ -11,6 +11,7 @@ import click
 from provisioner.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    current_time,
     fail_environment,
     format_option,
     repo_option,
@@ -72,7 +73,7 @@ def validate(
             catalog = catalog_at(open_repo(root), catalog_ref)
         with catalog as other:
             edges = local_edges(root, cache=not no_cache, progress=progress)
-            report = run(root, paths, edges=edges, catalog_from=other)
+            report = run(root, paths, edges=edges, catalog_from=other, now=current_time())
     except errors as exc:
         fail_environment(str(exc))
     finally:

@@ -83,7 +83,7 @@ def compose(
     desk: DeskFile,
     *,
     force: bool,
-    now: datetime | None = None,
+    now: datetime,
     edges: DocumentEdges | None = None,
 ) -> Composed:
     """The message `kind` for the file, or why it cannot be written.
@@ -97,7 +97,7 @@ def compose(
     src, catalog = desk.source, desk.catalog
     situation = Situation()
     if needs_valid_file(kind):
-        report = validate(src.repo_root, [src.path], edges=edges)
+        report = validate(src.repo_root, [src.path], edges=edges, now=now)
         problems = [d for d in report.diagnostics if d.is_error]
         if problems and not force:
             return Composed(None, problems, report.files)

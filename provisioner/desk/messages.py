@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from string import Template
 from typing import TYPE_CHECKING
@@ -123,6 +123,7 @@ def closing_messages(plan: Plan, sources: Sequence[Source], catalog: Catalog) ->
                 repo_root=src.repo_root,
                 situation=Situation(other_providers=others, entity_modalities=granted),
                 file=src.rel,
+                now=plan.now,
             )
             out[key[0]] = out.get(key[0], "") + text
     return out
@@ -369,7 +370,7 @@ def render_message(
     *,
     folder: Path | None = None,
     repo_root: Path | None = None,
-    now: datetime | None = None,
+    now: datetime,
     form_signer: str | None = None,
     situation: Situation | None = None,
     file: str | None = None,
@@ -380,11 +381,11 @@ def render_message(
     it) and `repo_root` bounds where documents are read; without `folder` the CDA is shown as
     unreadable. `situation` carries what the caller found in the repository (the rules'
     findings, the entity's other providers...); `file` is the file as the pull request names
-    it. `form_signer` describes who signed the form, when the caller knows it. Raises
+    it. `now` is the moment days left are counted from. `form_signer` describes who signed the form,
+    when the caller knows it. Raises
     MessageProblem when the message does not apply (e.g. `abss-redirect` for an entity that
     depends on no ABSS, `request-info` when nothing is missing) or its template is broken.
     """
-    now = now or datetime.now(UTC)
     situation = situation or Situation()
     entity, provider, service = integration.entity, integration.provider, catalog.service
     names = entity_names(catalog, entity.ine10, entity.name)

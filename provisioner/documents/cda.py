@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -333,11 +333,11 @@ def check_cda(
     data: bytes,
     anchors: Sequence[x509.Certificate],
     warning_days: int = 60,
-    now: datetime | None = None,
+    *,
+    now: datetime,
     marks: IssuerMarks | None = None,
 ) -> CdaCheck:
-    """Check the bytes of a CDA file against the trusted CAs."""
-    now = now or datetime.now(UTC)
+    """Check the bytes of a CDA file against the trusted CAs, as they stand at now."""
     cert, findings = load_single_certificate(data)
     if cert is None:
         return CdaCheck(None, tuple(findings))

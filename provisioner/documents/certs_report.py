@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,7 @@ class CertsReport:
         return [row for row in self.rows if self.flagged(row)]
 
 
-def collect(repo_root: Path, within: int | None = None, now: datetime | None = None) -> CertsReport:
+def collect(repo_root: Path, within: int | None = None, *, now: datetime) -> CertsReport:
     """Read every integration file (that loads) and the identity of its CDA."""
     from provisioner.loading.paths import RepositoryFiles
     from provisioner.loading.sources import integration_files, load_sources
@@ -79,7 +79,7 @@ def collect(repo_root: Path, within: int | None = None, now: datetime | None = N
             )
         )
     rows.sort(key=lambda r: (r.entity_ine10, r.provider_name, r.file))
-    return CertsReport(rows, now or datetime.now(UTC), within)
+    return CertsReport(rows, now, within)
 
 
 def _expiry(row: CertRow, now: datetime) -> str:

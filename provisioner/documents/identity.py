@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +31,7 @@ class CertificateIdentity:
             "not_after": self.not_after.isoformat(),
         }
 
-    def days_left(self, now: datetime | None = None) -> int:
-        now = now or datetime.now(UTC)
+    def days_left(self, now: datetime) -> int:
         return (self.not_after - now).days
 
 

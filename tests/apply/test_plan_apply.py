@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from provisioner.plan.desired import canonical_json
 from provisioner.plan.diff import make_plan
 from provisioner.plan.ledger_format import LedgerView
 from provisioner.plan.render import render_json, render_markdown, render_text
+from tests.conftest import NOW
 from tests.conftest import edit as edit_first
 
 CASTELLDEFELS = "0805690004"
@@ -393,7 +394,7 @@ class FailingStore(LocalStore):
 def test_failure_half_way_then_rerun_finishes_without_duplicates(repo: Path) -> None:
     root = repo / ".provisioner" / "sharepoint"
     out_dir = repo / "build" / "app"
-    prepared = applying.prepare(repo, "PRE")
+    prepared = applying.prepare(repo, "PRE", now=NOW)
     result = applying.apply(prepared, FailingStore(root, 3), out_dir)
     assert result.status == "store-failed"
     assert result.files_created == 3
@@ -412,13 +413,65 @@ def test_failure_half_way_then_rerun_finishes_without_duplicates(repo: Path) -> 
 
 def test_concurrent_apply_cannot_clobber_the_ledger(repo: Path) -> None:
     store = LocalStore(repo / ".provisioner" / "sharepoint")
-    first = applying.prepare(repo, "PRE")
-    second = applying.prepare(repo, "PRE")
+    first = applying.prepare(repo, "PRE", now=NOW)
+    second = applying.prepare(repo, "PRE", now=NOW)
     assert applying.apply(second, store, repo / "build").status == "applied"
     tip = ledger_log(repo, "PRE")[0].hexsha
     with pytest.raises(LedgerMoved):
         applying.apply(first, store, repo / "build")
     assert ledger_log(repo, "PRE")[0].hexsha == tip
+
+
+# ----------------------------------------------------------------------------- APP's schema
+
+
+def test_the_app_configuration_written_conforms_to_the_published_schema(repo: Path) -> None:
+    import jsonschema
+
+    for env in ("PRE", "PRO"):
+        res, _ = apply_cli(repo, env)
+        assert res.exit_code == 0, res.output
+        schema = json.loads((repo / "schemas" / "app-config.schema.json").read_text("utf-8"))
+        written = json.loads((repo / "build" / "app" / f"app-{env}.json").read_text("utf-8"))
+        jsonschema.validate(written, schema)  # raises when it does not conform
+        assert written["permissions"] and written["ip_allowlist"]
+
+
+@pytest.mark.parametrize(
+    ("damage", "where"),
+    [
+        (lambda doc: doc.pop("permissions"), "'permissions' is a required property"),
+        (lambda doc: doc["ip_allowlist"][0].update(ine10=805690004), "ip_allowlist/0/ine10"),
+        (lambda doc: doc["permissions"][0]["certificates"][0].update(sha256="x"), "sha256"),
+        (lambda doc: doc.update(environment="DEV"), "environment"),
+        (lambda doc: doc.update(note="extra"), "'note' was unexpected"),
+    ],
+)
+def test_an_app_configuration_that_does_not_conform_stops_apply_before_any_change(
+    repo: Path, damage: Callable[[dict[str, Any]], object], where: str
+) -> None:
+    prepared = applying.prepare(repo, "PRE", now=NOW)
+    assert prepared.plan is not None
+    document = json.loads(prepared.plan.ledger_files["app-PRE.json"])
+    damage(document)
+    # The seam: the plan carries the exact bytes apply would write.
+    prepared.plan.ledger_files["app-PRE.json"] = canonical_json(document)
+    out_dir = repo / "build" / "app"
+    store = LocalStore(repo / ".provisioner" / "sharepoint")
+    result = applying.apply(prepared, store, out_dir)
+    assert result.status == "output-invalid" and not result.ok
+    assert result.error is not None and where in result.error
+    assert "app-PRE.json does not conform to schemas/app-config.schema.json" in result.error
+    assert "apply stopped: app-PRE.json does not conform" in applying.result_text(result)
+    assert store_files(repo) == [] and not out_dir.exists()
+    assert ledger_log(repo, "PRE") == []
+
+
+def test_an_app_configuration_that_is_not_json_is_refused() -> None:
+    from provisioner.apply.app_schema import app_config_problems
+
+    (problem,) = app_config_problems(b"{not json")
+    assert problem.startswith("not JSON")
 
 
 # ----------------------------------------------------------------------------- safety
@@ -472,7 +525,6 @@ def test_ledger_commit_message_names_source_time_and_ci_run(repo: Path) -> None:
         "GITHUB_RUN_ID": "4242",
         "GITHUB_ACTOR": "cap-de-servei",
     }
-    before = datetime.now(UTC).replace(microsecond=0)
     res = cli_run(["apply", "--env", "PRE", "--repo", str(repo)], env=env)
     assert res.exit_code == 0, res.output
     commit = ledger_log(repo, "PRE")[0]
@@ -483,7 +535,8 @@ def test_ledger_commit_message_names_source_time_and_ci_run(repo: Path) -> None:
     assert "CI-Actor: cap-de-servei" in message
     applied_at = re.search(r"^Applied-At: (.+)$", message, re.M)
     assert applied_at is not None
-    assert datetime.fromisoformat(applied_at.group(1)) >= before
+    # The injected clock (HESTIA_PROVISIONER_NOW), not the machine's.
+    assert datetime.fromisoformat(applied_at.group(1)) == NOW.replace(microsecond=0)
     assert "Consell Comarcal de l'Alta Ribagorça (8100560009): new entity" in message
     store = repo / ".provisioner" / "sharepoint"
     assert f"Store: local ({store}) (8 folders, 6 files written)" in message
@@ -502,8 +555,8 @@ def test_uncommitted_changes_are_said_in_the_ledger(repo: Path) -> None:
 # ----------------------------------------------------------------------------- rendering
 
 
-def prepared_plan(repo_dir: Path, env: str = "PRE", **kwargs: Any) -> Any:
-    prepared = applying.prepare(repo_dir, env, **kwargs)  # type: ignore[arg-type]
+def prepared_plan(repo_dir: Path, env: str = "PRE", now: datetime = NOW) -> Any:
+    prepared = applying.prepare(repo_dir, env, now=now)  # type: ignore[arg-type]
     assert prepared.plan is not None, prepared.problems
     return prepared.plan
 
@@ -522,11 +575,13 @@ def test_markdown_shows_certificate_identity_and_expiry(repo: Path) -> None:
 
 
 def test_warnings_come_first_with_expiring_certificates(repo: Path) -> None:
-    later = datetime.now(UTC) + timedelta(days=5 * 365 - 30)
+    later = NOW + timedelta(days=5 * 365 - 30)  # a month before the samples' CDAs expire
     plan = prepared_plan(repo, now=later)
     md = render_markdown(plan)
     warning_at = md.index("> [!WARNING]")
-    assert "CDA-EXPIRING: the certificate of Serveis Informàtics del Pirineu SL" in md
+    # Validation judges the CDAs at the plan's moment too, so its warning is the one shown.
+    assert "CDA-EXPIRING: cda: the certificate expires on " in md
+    assert f"ask the provider for the renewed certificate ({PIRINEU}:16)" in md
     assert warning_at < md.index("####")
     lines = render_text(plan).splitlines()
     first_entity = next(i for i, line in enumerate(lines) if line and line[0] not in "Pw")
@@ -547,7 +602,7 @@ def test_document_changed_under_the_same_name_is_an_error(repo: Path) -> None:
     for files in manifest["folders"].values():
         for entry in files.values():
             entry["sha256"] = "0" * 64
-    prepared = applying.prepare(repo, "PRE")
+    prepared = applying.prepare(repo, "PRE", now=NOW)
     assert prepared.plan is not None
     desired_cfg = json.loads(prepared.plan.ledger_files["app-PRE.json"])
     # Same plan against a ledger whose documents had other content: every file conflicts.
@@ -560,7 +615,7 @@ def test_document_changed_under_the_same_name_is_an_error(repo: Path) -> None:
     plan = make_plan(
         desired,
         LedgerView(view.tip, view.files, view.app_config, manifest, view.records),
-        now=datetime.now(UTC),
+        now=NOW,
         expiry_days=60,
     )
     assert plan.refused
@@ -677,7 +732,7 @@ def test_a_damaged_ledger_is_an_environment_error(repo: Path) -> None:
     from provisioner.apply.ledger import record
 
     files = {"sharepoint-manifest.json": b'{"folders": []}'}
-    record(git.Repo(repo), "PRE", None, files, "hand-made\n", datetime.now(UTC))
+    record(git.Repo(repo), "PRE", None, files, "hand-made\n", NOW)
     res = plan_cli(repo, "PRE")
     assert res.exit_code == 2
     assert "is not a ledger commit this tool wrote" in res.output
@@ -718,11 +773,11 @@ def test_demo_runs_twice_and_leaves_the_checkout_clean(repo: Path) -> None:
 def test_expiry_warned_by_validation_is_not_repeated(repo: Path) -> None:
     from provisioner.plan.desired import desired_state, gather
 
-    prepared = applying.prepare(repo, "PRE")
+    prepared = applying.prepare(repo, "PRE", now=NOW)
     assert prepared.report.catalog is not None
     inputs, _ = gather(prepared.report.sources)
     desired = desired_state(prepared.report.catalog, "PRE", inputs)
-    later = datetime.now(UTC) + timedelta(days=5 * 365 - 30)
+    later = NOW + timedelta(days=5 * 365 - 30)  # a month before the samples' CDAs expire
     both = make_plan(desired, LedgerView(), now=later, expiry_days=60)
     assert sum("CDA-EXPIRING" in w for w in both.warnings) == 3
     once = make_plan(

@@ -115,7 +115,9 @@ def serve(state: State) -> Iterator[str]:
                 rest = "&".join(
                     f"{k}={v[0]}" for k, v in query.items() if k not in ("page", "per_page")
                 )
-                host = state.link_host or f"http://127.0.0.1:{self.server.server_address[1]}"
+                address = self.server.server_address
+                assert isinstance(address, tuple)  # an IPv4 (host, port) server
+                host = state.link_host or f"http://127.0.0.1:{address[1]}"
                 link = f'<{host}{path}?{rest}&per_page={size}&page={page + 1}>; rel="next"'
             self._send(200, chunk, link)
 

@@ -13,7 +13,7 @@ from click.testing import Result
 
 from provisioner.loading.schemas import stale_schemas
 from provisioner.rules.run import validate
-from tests.conftest import ROOT, edit
+from tests.conftest import NOW, ROOT, edit
 
 ALTA = "integrations/8100560009/serveis-informatics-pirineu.yaml"
 
@@ -77,7 +77,7 @@ def test_markdown_format_is_a_table(sample_repo: Path, run_cli: Callable[..., Re
 
 
 def test_warnings_alone_exit_zero(sample_repo: Path, run_cli: Callable[..., Result]) -> None:
-    if not validate(sample_repo).ok:  # the samples must be clean for this to mean anything
+    if not validate(sample_repo, now=NOW).ok:  # the samples must be clean for this to mean anything
         return
     edit(sample_repo, ALTA, '  name: "Consell Comarcal de l\'Alta Ribagorça"', '  name: "CC"')
     result = run_cli(["validate", "--repo", str(sample_repo)])
@@ -90,7 +90,7 @@ def test_all_problems_in_all_files_at_once(sample_repo: Path) -> None:
     other = "integrations/0805690004/gestio-municipal-oberta.yaml"
     edit(sample_repo, other, "  nif: B17234568", "  nif: B17234569")
     edit(sample_repo, other, "  - 198.51.100.40", "  - 169.254.1.1")
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     codes = {(d.file, d.code) for d in report.diagnostics}
     assert (ALTA, "YAML-IMPLICIT-TYPE") in codes
     assert (other, "NIF-CHECK") in codes
@@ -99,7 +99,7 @@ def test_all_problems_in_all_files_at_once(sample_repo: Path) -> None:
 
 def test_same_entity_and_provider_twice(sample_repo: Path) -> None:
     clone_sample(sample_repo, "integrations/8100560009/copy.yaml", [('fp: "265594"', 'fp: "1"')])
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     dup = [d for d in report.diagnostics if d.code == "DUPLICATE-INTEGRATION"]
     assert len(dup) == 1  # reported once, on one file, naming the other
     assert {dup[0].file.rsplit("/", 1)[1], dup[0].message.rsplit("/", 1)[1].split(";")[0]} == {
@@ -117,7 +117,7 @@ def test_same_fp_twice_and_same_folder(sample_repo: Path) -> None:
             ("  - 203.0.113.10\n  - 198.51.100.0/29", "  - 192.0.2.99"),
         ],
     )
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     found = {d.code for d in report.diagnostics if "other.yaml" in d.file + d.message}
     assert {"DUPLICATE-FP", "FOLDER-DUPLICATE"} <= found
 
@@ -133,7 +133,7 @@ def test_same_ip_claimed_by_two_providers(sample_repo: Path) -> None:
             ("  - 198.51.100.0/29\n", "  - 192.0.2.77\n"),
         ],
     )
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     claims = [d for d in report.diagnostics if d.code == "IP-CLAIMED-TWICE"]
     assert len(claims) == 1
     assert "198.51.100.0/29" in claims[0].message or "198.51.100.4" in claims[0].message
@@ -160,7 +160,7 @@ def test_same_provider_may_reuse_its_ips_for_another_entity(sample_repo: Path) -
             ("  nif: P7500001H", "  nif: P0801900B"),
         ],
     )
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     assert not [d for d in report.diagnostics if d.code == "IP-CLAIMED-TWICE"]
     assert not [d for d in report.diagnostics if d.code == "LAYOUT-FOLDER"]
 
@@ -168,7 +168,7 @@ def test_same_provider_may_reuse_its_ips_for_another_entity(sample_repo: Path) -
 def test_file_in_the_wrong_folder_is_a_warning(sample_repo: Path) -> None:
     (sample_repo / "integrations/misc").mkdir()
     shutil.move(sample_repo / ALTA, sample_repo / "integrations/misc/alta.yaml")
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     layout = [d for d in report.diagnostics if d.code == "LAYOUT-FOLDER"]
     assert layout and layout[0].severity == "warning"
 
@@ -178,7 +178,7 @@ def test_symlink_leaving_the_repository_is_refused(sample_repo: Path, tmp_path: 
     outside.write_text("not here")
     (sample_repo / "integrations/8100560009/certs/link.pem").symlink_to(outside)
     edit(sample_repo, ALTA, "cda: certs/serveis-informatics-pirineu.pem", "cda: certs/link.pem")
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     assert any(
         d.code == "PATH-ESCAPES" and "symbolic link" in d.message for d in report.diagnostics
     )
@@ -213,7 +213,7 @@ def test_broken_catalog_is_reported_with_positions(sample_repo: Path) -> None:
     edit(sample_repo, "catalog/ip-policy.yaml", "max_prefix_v4: 24", "max_prefix_v4: '24'")
     edit(sample_repo, "catalog/entities.yaml", 'abss: "8100560009"}', 'abss: "1111111111"}')
     edit(sample_repo, "catalog/entities.yaml", "nif: P0801900B", "nif: P0801900C")
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     found = {(d.file, d.code) for d in report.diagnostics}
     assert ("catalog/ip-policy.yaml", "SCHEMA-TYPE") in found
     assert ("catalog/entities.yaml", "CATALOG-ABSS-UNKNOWN") in found

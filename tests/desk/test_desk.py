@@ -26,6 +26,7 @@ from provisioner.documents.scsp import HESTIA_NS, SCSP_NS, SOAP_NS, SPECIFIC_DAT
 from provisioner.model import Integration
 from provisioner.rules.run import validate
 from provisioner.vocabulary import MESSAGE_KINDS
+from tests.conftest import NOW
 
 PRO = "integrations/0805690004/solucions-socials-digitals.yaml"
 PRE = "integrations/8100560009/serveis-informatics-pirineu.yaml"
@@ -120,7 +121,7 @@ def test_request_info_when_nothing_is_missing_is_refused(sample_repo: Path) -> N
 
 def test_abss_redirect_names_the_abss_from_the_register(sample_repo: Path, run_cli: Run) -> None:
     path = dependent_request(sample_repo)
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     (diag,) = [d for d in report.diagnostics if d.code == "ENTITY-DEPENDS-ON-ABSS"]
     rel = "integrations/2506130005/proveidor-de-proves.yaml"
     assert f"hestia-provisioner message abss-redirect {rel}" in diag.message
@@ -140,7 +141,7 @@ def test_not_eligible_escalates_to_the_head_of_service(sample_repo: Path, run_cl
         .replace('ine10: "8100560009"', 'ine10: "1700000001"')
         .replace("Consell Comarcal de l'Alta Ribagorça", "Ajuntament Inventat"),
     )
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     (diag,) = [d for d in report.diagnostics if d.code == "ENTITY-NOT-ELIGIBLE"]
     assert "hestia-provisioner message not-eligible integrations/1700000001/" in diag.message
     result = run_cli(["message", "not-eligible", str(path)])
@@ -269,19 +270,19 @@ def test_render_message_knows_every_field(sample_repo: Path) -> None:
     assert values["abss_by"] == "pel Consell Comarcal de l'Alta Ribagorça"
     # Without the rules' findings nothing is known to be missing but the (present) IPs.
     with pytest.raises(MessageProblem):
-        render_message("farewell", integration, catalog)
+        render_message("farewell", integration, catalog, now=NOW)
 
 
 def test_every_kind_renders_through_render_message(sample_repo: Path) -> None:
     catalog, _ = load_catalog(sample_repo)
     assert catalog is not None
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     pro = next(s for s in report.sources if s.rel == PRO)
     rendered = {}
     for kind in MESSAGE_KINDS:
         try:
             rendered[kind] = render_message(
-                kind, pro.integration, catalog, folder=pro.folder, repo_root=sample_repo
+                kind, pro.integration, catalog, folder=pro.folder, repo_root=sample_repo, now=NOW
             )
         except MessageProblem:
             continue
@@ -433,11 +434,11 @@ def test_generated_requests_and_good_responses_open_pro(sample_repo: Path, run_c
         listing += [f"evidence/{request.name}", f"evidence/{response.name}"]
     text = path.read_text(encoding="utf-8").replace("environment: PRE", "environment: PRO")
     path.write_text(text, encoding="utf-8")
-    assert not validate(sample_repo).ok  # PRO without evidence is blocked
+    assert not validate(sample_repo, now=NOW).ok  # PRO without evidence is blocked
     path.write_text(
         text + "homologation:\n" + "".join(f"  - {e}\n" for e in listing), encoding="utf-8"
     )
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     assert report.ok, report.diagnostics
 
 
@@ -477,9 +478,9 @@ def test_unreadable_form_falls_back_to_the_entity(sample_repo: Path) -> None:
     )
     catalog, _ = load_catalog(sample_repo)
     assert catalog is not None
-    src = next(s for s in validate(sample_repo).sources if s.rel == PRE)
+    src = next(s for s in validate(sample_repo, now=NOW).sources if s.rel == PRE)
     text = render_message(
-        "head-of-service", src.integration, catalog, form_signer="la secretaria de l'ens"
+        "head-of-service", src.integration, catalog, form_signer="la secretaria de l'ens", now=NOW
     )
     assert "(forms/FP265594-formulari-integracio.pdf): la secretaria de l'ens" in text
 
@@ -489,7 +490,7 @@ def test_expired_cda_and_templates_asking_for_what_is_not_there(
 ) -> None:
     catalog, _ = load_catalog(sample_repo)
     assert catalog is not None
-    src = next(s for s in validate(sample_repo).sources if s.rel == PRE)
+    src = next(s for s in validate(sample_repo, now=NOW).sources if s.rel == PRE)
     text = render_message(
         "head-of-service",
         src.integration,

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +28,17 @@ from provisioner.documents.identity import identity_from_bytes
 from provisioner.loading.paths import RepositoryFiles, TooLarge
 from provisioner.rules.run import ValidationReport
 from provisioner.rules.run import validate as validate_core
-from provisioner.runtime import local_edges
-from provisioner.runtime.caches import FORMS_CACHE, FileCache
+from provisioner.runtime import caches, local_edges
+from provisioner.runtime.caches import FileCache
 from provisioner.runtime.pool import PooledFormChecker
 from provisioner.runtime.settings import NO_CACHE_ENV, WORKERS_ENV, Settings
-from tests.conftest import ROOT
+from tests.conftest import NOW, ROOT, pki_times
 
 ALTA = "integrations/8100560009/serveis-informatics-pirineu.yaml"
 ALTA_CDA = "integrations/8100560009/certs/serveis-informatics-pirineu.pem"
 ALTA_FORM = "integrations/8100560009/forms/FP265594-formulari-integracio.pdf"
 ENTITY_NAME, ENTITY_NIF = "Consell Comarcal de l'Alta Ribagorça", "P7500001H"
 PROVIDER_NAME, PROVIDER_NIF = "Serveis Informàtics del Pirineu SL", "B65432106"
-NOW = datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,8 @@ class Pki:
     def cda(self, **kwargs: Any) -> demo_pki.Issued:
         kwargs.setdefault("key_type", "ec")
         kwargs.setdefault("key_size", 256)
+        for key, value in pki_times().items():
+            kwargs.setdefault(key, value)
         issuer = kwargs.pop("issuer", self.intermediate)
         assert isinstance(issuer, demo_pki.Issued)
         return demo_pki.make_cda(issuer, "app DEMO", f"{PROVIDER_NAME} (DEMO)", **kwargs)
@@ -59,17 +60,25 @@ class Pki:
         self, organization: str, nif: str, issuer: demo_pki.Issued | None = None
     ) -> demo_pki.Issued:
         return demo_pki.make_signer(
-            issuer or self.intermediate, organization, nif, key_type="ec", key_size=256
+            issuer or self.intermediate,
+            organization,
+            nif,
+            key_type="ec",
+            key_size=256,
+            **pki_times(),
         )
 
 
 @pytest.fixture(scope="module")
 def pki() -> Pki:
-    root = demo_pki.make_root_ca("Test DEMO Root")  # RSA, so it can also sign with MD5
+    # RSA, so it can also sign with MD5
+    root = demo_pki.make_root_ca("Test DEMO Root", **pki_times())
     return Pki(
         root,
-        demo_pki.make_intermediate_ca(root, "Test DEMO Intermediate", key_type="ec", key_size=256),
-        demo_pki.make_root_ca("Stranger DEMO Root", key_type="ec", key_size=256),
+        demo_pki.make_intermediate_ca(
+            root, "Test DEMO Intermediate", key_type="ec", key_size=256, **pki_times()
+        ),
+        demo_pki.make_root_ca("Stranger DEMO Root", key_type="ec", key_size=256, **pki_times()),
     )
 
 
@@ -110,6 +119,7 @@ def repo(sample_repo: Path, pki: Pki) -> Path:
             nif=provider["nif"],
             key_type="ec",
             key_size=256,
+            **pki_times(),
         )
         (path.parent / data["cda"]).write_bytes(cda.pem())
         pdf = demo_pki.make_form_pdf([("Ens", entity["name"]), ("FP", data["fp"])])
@@ -120,15 +130,15 @@ def repo(sample_repo: Path, pki: Pki) -> Path:
     return sample_repo
 
 
-def validate(repo: Path) -> ValidationReport:
+def validate(repo: Path, now: datetime = NOW) -> ValidationReport:
     """Validation as the command line runs it: with the local caches and the form pool."""
-    return validate_core(repo, edges=local_edges(repo))
+    return validate_core(repo, edges=local_edges(repo), now=now)
 
 
 def codes(repo: Path, rel: str = ALTA) -> dict[str, list[str]]:
     """Diagnostic code -> messages, for one file."""
     found: dict[str, list[str]] = {}
-    for d in validate(repo).diagnostics:
+    for d in validate(repo, now=NOW).diagnostics:
         if d.file == rel:
             found.setdefault(d.code, []).append(d.message)
     return found
@@ -145,7 +155,7 @@ def test_the_reissued_samples_are_clean(repo: Path, run_cli: Callable[..., Resul
 
 
 def test_shipped_demo_samples_pass_these_checks() -> None:
-    report = validate(ROOT)
+    report = validate(ROOT, now=NOW)
     mine = [d for d in report.diagnostics if d.code.startswith(("CDA-", "FORM-", "CATALOG-"))]
     assert mine == []
 
@@ -296,7 +306,7 @@ def test_one_certificate_for_two_providers_is_an_error(
     other = repo / "integrations/0805690004/gestio-municipal-oberta.yaml"
     shared = (repo / ALTA_CDA).read_bytes()
     (other.parent / "certs/gestio-municipal-oberta.pem").write_bytes(shared)
-    report = validate(repo)
+    report = validate(repo, now=NOW)
     dups = [d for d in report.diagnostics if d.code == "CDA-DUPLICATE"]
     assert len(dups) == 1
     assert "Serveis Informàtics del Pirineu SL" in dups[0].message or "Gestió" in dups[0].message
@@ -309,7 +319,7 @@ def test_the_same_provider_may_reuse_its_certificate(repo: Path) -> None:
     text = other.read_text(encoding="utf-8")
     other.write_text(text.replace("nif: B17234568", f"nif: {PROVIDER_NIF}"), encoding="utf-8")
     (other.parent / "certs/gestio-municipal-oberta.pem").write_bytes((repo / ALTA_CDA).read_bytes())
-    assert not [d for d in validate(repo).diagnostics if d.code == "CDA-DUPLICATE"]
+    assert not [d for d in validate(repo, now=NOW).diagnostics if d.code == "CDA-DUPLICATE"]
 
 
 def test_a_huge_file_is_not_read(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -329,7 +339,7 @@ def test_trusted_roots_problems_are_reported_on_the_catalog(repo: Path, pki: Pki
     (repo / "catalog/trust/key.pem").write_bytes(pki.root.key_pem())
     (repo / "catalog/trust/junk.pem").write_bytes(b"junk")
     (repo / "catalog/trust/leaf.der").write_bytes(pki.cda().der())
-    trust = [d for d in validate(repo).diagnostics if d.code == "CATALOG-TRUST-ROOT"]
+    trust = [d for d in validate(repo, now=NOW).diagnostics if d.code == "CATALOG-TRUST-ROOT"]
     assert len(trust) == 4
     assert any("not a CA" in d.message for d in trust)
     assert {d.file for d in trust} == {"catalog/service.yaml"}
@@ -347,12 +357,12 @@ def test_no_trusted_roots_means_no_certificate_is_trusted(repo: Path) -> None:
 
 
 def test_issuer_verification_is_remembered_locally(repo: Path) -> None:
-    validate(repo)
+    validate(repo, now=NOW)
     marks = repo / ".provisioner" / "cache" / "cda-issuers"
     assert len(list(marks.iterdir())) == 3
     for mark in marks.iterdir():
         mark.write_bytes(b"garbage")  # contents do not matter; a mark is only a name
-    assert not [d for d in validate(repo).diagnostics if d.code.startswith("CDA-")]
+    assert not [d for d in validate(repo, now=NOW).diagnostics if d.code.startswith("CDA-")]
 
 
 # --- identity -------------------------------------------------------------------------------
@@ -368,9 +378,9 @@ def test_identity_of_a_cda(tmp_path: Path, pki: Pki) -> None:
     assert identity.issuer == pki.intermediate.cert.subject.rfc4514_string()
     assert identity.serial == format(cda.cert.serial_number, "X")
     assert len(identity.sha256) == 64
-    assert identity.days_left() >= 5 * 365 - 2
+    assert identity.days_left(NOW) >= 5 * 365 - 2
     assert identity.as_dict()["not_after"].startswith(str(identity.not_after.year))
-    check = check_cda(cda.pem(), [pki.intermediate.cert])
+    check = check_cda(cda.pem(), [pki.intermediate.cert], now=NOW)
     assert check.ok and check.identity == identity
     assert load_single_certificate(b"\x00\x01")[0] is None
 
@@ -475,6 +485,7 @@ BAD_FORMS: list[tuple[str, Callable[[Pki, bytes, bytes], bytes], str, str]] = [
                 key_type="ec",
                 key_size=256,
                 key_usage=("key_agreement",),
+                **pki_times(),
             ),
         ),
         "FORM-SIGNER-UNTRUSTED",
@@ -529,6 +540,7 @@ def test_a_signer_without_organization_identifier_is_matched_by_name(
         key_type="ec",
         key_size=256,
         key_usage=("digital_signature", "content_commitment"),
+        **pki_times(),
     )
     (repo / ALTA_FORM).write_bytes(demo_pki.sign_pdf(form_pdf, signer))
     assert cli_exit(run_cli, repo).exit_code == 0
@@ -546,7 +558,7 @@ def test_a_signature_that_cannot_be_parsed_is_broken(repo: Path, entity_signed: 
 
 
 def _cache(repo: Path) -> Path:
-    return repo / FORMS_CACHE
+    return repo / caches.FORMS_CACHE  # the fixture's folder (conftest: isolated_form_cache)
 
 
 def test_verdicts_are_cached_and_a_corrupt_cache_is_a_miss(
@@ -604,12 +616,15 @@ def test_a_stale_or_foreign_cache_entry_is_a_miss(tmp_path: Path) -> None:
     FileCache(blocked / "sub").put("k", verdict)  # cannot write: ignored, no exception
 
 
-def test_a_warm_validate_does_not_import_pyhanko(repo: Path) -> None:
-    validate(repo)  # fills the cache
+def test_a_warm_validate_does_not_import_pyhanko(repo: Path, isolated_form_cache: Path) -> None:
+    validate(repo, now=NOW)  # fills the cache
     code = (
-        "import sys; from pathlib import Path; from provisioner.rules.run import validate; "
+        "import sys; from datetime import datetime; from pathlib import Path; "
+        "from provisioner.rules.run import validate; from provisioner.runtime import caches; "
         "from provisioner.runtime import local_edges; "
-        f"r = validate(Path({str(repo)!r}), edges=local_edges(Path({str(repo)!r}))); "
+        f"caches.FORMS_CACHE = Path({str(isolated_form_cache)!r}); "
+        f"r = validate(Path({str(repo)!r}), edges=local_edges(Path({str(repo)!r})), "
+        f"now=datetime.fromisoformat({NOW.isoformat()!r})); "
         "print(r.ok, any(m.startswith('pyhanko') for m in sys.modules))"
     )
     out = subprocess.run(

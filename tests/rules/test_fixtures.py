@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from provisioner.rules.run import validate
-from tests.conftest import ROOT
+from tests.conftest import NOW, ROOT
 
 FIXTURES = sorted((Path(__file__).parents[1] / "fixtures" / "integrations").glob("*.yaml"))
 SAMPLE = "integrations/8100560009/serveis-informatics-pirineu.yaml"
@@ -35,7 +35,7 @@ def place(repo: Path, fixture: Path) -> str:
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
 def test_fixture_produces_expected_codes(sample_repo: Path, fixture: Path) -> None:
     rel = place(sample_repo, fixture)
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     mine = [d for d in report.diagnostics if d.file == rel]
     expected = (header(fixture, "expect") or "none").split()
     found = {d.code for d in mine}
@@ -65,7 +65,7 @@ def test_schema_agrees_with_loader_on_fixtures(sample_repo: Path, fixture: Path)
     assert schema_ok == claimed_valid
     if not schema_ok:  # whatever the schema refuses, the loader refuses too
         rel = place(sample_repo, fixture)
-        assert validate(sample_repo).errors_in(rel)
+        assert validate(sample_repo, now=NOW).errors_in(rel)
 
 
 def test_schema_accepts_every_shipped_sample() -> None:
@@ -78,7 +78,7 @@ def test_schema_accepts_every_shipped_sample() -> None:
 
 
 def test_shipped_samples_validate_cleanly() -> None:
-    report = validate(ROOT)
+    report = validate(ROOT, now=NOW)
     assert report.files >= 3
     # One sample is a second provider that asked for two modalities: the subset is worth a word.
     (subset,) = report.diagnostics
