@@ -11,11 +11,11 @@ Only what is truly volatile is normalised (see `normalise`):
 - the temporary folder's path becomes <TMP>;
 - git commit ids (full, or abbreviated to 7..39 characters) of the temporary repositories become
   <COMMIT-1>, <COMMIT-2>, ... numbered by first appearance in each output;
-- timestamps and dates of the day the test runs (UTC) become <TIMESTAMP>, <STAMP> (the compact
-  yyyymmddHHMMSS form of SCSP request ids) and <DATE>; any other date (a certificate's validity,
-  the fixed dates of the sample commit) is kept;
-- "days left" counts, which the demo certificates' fixed expiry and today's date derive,
-  become <N>.
+- timestamps and dates of the day the commands run at (UTC) become <TIMESTAMP>, <STAMP> (the
+  compact yyyymmddHHMMSS form of SCSP request ids) and <DATE>; any other date (a certificate's
+  validity, the fixed dates of the sample commit) is kept. That day is NOW (conftest), given to
+  the commands as HESTIA_PROVISIONER_NOW, so the files hold in any year;
+- "days left" counts, which the demo certificates' expiry and that moment derive, become <N>.
 No command prints a run duration today; anything else that changes is a behaviour change.
 
 All subprocesses are started concurrently (a thread pool) before the first comparison, and the
@@ -33,12 +33,11 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, copy_repo
+from tests.conftest import NOW, ROOT, copy_repo
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -227,6 +226,7 @@ def child_env(home: Path) -> dict[str, str]:
         HOME=str(home),
         GIT_CONFIG_NOSYSTEM="1",
         GIT_CONFIG_GLOBAL=os.devnull,
+        HESTIA_PROVISIONER_NOW=NOW.isoformat(),  # not today: the answers must not depend on it
     )
     return env
 
@@ -342,7 +342,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     repos = {"samples": None, "applied": None} | {f"broken-{f}": f for f in BROKEN}
     repos |= {f: f for f in REFUSED.values()}
 
-    days = {datetime.now(UTC).date().isoformat()}
+    days = {NOW.date().isoformat()}  # the pinned moment every command runs at
     results: dict[str, tuple[int, str, str]] = {}
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         for _ in pool.map(lambda kv: make_repo(tmp / kv[0], env, kv[1]), repos.items()):
@@ -357,7 +357,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         pending = [pool.submit(sequence, cases) for cases in tasks]
         for future in pending:
             future.result()
-    days.add(datetime.now(UTC).date().isoformat())  # a run that crosses midnight
 
     commits: set[str] = set()
     for name in repos:
