@@ -9,7 +9,7 @@ LOCK   := requirements/runtime.txt
 # fails on machines without GitHub access, so it is skipped there (CI sets REQUIRE_ACTIONLINT=1).
 ACTIONLINT ?= $(shell command -v actionlint 2>/dev/null)
 
-.PHONY: demo test lint lint-workflows typecheck unit bench bench-review schemas samples lock clean
+.PHONY: demo test lint fmt lint-workflows typecheck unit bench bench-review schemas samples lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ lint: $(STAMP) lint-workflows
 	$(BIN)/ruff format --check provisioner tests scripts
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/check_lock.py
+	$(BIN)/pre-commit validate-config .pre-commit-config.yaml
+	$(BIN)/pre-commit validate-manifest .pre-commit-hooks.yaml
+
+# Format and fix what can be fixed (imports, pyupgrade...); `make lint` then checks the rest.
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix provisioner tests scripts
+	$(BIN)/ruff format provisioner tests scripts
 
 lint-workflows: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
