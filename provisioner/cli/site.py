@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from provisioner.cli.common import (
+    current_time,
     fail_environment,
     local_store_option,
     open_store,
@@ -39,7 +40,6 @@ def site(out: Path, store_kind: str | None, local_store: Path | None, repo: Path
     between the store and its ledger; without, drift is not checked.
     """
     import os
-    from datetime import UTC, datetime
 
     from provisioner.catalog import load_catalog
     from provisioner.runtime import local_edges
@@ -57,7 +57,7 @@ def site(out: Path, store_kind: str | None, local_store: Path | None, repo: Path
             store_kind or "local", root, local_store, catalog, dict(os.environ), ci_guard=False
         )
     try:
-        inputs = collect(root, datetime.now(UTC), edges=local_edges(root), store=store)
+        inputs = collect(root, current_time(), edges=local_edges(root), store=store)
         written = write_site(render_site(build_site(inputs)), out)
     except SiteProblem as exc:
         fail_environment(str(exc))

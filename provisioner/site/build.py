@@ -142,7 +142,7 @@ def collect(
 
     edges = edges or DocumentEdges()
     try:
-        report = validate(repo_root, edges=edges)
+        report = validate(repo_root, edges=edges, now=now)
         root = report.repo_root
         # The documents and certificates of the valid files, read once for both plans.
         gathered = None

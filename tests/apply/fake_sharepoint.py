@@ -183,6 +183,7 @@ class FakeSharePoint:
     @property
     def site_url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an IPv4 server: (host, port)
         return f"http://{host}:{port}{self.site}"
 
     def __enter__(self) -> FakeSharePoint:

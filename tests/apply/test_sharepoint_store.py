@@ -619,9 +619,12 @@ def test_federated_login_passes_the_oidc_token_as_client_assertion() -> None:
 def test_certificate_login_reads_the_file_before_any_call(tmp_path: Path) -> None:
     path, thumbprint = make_pem(tmp_path)
     seen: list[Any] = []
-    source = token_source(
-        CertificateLogin(TENANT, CLIENT_ID, path), "https://h", lambda *a: seen.append(a) or {}
-    )
+
+    def exchange(*args: Any) -> dict[str, Any]:
+        seen.append(args)
+        return {}
+
+    source = token_source(CertificateLogin(TENANT, CLIENT_ID, path), "https://h", exchange)
     assert seen == []
     source()
     assert seen[0][2]["thumbprint"] == thumbprint

@@ -8,7 +8,7 @@ import pytest
 
 from provisioner.rules.run import validate
 from provisioner.sharepoint_names import name_problem
-from tests.conftest import edit
+from tests.conftest import NOW, edit
 
 PIRINEU = "integrations/8100560009/serveis-informatics-pirineu.yaml"
 
@@ -64,7 +64,7 @@ def test_an_existing_document_with_an_unusable_name_fails_validation(sample_repo
     folder = sample_repo / "integrations" / "8100560009" / "forms"
     (folder / "FP265594-formulari-integracio.pdf").rename(folder / "formulari.")
     edit(sample_repo, PIRINEU, "forms/FP265594-formulari-integracio.pdf", "forms/formulari.")
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     mine = [d for d in report.diagnostics if d.file == PIRINEU and d.is_error]
     assert [d.code for d in mine] == ["DOCUMENT-NAME"]
     assert "'formulari.'" in mine[0].message and "rename the file" in mine[0].message
@@ -82,7 +82,7 @@ def test_a_long_document_name_can_overflow_the_whole_path(sample_repo: Path) -> 
     folder = sample_repo / "integrations" / "8100560009" / "forms"
     (folder / "FP265594-formulari-integracio.pdf").rename(folder / name)
     edit(sample_repo, PIRINEU, "forms/FP265594-formulari-integracio.pdf", f"forms/{name}")
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     found = [d for d in report.diagnostics if d.code == "DOCUMENT-NAME"]
     assert found and "SharePoint allows 400" in found[0].message
 
@@ -112,7 +112,7 @@ def test_an_unusable_sharepoint_target_is_a_catalog_problem(
     sample_repo: Path, old: str, new: str, key: str
 ) -> None:
     edit(sample_repo, "catalog/service.yaml", old, new)
-    report = validate(sample_repo)
+    report = validate(sample_repo, now=NOW)
     found = [d for d in report.diagnostics if d.code == "CATALOG-SHAREPOINT"]
     assert len(found) == 1 and found[0].message.startswith(key)
     assert found[0].file == "catalog/service.yaml" and found[0].line > 1
