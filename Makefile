@@ -50,8 +50,10 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -p no:cacheprovider --cov=provisioner --cov-branch --cov-report=term
 
+# The scripts import the installed package, benchlib beside them, and (bench_sharepoint) the test
+# suite's fake SharePoint: the repository root goes on PYTHONPATH for that, not into the code.
 bench: $(STAMP)
-	for b in scripts/bench_*.py; do $(BIN)/python $$b || exit 1; done
+	for b in scripts/bench_*.py; do PYTHONPATH=$(CURDIR) $(BIN)/python $$b || exit 1; done
 
 # The PR check's wall time on 1,000 generated integrations (install from the lock, validate, plan).
 bench-review: $(STAMP)

@@ -17,8 +17,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(__file__))
-
 from benchlib import CLI, load_note, make_bench_repo, report, run
 
 COUNT = 1_000

@@ -22,8 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(__file__))
-
 from benchlib import ROOT, make_bench_repo
 
 COUNT = 1_000

@@ -25,11 +25,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(__file__))
+from benchlib import CLI, make_bench_repo, run
 
-from benchlib import CLI, ROOT, make_bench_repo, run
-
-sys.path.insert(0, str(ROOT))
 from tests.apply.fake_sharepoint import TOKEN, FakeSharePoint
 
 COUNT = 200

@@ -10,14 +10,11 @@ Target: <= 3 s.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-
-sys.path.insert(0, os.path.dirname(__file__))
 
 from benchlib import CLI, best_of, make_bench_repo, report, run
 

@@ -14,14 +14,11 @@ Targets (2 cores, best of several runs): --help <= 0.3 s; empty <= 0.12 s; 1,000
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, os.path.dirname(__file__))
 
 from benchlib import CLI, ROOT, best_of, load_note, make_bench_repo, measure, report
 

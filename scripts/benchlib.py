@@ -1,6 +1,7 @@
 """Shared by the benchmarks: a generated repository of valid integrations, and a timer.
 
-Everything is DEMO material made at run time in a temporary folder; nothing is kept.
+Everything is DEMO material made at run time in a temporary folder; nothing is kept. The scripts
+import it as a sibling module: Python puts a script's own folder first on its import path.
 
 Each generated integration has its own entity (in the register), its own provider, its own CDA
 and its own form, signed by its entity: the bench sees what a real repository holds. Signing
@@ -18,7 +19,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,11 +27,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from provisioner.demo import pki as demo_pki
+from provisioner.identifiers import cif_control
 
-from provisioner.demo import pki as demo_pki  # noqa: E402
-from provisioner.identifiers import cif_control  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CLI = str(ROOT / ".venv" / "bin" / "hestia-provisioner")
 #: Room for the CMS signature (bytes; written as hex): an EC signature with its certificate
@@ -102,7 +101,7 @@ def fast_sign(pdf: bytes, signer: demo_pki.Issued, field_name: str = "SignaturaE
     cms = (
         pkcs7.PKCS7SignatureBuilder()
         .set_data(covered)
-        .add_signer(signer.cert, signer.key, hashes.SHA256())  # type: ignore[arg-type]
+        .add_signer(signer.cert, signer.key, hashes.SHA256())
         .sign(
             serialization.Encoding.DER,
             [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
