@@ -33,8 +33,9 @@ def used_messages() -> set[tuple[str, ...]]:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 if node.func.id not in ("_", "ngettext"):
                     continue
-                texts = [a.value for a in node.args if isinstance(a, ast.Constant)]
-                assert all(isinstance(t, str) for t in texts) and texts, ast.dump(node)
+                values = [a.value for a in node.args if isinstance(a, ast.Constant)]
+                texts = [v for v in values if isinstance(v, str)]
+                assert texts == values and texts, ast.dump(node)
                 found.add(tuple(texts[:2]) if node.func.id == "ngettext" else (texts[0],))
     return found
 

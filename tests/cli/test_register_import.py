@@ -12,7 +12,7 @@ from provisioner.catalog import load_catalog
 from provisioner.cli import cli
 
 REGISTER = "catalog/entities.yaml"
-HEADING = ["INE10", "Nom", "NIF", "Tipus", "ABSS"]
+HEADING: list[object] = ["INE10", "Nom", "NIF", "Tipus", "ABSS"]
 ROWS: list[list[object]] = [
     ["0829890005", "Ajuntament de Vic", "P0830100D", "ajuntament", ""],
     ["8100560009", "Consell Comarcal de l'Alta Ribagorça", "P7500001H", "", ""],
@@ -71,7 +71,7 @@ def test_csv_replaces_the_register_sorted_and_reports_changes(
 
 
 def test_xlsx_with_numbers_that_lost_their_leading_zero(sample_repo: Path, tmp_path: Path) -> None:
-    rows = [
+    rows: list[list[object]] = [
         [*HEADING, "article"],
         [829890005, "Ajuntament de Vic", "P0830100D", "ajuntament", None, None],
         [8100560009, "Consell Comarcal de l'Alta Ribagorça", "P7500001H", None, None, None],
@@ -93,7 +93,7 @@ def test_refused_rows_are_all_reported_and_nothing_is_written(
     sample_repo: Path, tmp_path: Path
 ) -> None:
     before = (sample_repo / REGISTER).read_bytes()
-    rows = [
+    rows: list[list[object]] = [
         HEADING,
         *ROWS,
         ["829890005", "Text sense zero", "P0830100D", "", ""],
@@ -146,7 +146,11 @@ def test_a_bad_heading_and_dry_run(sample_repo: Path, tmp_path: Path) -> None:
     assert "unknown column 'codi'" in bad.output and "no ine10 column" in bad.output
     assert "column name appears twice" in bad.output
     before = (sample_repo / REGISTER).read_bytes()
-    rows = [HEADING, *ROWS, ["1700000001", "Consorci Nou", "P0805500F", "consorci", ""]]
+    rows: list[list[object]] = [
+        HEADING,
+        *ROWS,
+        ["1700000001", "Consorci Nou", "P0805500F", "consorci", ""],
+    ]
     dry = run(sample_repo, str(write_csv(tmp_path / "b.csv", rows)), "--dry-run")
     assert dry.exit_code == 0 and "+ 1700000001 Consorci Nou" in dry.output
     assert "nothing written" in dry.output
