@@ -9,7 +9,7 @@ LOCK   := requirements/runtime.txt
 # fails on machines without GitHub access, so it is skipped there (CI sets REQUIRE_ACTIONLINT=1).
 ACTIONLINT ?= $(shell command -v actionlint 2>/dev/null)
 
-.PHONY: demo test lint fmt lint-workflows typecheck unit bench bench-review schemas samples lock clean
+.PHONY: demo test lint fmt lint-workflows typecheck unit bench bench-review schemas samples readme lock clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,9 @@ lock: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/hestia-provisioner schema --write
+
+readme: $(STAMP)
+	$(BIN)/python scripts/update_readme_codes.py
 
 samples: $(STAMP)
 	$(BIN)/python scripts/make_demo_samples.py

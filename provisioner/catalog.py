@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from provisioner.diagnostics import Diagnostic, error
+from provisioner.diagnostics import Code, Finding, error, register_codes
 from provisioner.identifiers import ine10_problem, nif_problem
 from provisioner.loading.loader import load_model
 from provisioner.loading.strict_yaml import Document
@@ -24,6 +24,53 @@ from provisioner.model import (
     Service,
 )
 from provisioner.sharepoint_names import hidden_characters, name_problem
+
+register_codes(
+    "catalog",
+    Code(
+        "CATALOG-INVALID",
+        "error",
+        "the catalog cannot be loaded",
+        "fix the catalog errors reported with it",
+    ),
+    Code(
+        "CATALOG-INE10",
+        "error",
+        "an INE10 in the register is not 10 digits",
+        "correct the row of the register",
+    ),
+    Code(
+        "CATALOG-NIF",
+        "error",
+        "a NIF in the register has a wrong check character",
+        "correct the row of the register",
+    ),
+    Code("CATALOG-DUPLICATE", "error", "an INE10 is listed twice in the register", "keep one row"),
+    Code(
+        "CATALOG-ABSS-UNKNOWN",
+        "error",
+        "a dependent entity names an ABSS the register does not list as eligible",
+        "add the ABSS as eligible, or correct abss",
+    ),
+    Code(
+        "CATALOG-CIDR",
+        "error",
+        "an IP policy range is not a valid network",
+        "write the range as address/prefix, e.g. 198.51.100.0/24",
+    ),
+    Code(
+        "CATALOG-FOLDER-PATTERN",
+        "error",
+        "the SharePoint folder pattern uses an unknown field",
+        "use only the fields the message lists",
+    ),
+    Code(
+        "CATALOG-SHAREPOINT",
+        "error",
+        "the SharePoint site, library or base folder cannot be used",
+        "give the site's https URL and library and folder names SharePoint can hold",
+    ),
+)
 
 CATALOG_DIR = "catalog"
 SERVICE_FILE = "service.yaml"
@@ -97,8 +144,8 @@ def search_register(register: Register, query: str) -> list[RegisterRow]:
     return exact or [r for r in rows if all(w in fold(r.name) for w in words)]
 
 
-def _register_diagnostics(register: Register, doc: Document) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
+def _register_diagnostics(register: Register, doc: Document) -> list[Finding]:
+    out: list[Finding] = []
     seen: dict[str, int] = {}
     rows: list[tuple[str, int, RegisteredEntity | DependentEntity]] = [
         ("eligible", i, row) for i, row in enumerate(register.eligible)
@@ -137,9 +184,9 @@ def _register_diagnostics(register: Register, doc: Document) -> list[Diagnostic]
     return out
 
 
-def _policy_networks(policy: IpPolicy, doc: Document) -> tuple[list[IpNetwork], list[Diagnostic]]:
+def _policy_networks(policy: IpPolicy, doc: Document) -> tuple[list[IpNetwork], list[Finding]]:
     nets: list[IpNetwork] = []
-    out: list[Diagnostic] = []
+    out: list[Finding] = []
     for i, rng in enumerate(policy.allow):
         try:
             nets.append(ipaddress.ip_network(rng.cidr, strict=True))
@@ -152,7 +199,7 @@ def _policy_networks(policy: IpPolicy, doc: Document) -> tuple[list[IpNetwork], 
 FOLDER_FIELDS = ("fp", "entity_name", "ine10")
 
 
-def _pattern_diagnostics(service: Service, doc: Document) -> list[Diagnostic]:
+def _pattern_diagnostics(service: Service, doc: Document) -> list[Finding]:
     """folder_pattern may only name the fields, plainly: no format specs, indexes, attributes."""
     pattern = service.sharepoint.folder_pattern
     try:
@@ -182,12 +229,12 @@ def _pattern_diagnostics(service: Service, doc: Document) -> list[Diagnostic]:
     ]
 
 
-def _target_diagnostics(service: Service, doc: Document) -> list[Diagnostic]:
+def _target_diagnostics(service: Service, doc: Document) -> list[Finding]:
     """The SharePoint target: an https site, and a library and base folder SharePoint can name."""
     from urllib.parse import urlsplit
 
     sp = service.sharepoint
-    out: list[Diagnostic] = []
+    out: list[Finding] = []
 
     def problem(key: str, message: str) -> None:
         line, col = doc.position(("sharepoint", key))
@@ -218,10 +265,10 @@ def _target_diagnostics(service: Service, doc: Document) -> list[Diagnostic]:
     return out
 
 
-def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Diagnostic]]:
+def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Finding]]:
     """Load the three catalog files. None when any is missing or invalid."""
     folder = repo_root / CATALOG_DIR
-    diags: list[Diagnostic] = []
+    diags: list[Finding] = []
     service, sdoc, d1 = load_model(folder / SERVICE_FILE, f"{CATALOG_DIR}/{SERVICE_FILE}", Service)
     policy, pdoc, d2 = load_model(
         folder / IP_POLICY_FILE, f"{CATALOG_DIR}/{IP_POLICY_FILE}", IpPolicy

@@ -8,11 +8,12 @@ hash only when the lengths agree (SharePoint keeps no content hash).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from provisioner.apply.store import DocumentStore
+from provisioner.formats import Formats
 
 DriftKind = Literal["missing-folder", "missing-file", "different-file"]
 _LABELS = {
@@ -140,4 +141,8 @@ def drift_json(report: DriftReport) -> str:
     return json.dumps(report.as_dict(), indent=2, ensure_ascii=False)
 
 
-RENDERERS = {"text": drift_text, "markdown": drift_markdown, "json": drift_json}
+FORMATS: Formats[Callable[[DriftReport], str]] = Formats("drift")
+# Registered in the order `--format` has always listed them.
+FORMATS.register("text")(drift_text)
+FORMATS.register("json")(drift_json)
+FORMATS.register("markdown")(drift_markdown)

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from provisioner.errors import FatalError
 from provisioner.plan.ledger_format import (
     MANIFEST_FILE,
     RECORDS_FILE,
@@ -37,12 +38,10 @@ BOT_NAME = "hestia-provisioner"
 BOT_EMAIL = "hestia-provisioner@localhost"
 
 
-class LedgerError(Exception):
-    """The ledger cannot be read or written (no git repository, broken branch...)."""
+class LedgerMoved(FatalError):
+    """The branch changed since the plan read it: another apply ran concurrently (exit 1)."""
 
-
-class LedgerMoved(LedgerError):
-    """The branch changed since the plan read it: another apply ran concurrently."""
+    exit_code = 1
 
 
 def open_repo(repo_root: Path) -> Any:
@@ -51,7 +50,7 @@ def open_repo(repo_root: Path) -> Any:
     try:
         return git.Repo(repo_root)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise LedgerError(
+        raise FatalError(
             f"{repo_root} is not a git repository: the ledger lives in its branches "
             "(run `git init` and commit the files, or pass --repo)"
         ) from None
@@ -70,7 +69,7 @@ def _json(data: bytes, name: str, tip: str) -> Any:
     try:
         return json.loads(data)
     except ValueError:
-        raise LedgerError(f"{name} in ledger commit {tip[:12]} is not JSON") from None
+        raise FatalError(f"{name} in ledger commit {tip[:12]} is not JSON") from None
 
 
 def read_ledger(repo: Any, env: str) -> LedgerView:
@@ -90,7 +89,7 @@ def read_ledger(repo: Any, env: str) -> LedgerView:
         records=_json(files[RECORDS_FILE], RECORDS_FILE, tip) if RECORDS_FILE in files else {},
     )
     if not well_formed(view):
-        raise LedgerError(
+        raise FatalError(
             f"the last commit of {branch(env)} ({tip[:12]}) is not a ledger commit this tool "
             "wrote; restore the branch from the remote or from its reflog"
         )
@@ -168,7 +167,7 @@ def record(
             commit_date=when,
         )
     except OSError as exc:
-        raise LedgerError(f"cannot write the ledger commit: {exc}") from exc
+        raise FatalError(f"cannot write the ledger commit: {exc}") from exc
     try:
         # update-ref with the old value: a concurrent writer makes this fail, never clobbered.
         repo.git.update_ref(

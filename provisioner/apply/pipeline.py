@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from provisioner.apply.app_schema import app_config_problems
 from provisioner.apply.store import DocumentStore, StoreError, StoreUnavailable, ensure_file
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Finding
 from provisioner.documents.edges import DocumentEdges
 from provisioner.model import Environment
 from provisioner.plan.desired import DesiredState, IntegrationInput, desired_state, gather
@@ -36,7 +36,7 @@ class Prepared:
     repo_root: Path
     environment: Environment
     report: ValidationReport
-    problems: list[Diagnostic] = field(default_factory=list)  # validation errors or gather
+    problems: list[Finding] = field(default_factory=list)  # validation errors or gather
     plan: Plan | None = None
     repo: Any = None  # git.Repo, once validation passed
     assumed_pre: Plan | None = None  # PRO planned as if this PRE plan were applied
@@ -56,9 +56,9 @@ def prepare(
     edges: DocumentEdges | None = None,
     assume_pre_applied: bool = False,
     report: ValidationReport | None = None,
-    gathered: tuple[list[IntegrationInput], list[Diagnostic]] | None = None,
+    gathered: tuple[list[IntegrationInput], list[Finding]] | None = None,
 ) -> Prepared:
-    """Validate everything at now, then plan env against its ledger; LedgerError without git.
+    """Validate everything at now, then plan env against its ledger; FatalError without git.
 
     edges: the caches and form pool validation may use (provisioner.runtime.local_edges).
     assume_pre_applied (PRO only): plan PRO against the PRE ledger as the planned PRE apply
@@ -86,9 +86,7 @@ def prepare(
     prepared.repo = repo
     ledger = read_ledger(repo, env)
     other = read_ledger(repo, _other(env))
-    warnings = [
-        f"{d.code}: {d.message} ({d.file}:{d.line})" for d in report.diagnostics if not d.is_error
-    ]
+    warnings = [d for d in report.diagnostics if not d.is_error]
     expiry_days = report.catalog.service.certificate_expiry_warning_days
     expiry_warned = frozenset(
         d.file for d in report.diagnostics if d.code == "CDA-EXPIRING" and not d.is_error

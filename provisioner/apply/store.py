@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from provisioner.errors import FatalError
 from provisioner.runtime.files import write_atomically
 
 
@@ -40,8 +41,8 @@ class AlreadyExistsError(StoreError):
     """add_file found the name taken (possibly by a concurrent writer)."""
 
 
-class StoreUnavailable(StoreError):
-    """The store cannot be used at all (configuration, credentials, not implemented)."""
+class StoreUnavailable(StoreError, FatalError):
+    """The store cannot be used at all (configuration, credentials, not implemented): exit 2."""
 
 
 @dataclass

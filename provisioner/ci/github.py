@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from provisioner.ci.gitops import CiEnvironmentError
 from provisioner.ci.report import IssueSpec
+from provisioner.errors import FatalError
 
 DEFAULT_API = "https://api.github.com"
 BOT_LOGIN = "github-actions[bot]"
@@ -29,8 +30,8 @@ _REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 Action = Literal["created", "updated", "unchanged"]
 
 
-class GitHubError(Exception):
-    """The API answered with an error, or could not be reached."""
+class GitHubError(FatalError):
+    """The API answered with an error, or could not be reached (exit 2)."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provisioner.errors import FatalError
 from provisioner.plan.ledger_format import branch
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
@@ -29,7 +30,7 @@ SOURCE_TRAILER = re.compile(r"^Source-Commit: ([0-9a-f]{40})\b", re.MULTILINE)
 _SHA = re.compile(r"[0-9a-f]{40}")
 
 
-class CiEnvironmentError(Exception):
+class CiEnvironmentError(FatalError):
     """The check cannot be made (no repository, refs not fetched, git failed): exit 2."""
 
 

@@ -12,7 +12,6 @@ from provisioner.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     env_option,
-    fail_environment,
     format_option,
     local_store_option,
     open_store,
@@ -57,8 +56,6 @@ def apply(
     import json
 
     from provisioner.apply import pipeline as applying
-    from provisioner.apply.ledger import LedgerError, LedgerMoved
-    from provisioner.apply.store import StoreUnavailable
     from provisioner.plan.render import plan_as_dict, render_text
 
     root = resolve_repo(repo)
@@ -67,22 +64,16 @@ def apply(
     store = open_store(
         store_kind, root, local_store, prepared.report.catalog, environ, ci_guard=not dry_run
     )
-    try:
-        out_dir = out or root / applying.DEFAULT_OUT
-        result = applying.apply(
-            prepared,
-            store,
-            out_dir,
-            dry_run=dry_run,
-            repair=repair,
-            environ=environ,
-            progress=progress_reporter(fmt, environ),
-        )
-    except LedgerMoved as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_PROBLEMS)
-    except (LedgerError, StoreUnavailable) as exc:
-        fail_environment(str(exc))
+    out_dir = out or root / applying.DEFAULT_OUT
+    result = applying.apply(
+        prepared,
+        store,
+        out_dir,
+        dry_run=dry_run,
+        repair=repair,
+        environ=environ,
+        progress=progress_reporter(fmt, environ),
+    )
     if fmt == "json":
         data = {"plan": plan_as_dict(prepared.plan), "result": result.as_dict()}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -26,11 +26,11 @@ from provisioner.cli.common import (
     metavar="DAYS",
     help="Exit 1 when any CDA expires within DAYS days (or is expired or unreadable).",
 )
-@format_option("text", "json", "markdown")
+@format_option(formats="provisioner.documents.certs_report")
 def certs(repo: Path | None, within: int | None, fmt: str) -> None:
     """List every CDA with entity, provider, environment, fingerprint and expiry."""
-    from provisioner.documents.certs_report import CERTS_RENDERERS, collect
+    from provisioner.documents.certs_report import FORMATS, collect
 
     report = collect(resolve_repo(repo), within, now=current_time())
-    click.echo(CERTS_RENDERERS[fmt](report))
+    click.echo(FORMATS[fmt](report))
     sys.exit(EXIT_PROBLEMS if report.problems else EXIT_OK)

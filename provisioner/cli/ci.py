@@ -148,52 +148,46 @@ def _github_output(name: str, value: str) -> None:
 
 def _env_plans(root: Path, lang: str = "en") -> list[Any]:
     """PRE as planned, and PRO as if that PRE plan were applied; validation runs once."""
-    from provisioner.apply.ledger import LedgerError
     from provisioner.apply.pipeline import prepare
     from provisioner.ci.report import EnvPlan
     from provisioner.cli.render import diagnostics_markdown
     from provisioner.i18n import _, language
     from provisioner.plan.render import render_markdown
-    from provisioner.rules.run import EnvironmentProblem, validate
+    from provisioner.rules.run import validate
     from provisioner.runtime import local_edges
 
     out = []
-    try:
-        now = current_time()
-        report = validate(root, edges=local_edges(root), now=now)
-        for env in ENVIRONMENT_NAMES:
-            prepared = prepare(
-                root,
-                env,  # type: ignore[arg-type]  # one of ENVIRONMENT_NAMES
-                now=now,
-                assume_pre_applied=True,
-                report=report,
-            )
-            if prepared.problems:
-                text = diagnostics_markdown(prepared.problems, report.files)
-                out.append(EnvPlan(env, "**Validation failed: no plan.**\n\n" + text, True, None))
-                continue
-            plan = prepared.plan
-            assert plan is not None  # no problems: a plan was made
-            note = ""
-            with language(lang):
-                if env == "PRO":
-                    note = (
-                        _(
-                            "PRO is planned as if the PRE plan above were applied "
-                            "(apply-pre runs first)."
-                        )
-                        if prepared.assumed_pre is not None
-                        else _(
-                            "PRO is planned against the PRE ledger as it is "
-                            "(the PRE plan is refused)."
-                        )
+    now = current_time()
+    report = validate(root, edges=local_edges(root), now=now)
+    for env in ENVIRONMENT_NAMES:
+        prepared = prepare(
+            root,
+            env,  # type: ignore[arg-type]  # one of ENVIRONMENT_NAMES
+            now=now,
+            assume_pre_applied=True,
+            report=report,
+        )
+        if prepared.problems:
+            text = diagnostics_markdown(prepared.problems, report.files)
+            out.append(EnvPlan(env, "**Validation failed: no plan.**\n\n" + text, True, None))
+            continue
+        plan = prepared.plan
+        assert plan is not None  # no problems: a plan was made
+        note = ""
+        with language(lang):
+            if env == "PRO":
+                note = (
+                    _(
+                        "PRO is planned as if the PRE plan above were applied "
+                        "(apply-pre runs first)."
                     )
-                markdown = render_markdown(plan)
-            out.append(EnvPlan(env, markdown, plan.refused, plan.previous_tip, note))
-    except (EnvironmentProblem, LedgerError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+                    if prepared.assumed_pre is not None
+                    else _(
+                        "PRO is planned against the PRE ledger as it is (the PRE plan is refused)."
+                    )
+                )
+            markdown = render_markdown(plan)
+        out.append(EnvPlan(env, markdown, plan.refused, plan.previous_tip, note))
     return out
 
 

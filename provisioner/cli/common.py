@@ -7,21 +7,17 @@ import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import click
 
+from provisioner.errors import FatalError
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., Any])
 #: An ISO 8601 moment that replaces the clock: for tests and reproducible runs (README).
 NOW_ENV = "HESTIA_PROVISIONER_NOW"
-
-
-def fail_environment(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_USAGE)
 
 
 def current_time() -> datetime:
@@ -36,22 +32,19 @@ def current_time() -> datetime:
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        fail_environment(
+        raise FatalError(
             f"{NOW_ENV}={raw!r} is not an ISO 8601 date and time; use for example "
             "2032-01-01T09:00:00+00:00, or unset it to use the clock"
-        )
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
 
 
 def resolve_repo(repo: Path | None) -> Path:
-    from provisioner.rules.run import EnvironmentProblem, find_repo_root
+    from provisioner.rules.run import find_repo_root
 
-    try:
-        return repo.resolve() if repo is not None else find_repo_root(Path.cwd())
-    except EnvironmentProblem as exc:
-        fail_environment(str(exc))
+    return repo.resolve() if repo is not None else find_repo_root(Path.cwd())
 
 
 repo_option = click.option(
@@ -61,13 +54,36 @@ repo_option = click.option(
 )
 
 
-def format_option(*choices: str) -> Callable[[F], F]:
-    """--format, the first choice being the default."""
+class _RegisteredFormats(click.Choice[str]):
+    """The names in a format registry, read when first needed: renderers import heavy modules."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from provisioner.formats import registered
+
+        return registered(self._module).names
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass  # the registry is the truth
+
+
+def format_option(
+    *choices: str, formats: str | None = None, default: str = "text"
+) -> Callable[[F], F]:
+    """--format from choices (the first is the default), or from a module's FORMATS registry."""
+    kind: click.Choice[str] = (
+        _RegisteredFormats(formats) if formats is not None else click.Choice(list(choices))
+    )
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice(list(choices)),
-        default=choices[0],
+        type=kind,
+        default=choices[0] if choices else default,
         show_default=True,
         help="Output format.",
     )
@@ -91,37 +107,29 @@ env_option = click.option(
 
 
 def desk_file(file: Path, repo: Path | None) -> Any:
-    from provisioner.desk.draft import DeskProblem, load_desk_file
-    from provisioner.rules.run import EnvironmentProblem, find_repo_root
+    from provisioner.desk.draft import load_desk_file
+    from provisioner.rules.run import find_repo_root
 
-    try:
-        root = repo.resolve() if repo is not None else find_repo_root(file.absolute().parent)
-        return load_desk_file(file, root)
-    except (EnvironmentProblem, DeskProblem) as exc:
-        fail_environment(str(exc))
+    root = repo.resolve() if repo is not None else find_repo_root(file.absolute().parent)
+    return load_desk_file(file, root)
 
 
 def prepare(
     root: Path, env: str, force: bool, fmt: str, *, assume_pre_applied: bool = False
 ) -> Any:
     """Validate and plan; on validation errors print them and exit 1."""
-    from provisioner.apply.ledger import LedgerError
     from provisioner.apply.pipeline import prepare
-    from provisioner.cli.render import RENDERERS as DIAGNOSTICS
-    from provisioner.rules.run import EnvironmentProblem
+    from provisioner.cli.render import FORMATS as DIAGNOSTICS
     from provisioner.runtime import local_edges
 
-    try:
-        prepared = prepare(
-            root,
-            env,  # type: ignore[arg-type]
-            now=current_time(),
-            force=force,
-            edges=local_edges(root),
-            assume_pre_applied=assume_pre_applied,
-        )
-    except (EnvironmentProblem, LedgerError) as exc:
-        fail_environment(str(exc))
+    prepared = prepare(
+        root,
+        env,  # type: ignore[arg-type]
+        now=current_time(),
+        force=force,
+        edges=local_edges(root),
+        assume_pre_applied=assume_pre_applied,
+    )
     if prepared.problems:
         click.echo(DIAGNOSTICS[fmt](prepared.problems, prepared.report.files))
         click.echo("validation failed: no plan was made", err=True)
@@ -160,13 +168,14 @@ def open_store(
     ledger says the documents were stored, so there it must be asked for explicitly.
     """
     from provisioner.apply.pipeline import DEFAULT_STORE
-    from provisioner.apply.store import LocalStore, StoreUnavailable
+    from provisioner.apply.store import LocalStore
+    from provisioner.errors import FatalError
 
     if kind is None and local_store is not None:
         kind = "local"
     if kind is None:
         if ci_guard and environ.get("GITHUB_ACTIONS") == "true":
-            fail_environment(
+            raise FatalError(
                 "in GitHub Actions the documents must go to SharePoint: pass --store sharepoint "
                 "(or --store local if a throwaway copy on the runner is really meant)"
             )
@@ -176,10 +185,7 @@ def open_store(
     from provisioner.apply.sharepoint import open_sharepoint_store
 
     sp = catalog.service.sharepoint
-    try:
-        return open_sharepoint_store(sp.site_url, sp.library, sp.base_folder, environ)
-    except StoreUnavailable as exc:
-        fail_environment(str(exc))
+    return open_sharepoint_store(sp.site_url, sp.library, sp.base_folder, environ)
 
 
 PROGRESS_MINIMUM = 20  # files; fewer finish before a progress line would help

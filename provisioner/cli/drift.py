@@ -12,7 +12,6 @@ from provisioner.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     env_option,
-    fail_environment,
     format_option,
     local_store_option,
     open_store,
@@ -26,7 +25,7 @@ from provisioner.cli.common import (
 @env_option
 @store_option
 @local_store_option
-@format_option("text", "json", "markdown")
+@format_option(formats="provisioner.apply.drift")
 @repo_option
 def drift(
     env: str, store_kind: str | None, local_store: Path | None, fmt: str, repo: Path | None
@@ -35,23 +34,21 @@ def drift(
 
     Exit 0 without drift, 1 with drift, 2 when the store or the ledger cannot be read.
     """
-    from provisioner.apply.drift import RENDERERS, find_drift
-    from provisioner.apply.ledger import LedgerError, open_repo, read_ledger
+    from provisioner.apply.drift import FORMATS, find_drift
+    from provisioner.apply.ledger import open_repo, read_ledger
     from provisioner.apply.store import StoreError
     from provisioner.catalog import load_catalog
+    from provisioner.errors import FatalError
 
     root = resolve_repo(repo)
     catalog, _ = load_catalog(root)
     if catalog is None:
-        fail_environment("the catalog does not load: run `hestia-provisioner validate` first")
-    try:
-        ledger = read_ledger(open_repo(root), env)
-    except LedgerError as exc:
-        fail_environment(str(exc))
+        raise FatalError("the catalog does not load: run `hestia-provisioner validate` first")
+    ledger = read_ledger(open_repo(root), env)
     store = open_store(store_kind, root, local_store, catalog, dict(os.environ))
     try:
         report = find_drift(env, ledger.manifest, store)
     except StoreError as exc:
-        fail_environment(f"the store could not be read: {exc}")
-    click.echo(RENDERERS[fmt](report))
+        raise FatalError(f"the store could not be read: {exc}") from None
+    click.echo(FORMATS[fmt](report))
     sys.exit(EXIT_OK if report.clean else EXIT_PROBLEMS)

@@ -12,11 +12,11 @@ from provisioner.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     EXIT_USAGE,
-    fail_environment,
     format_option,
     repo_option,
     resolve_repo,
 )
+from provisioner.errors import FatalError
 
 
 @click.command()
@@ -46,7 +46,7 @@ def entity(
     root = resolve_repo(repo)
     catalog, problems = load_catalog(root)
     if catalog is None:
-        fail_environment(
+        raise FatalError(
             "the catalog cannot be loaded: "
             + "; ".join(f"{d.file}:{d.line} {d.code}" for d in problems if d.is_error)
             + "; run validate"

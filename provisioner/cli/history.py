@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.common import fail_environment, format_option, lang_option, repo_option
+from provisioner.cli.common import format_option, lang_option, repo_option
 
 
 @click.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--ine10", metavar="INE10", help="Only the integrations of this entity.")
 @repo_option
-@format_option("text", "markdown", "json")
+@format_option(formats="provisioner.history.timeline")
 @lang_option
 def history(file: Path | None, ine10: str | None, repo: Path | None, fmt: str, lang: str) -> None:
     """Who asked, who approved, and when it reached PRE and PRO, from git.
@@ -21,16 +21,13 @@ def history(file: Path | None, ine10: str | None, repo: Path | None, fmt: str, l
     FILE is one integration file (it may be deleted: the ledger and git remember it); --ine10
     shows every integration of an entity; neither shows all of them.
     """
-    from provisioner.history.git_reader import HistoryProblem, read_history
-    from provisioner.history.timeline import RENDERERS
+    from provisioner.history.git_reader import read_history
+    from provisioner.history.timeline import FORMATS
     from provisioner.i18n import language
-    from provisioner.rules.run import EnvironmentProblem, find_repo_root
+    from provisioner.rules.run import find_repo_root
 
-    try:
-        start = Path.cwd() if file is None else file.absolute().parent
-        root = repo.resolve() if repo is not None else find_repo_root(start)
-        timelines = read_history(root, file, ine10)
-    except (EnvironmentProblem, HistoryProblem) as exc:
-        fail_environment(str(exc))
+    start = Path.cwd() if file is None else file.absolute().parent
+    root = repo.resolve() if repo is not None else find_repo_root(start)
+    timelines = read_history(root, file, ine10)
     with language(lang if fmt != "json" else "en"):
-        click.echo(RENDERERS[fmt](timelines))
+        click.echo(FORMATS[fmt](timelines))

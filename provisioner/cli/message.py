@@ -11,7 +11,6 @@ from provisioner.cli.common import (
     EXIT_PROBLEMS,
     current_time,
     desk_file,
-    fail_environment,
     repo_option,
 )
 from provisioner.vocabulary import MESSAGE_KINDS
@@ -34,20 +33,12 @@ def message(kind: str, file: Path, force: bool, repo: Path | None) -> None:
     """
     from provisioner.cli.render import diagnostics_text
     from provisioner.desk.compose import compose
-    from provisioner.desk.messages import MessageProblem
-    from provisioner.rules.run import EnvironmentProblem
     from provisioner.runtime import local_edges
 
     now = current_time()
     desk = desk_file(file, repo)
-    try:
-        composed = compose(
-            kind, desk, force=force, edges=local_edges(desk.source.repo_root), now=now
-        )
-    except EnvironmentProblem as exc:  # e.g. FILE outside --repo: nothing to validate
-        fail_environment(str(exc))
-    except MessageProblem as exc:
-        fail_environment(str(exc))
+    # FatalError e.g. for FILE outside --repo (nothing to validate) or a message that does not apply
+    composed = compose(kind, desk, force=force, edges=local_edges(desk.source.repo_root), now=now)
     if composed.text is None:
         click.echo(diagnostics_text(composed.problems, composed.files), err=True)
         click.echo(

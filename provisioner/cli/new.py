@@ -12,10 +12,10 @@ import click
 from provisioner.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
-    fail_environment,
     repo_option,
     resolve_repo,
 )
+from provisioner.errors import FatalError
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
 
@@ -40,7 +40,7 @@ def _choose_entity(catalog: Any, query: str, interactive: bool) -> Any:
     if len(found) > 1:
         if not interactive:
             click.echo("\n".join(v.describe() for v in found))
-            fail_environment(f"{len(found)} entities match {query!r}; give the INE10")
+            raise FatalError(f"{len(found)} entities match {query!r}; give the INE10")
         for i, v in enumerate(found, start=1):
             click.echo(f"  {i}. {v.describe()}")
         picked: int = click.prompt(
@@ -104,7 +104,7 @@ def new(
     from provisioner.catalog import load_catalog
     from provisioner.cli.render import diagnostics_text
     from provisioner.desk.compose import file_findings, refused_ips
-    from provisioner.desk.draft import DeskProblem, load_desk_file
+    from provisioner.desk.draft import load_desk_file
     from provisioner.desk.eligibility import Verdict
     from provisioner.desk.gaps import request_gaps
     from provisioner.desk.messages import MessageProblem, entity_names, render_for_entity
@@ -117,7 +117,7 @@ def new(
     root = resolve_repo(repo)
     catalog, problems = load_catalog(root)
     if catalog is None:
-        fail_environment(
+        raise FatalError(
             "the catalog cannot be loaded: "
             + "; ".join(f"{d.file}:{d.line} {d.code}" for d in problems if d.is_error)
         )
@@ -133,11 +133,11 @@ def new(
         if not value
     ]
     if missing and not asked:
-        fail_environment("give " + ", ".join(missing) + " (or run it in a terminal to be asked)")
+        raise FatalError("give " + ", ".join(missing) + " (or run it in a terminal to be asked)")
     fp = fp or _ask("Ticket (FP) number")
     fp = fp.upper().removeprefix("FP").lstrip("#").strip()
     if not re.fullmatch(r"[0-9]{1,10}", fp):
-        fail_environment(f"the FP number {fp!r} must be digits (e.g. 265594)")
+        raise FatalError(f"the FP number {fp!r} must be digits (e.g. 265594)")
     entity_query = entity_query or _ask("Entity (INE10, NIF or name)")
     chosen = _choose_entity(catalog, entity_query, asked)
     if isinstance(chosen, Verdict):
@@ -166,7 +166,7 @@ def new(
     provider_nif = (provider_nif or _ask("Provider NIF")).upper()
     for label, value in (("the provider name", provider_name), ("the NIF", provider_nif)):
         if problem := text_problem(label, value):
-            fail_environment(problem)
+            raise FatalError(problem)
     if asked:
         if cda is None and (answer := _ask_optional("CDA file")):
             cda = Path(answer).expanduser()
@@ -176,7 +176,7 @@ def new(
             ips = tuple(answer.replace(",", " ").split())
         env = env or _ask("Environment", default="PRE").upper()
         if env not in ENVIRONMENT_NAMES:
-            fail_environment(f"the environment is PRE or PRO, not {env!r}")
+            raise FatalError(f"the environment is PRE or PRO, not {env!r}")
     ticket = Ticket(
         fp=fp,
         entity=chosen,
@@ -201,10 +201,7 @@ def new(
     edges = local_edges(root)
     report = validate(root, [started.file], edges=edges)
     click.echo(diagnostics_text(report.diagnostics, report.files))
-    try:
-        desk = load_desk_file(started.file, root)
-    except DeskProblem as exc:  # pragma: no cover - the file was just written complete enough
-        fail_environment(str(exc))
+    desk = load_desk_file(started.file, root)  # just written complete enough to load
     found, signers = file_findings(desk, edges)
     gaps = request_gaps(
         entity_names(catalog, chosen.ine10, chosen.name),

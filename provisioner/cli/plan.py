@@ -28,7 +28,7 @@ def _closing_messages(prepared: Any) -> dict[str, str]:
 
 @click.command()
 @env_option
-@format_option("text", "markdown", "json")
+@format_option(formats="provisioner.plan.render")
 @click.option(
     "--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 with changes."
 )
@@ -53,7 +53,7 @@ def plan(
 ) -> None:
     """Show what `apply --env ENV` would change, grouped by entity (exit 1 on errors)."""
     from provisioner.i18n import language
-    from provisioner.plan.render import RENDERERS, render_markdown
+    from provisioner.plan.render import FORMATS, render_markdown
 
     if assume_pre_applied and env != "PRO":
         raise click.UsageError("--assume-pre-applied plans PRO; use it with --env PRO")
@@ -64,7 +64,7 @@ def plan(
         if messages is not None:
             click.echo(render_markdown(the_plan, messages))
         else:
-            click.echo(RENDERERS[fmt](the_plan))
+            click.echo(FORMATS[fmt](the_plan))
     if the_plan.refused:
         sys.exit(EXIT_PROBLEMS)
     sys.exit(2 if detailed_exitcode and the_plan.has_changes else EXIT_OK)

@@ -10,10 +10,10 @@ import click
 from provisioner.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
-    fail_environment,
     repo_option,
     resolve_repo,
 )
+from provisioner.errors import FatalError
 
 
 @click.group()
@@ -50,7 +50,7 @@ def import_register(file: Path, dry_run: bool, repo: Path | None) -> None:
     try:
         heading, rows = read_sheet(file)
     except SheetProblem as exc:
-        fail_environment(str(exc))
+        raise FatalError(str(exc)) from None
     columns, problems = register_columns(heading)
     if problems:
         for problem in problems:
@@ -88,6 +88,6 @@ def import_register(file: Path, dry_run: bool, repo: Path | None) -> None:
             partial.write_text(text, encoding="utf-8")
             partial.replace(target)
     except OSError as exc:
-        fail_environment(f"cannot write {target}: {exc.strerror}")
+        raise FatalError(f"cannot write {target}: {exc.strerror}") from None
     click.echo(f"{'unchanged' if unchanged else 'wrote'} {CATALOG_DIR}/{REGISTER_FILE}: {counts}")
     sys.exit(EXIT_OK)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Finding
+from provisioner.formats import Formats
+
+FORMATS: Formats[Callable[[Sequence[Finding], int], str]] = Formats("diagnostics")
 
 
 def _escape_data(text: str) -> str:
@@ -16,14 +19,16 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def diagnostics_text(diags: Sequence[Diagnostic], files: int) -> str:
+@FORMATS.register("text")
+def diagnostics_text(diags: Sequence[Finding], files: int) -> str:
     lines = [f"{d.file}:{d.line}:{d.column}: {d.code} {d.severity}: {d.message}" for d in diags]
     errors = sum(1 for d in diags if d.is_error)
     lines.append(f"{files} file(s) checked: {errors} error(s), {len(diags) - errors} warning(s)")
     return "\n".join(lines)
 
 
-def diagnostics_github(diags: Sequence[Diagnostic], files: int) -> str:
+@FORMATS.register("github")
+def diagnostics_github(diags: Sequence[Finding], files: int) -> str:
     """Workflow commands: GitHub shows each one on the line of the pull request's diff."""
     lines = []
     for d in diags:
@@ -41,7 +46,8 @@ def diagnostics_github(diags: Sequence[Diagnostic], files: int) -> str:
     return "\n".join(lines)
 
 
-def diagnostics_json(diags: Sequence[Diagnostic], files: int) -> str:
+@FORMATS.register("json")
+def diagnostics_json(diags: Sequence[Finding], files: int) -> str:
     errors = sum(1 for d in diags if d.is_error)
     return json.dumps(
         {
@@ -55,7 +61,8 @@ def diagnostics_json(diags: Sequence[Diagnostic], files: int) -> str:
     )
 
 
-def diagnostics_markdown(diags: Sequence[Diagnostic], files: int) -> str:
+@FORMATS.register("markdown")
+def diagnostics_markdown(diags: Sequence[Finding], files: int) -> str:
     errors = sum(1 for d in diags if d.is_error)
     out = [f"**{files} file(s) checked: {errors} error(s), {len(diags) - errors} warning(s)**", ""]
     if diags:
@@ -65,11 +72,3 @@ def diagnostics_markdown(diags: Sequence[Diagnostic], files: int) -> str:
             message = d.message.replace("|", "\\|")
             out.append(f"| {icon} | `{d.file}:{d.line}:{d.column}` | `{d.code}` | {message} |")
     return "\n".join(out)
-
-
-RENDERERS = {
-    "text": diagnostics_text,
-    "github": diagnostics_github,
-    "json": diagnostics_json,
-    "markdown": diagnostics_markdown,
-}

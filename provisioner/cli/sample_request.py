@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.common import current_time, desk_file, fail_environment, repo_option
+from provisioner.cli.common import current_time, desk_file, repo_option
 
 
 @click.command("sample-request")
@@ -50,31 +50,24 @@ def sample_request(
     of the specific data. Values still to fill in are '?' (validate refuses evidence that
     still holds one).
     """
-    from provisioner.desk.draft import (
-        DeskProblem,
-        parse_assignments,
-        request_file_name,
-        sample_requests,
-    )
+    from provisioner.desk.draft import parse_assignments, request_file_name, sample_requests
+    from provisioner.errors import FatalError
 
     if every == (modality is not None):
-        fail_environment("give exactly one of --modality CODE and --all")
+        raise FatalError("give exactly one of --modality CODE and --all")
     if every and out is None:
-        fail_environment("--all writes one file per modality: give the folder with --out DIR")
+        raise FatalError("--all writes one file per modality: give the folder with --out DIR")
     if out is not None and not every:
-        fail_environment("--out is for --all; a single request is printed")
+        raise FatalError("--out is for --all; a single request is printed")
     desk = desk_file(file, repo)
-    try:
-        requests = sample_requests(
-            desk,
-            None if every else [str(modality)],
-            now=current_time().astimezone(),  # the request's times are local, as PCI's are
-            values=parse_assignments(assignments),
-            soap=soap,
-            generic=fill_generic,
-        )
-    except DeskProblem as exc:
-        fail_environment(str(exc))
+    requests = sample_requests(
+        desk,
+        None if every else [str(modality)],
+        now=current_time().astimezone(),  # the request's times are local, as PCI's are
+        values=parse_assignments(assignments),
+        soap=soap,
+        generic=fill_generic,
+    )
     if out is None:
         click.echo(requests[0][1].decode(), nl=False)
         return

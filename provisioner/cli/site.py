@@ -8,12 +8,12 @@ import click
 
 from provisioner.cli.common import (
     current_time,
-    fail_environment,
     local_store_option,
     open_store,
     repo_option,
     resolve_repo,
 )
+from provisioner.errors import FatalError
 
 
 @click.command()
@@ -43,7 +43,7 @@ def site(out: Path, store_kind: str | None, local_store: Path | None, repo: Path
 
     from provisioner.catalog import load_catalog
     from provisioner.runtime import local_edges
-    from provisioner.site.build import SiteProblem, collect, write_site
+    from provisioner.site.build import collect, write_site
     from provisioner.site.model import build_site
     from provisioner.site.render import render_site
 
@@ -52,13 +52,10 @@ def site(out: Path, store_kind: str | None, local_store: Path | None, repo: Path
     if store_kind is not None or local_store is not None:
         catalog, _ = load_catalog(root)
         if catalog is None:
-            fail_environment("the catalog does not load: run `hestia-provisioner validate` first")
+            raise FatalError("the catalog does not load: run `hestia-provisioner validate` first")
         store = open_store(
             store_kind or "local", root, local_store, catalog, dict(os.environ), ci_guard=False
         )
-    try:
-        inputs = collect(root, current_time(), edges=local_edges(root), store=store)
-        written = write_site(render_site(build_site(inputs)), out)
-    except SiteProblem as exc:
-        fail_environment(str(exc))
+    inputs = collect(root, current_time(), edges=local_edges(root), store=store)
+    written = write_site(render_site(build_site(inputs)), out)
     click.echo(f"site: {written} page(s) written to {out} (open {out / 'index.html'})")

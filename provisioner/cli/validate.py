@@ -12,7 +12,6 @@ from provisioner.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     current_time,
-    fail_environment,
     format_option,
     repo_option,
     resolve_repo,
@@ -22,7 +21,7 @@ from provisioner.cli.common import (
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @repo_option
-@format_option("text", "github", "json", "markdown")
+@format_option(formats="provisioner.cli.render")
 @click.option(
     "--catalog-from",
     "catalog_ref",
@@ -54,33 +53,27 @@ def validate(
     """
     from contextlib import AbstractContextManager, nullcontext
 
-    from provisioner.cli.render import RENDERERS
-    from provisioner.rules.run import EnvironmentProblem
+    from provisioner.cli.render import FORMATS
     from provisioner.rules.run import validate as run
     from provisioner.runtime import local_edges
     from provisioner.runtime.progress import terminal_progress
 
     root = resolve_repo(repo)
     progress = terminal_progress(sys.stderr, fmt, os.environ)
-    errors: tuple[type[Exception], ...] = (EnvironmentProblem,)
     catalog: AbstractContextManager[Path | None] = nullcontext()
-    if catalog_ref:  # git is imported only for this: validate starts faster without it
-        from provisioner.ci.gitops import CiEnvironmentError, catalog_at, open_repo
-
-        errors += (CiEnvironmentError,)
     try:
-        if catalog_ref:
+        if catalog_ref:  # git is imported only for this: validate starts faster without it
+            from provisioner.ci.gitops import catalog_at, open_repo
+
             catalog = catalog_at(open_repo(root), catalog_ref)
         with catalog as other:
             edges = local_edges(root, cache=not no_cache, progress=progress)
             report = run(root, paths, edges=edges, catalog_from=other, now=current_time())
-    except errors as exc:
-        fail_environment(str(exc))
     finally:
         if progress is not None:
             progress.close()
-    click.echo(RENDERERS[fmt](report.diagnostics, report.files))
+    click.echo(FORMATS[fmt](report.diagnostics, report.files))
     if summary is not None:
         with summary.open("a", encoding="utf-8") as out:
-            out.write(RENDERERS["markdown"](report.diagnostics, report.files) + "\n")
+            out.write(FORMATS["markdown"](report.diagnostics, report.files) + "\n")
     sys.exit(EXIT_OK if report.ok else EXIT_PROBLEMS)

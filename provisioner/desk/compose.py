@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from provisioner.catalog import Catalog
 from provisioner.desk.draft import DeskFile
 from provisioner.desk.messages import Situation, needs_valid_file, render_message
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Finding
 from provisioner.source import Source
 
 if TYPE_CHECKING:
@@ -24,13 +24,13 @@ class Composed:
     """A message, or the errors that keep it from being written."""
 
     text: str | None
-    problems: list[Diagnostic] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
     files: int = 0
 
 
 def file_findings(
     desk: DeskFile, edges: DocumentEdges | None = None
-) -> tuple[list[Diagnostic], tuple[str, ...]]:
+) -> tuple[list[Finding], tuple[str, ...]]:
     """Every rule's findings for this one file, even incomplete, and who signed its form."""
     from provisioner.documents.edges import DocumentEdges
     from provisioner.loading.paths import RepositoryFiles
@@ -46,7 +46,7 @@ def file_findings(
     return found, signers.get(src.rel, ())
 
 
-def refused_ips(src: Source, diagnostics: Sequence[Diagnostic]) -> tuple[str, ...]:
+def refused_ips(src: Source, diagnostics: Sequence[Finding]) -> tuple[str, ...]:
     """The IPs an IP-* error points at."""
     where = {(d.line, d.column) for d in diagnostics if d.is_error and d.code.startswith("IP-")}
     return tuple(ip for i, ip in enumerate(src.integration.ips) if src.at("ips", i) in where)
@@ -89,7 +89,7 @@ def compose(
     """The message `kind` for the file, or why it cannot be written.
 
     `edges`: the caches and form pool the caller lends to validation. Raises MessageProblem
-    when the message does not apply; EnvironmentProblem when the file cannot be validated
+    when the message does not apply; FatalError when the file cannot be validated
     (outside the repository).
     """
     from provisioner.rules.run import validate

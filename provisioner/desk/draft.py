@@ -16,7 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from provisioner.catalog import Catalog, load_catalog
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Finding
+from provisioner.errors import FatalError
 from provisioner.loading.loader import load_model, model_diagnostics
 from provisioner.loading.sources import canonical_path
 from provisioner.model import Integration
@@ -26,8 +27,8 @@ from provisioner.source import Source
 _PLACEHOLDER_IPS = ["192.0.2.1"]
 
 
-class DeskProblem(Exception):
-    """The command cannot run on this file (exit code 2). The message says why and what to do."""
+class DeskProblem(FatalError):
+    """The command cannot run on this file (exit 2). The message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class DeskFile:
         return self.source.integration
 
 
-def _summary(diags: list[Diagnostic]) -> str:
+def _summary(diags: list[Finding]) -> str:
     return "; ".join(f"{d.line}:{d.column} {d.code} {d.message}" for d in diags if d.is_error)
 
 

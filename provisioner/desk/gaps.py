@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from provisioner.desk.catalan import CatalanName
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Finding
 
 _FORM = "el formulari d'integració signat digitalment {by}"
 _CDA = "la clau pública del certificat d'aplicació (CDA) amb què signareu les peticions"
@@ -69,13 +69,13 @@ class Gap:
     line: str
 
 
-def _about(d: Diagnostic, label: str) -> bool:
+def _about(d: Finding, label: str) -> bool:
     return d.message.startswith(f"{label}:")
 
 
 def request_gaps(
     entity: CatalanName,
-    diagnostics: Sequence[Diagnostic],
+    diagnostics: Sequence[Finding],
     *,
     has_ips: bool,
     form_signers: Sequence[str] = (),

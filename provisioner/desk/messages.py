@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 from provisioner.catalog import Catalog
 from provisioner.desk.catalan import CatalanName, bare_name, catalan_name
 from provisioner.desk.gaps import request_gaps
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Finding
 from provisioner.documents.identity import CertificateIdentity, identity_in
+from provisioner.errors import FatalError
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.model import DependentEntity, Integration, RegisteredEntity
 from provisioner.source import folder_name
@@ -92,6 +93,10 @@ FORM_SIGNED_BY = "signat digitalment per {signers} (signatura verificada)"
 CHECKED_MESSAGES = frozenset({"head-of-service", "pre-ready", "pro-ready"})
 
 
+class MessageProblem(FatalError):
+    """The message cannot be written for this integration; the text says why (exit 2)."""
+
+
 def needs_valid_file(kind: str) -> bool:
     return kind in CHECKED_MESSAGES
 
@@ -127,10 +132,6 @@ def closing_messages(plan: Plan, sources: Sequence[Source], catalog: Catalog) ->
             )
             out[key[0]] = out.get(key[0], "") + text
     return out
-
-
-class MessageProblem(Exception):
-    """The message cannot be written for this integration; the text says why."""
 
 
 def template_path(catalog: Catalog, kind: str, environment: str) -> Path:
@@ -209,7 +210,7 @@ class Situation:
     read it; `refused_ips`: IPs the rules refused.
     """
 
-    diagnostics: tuple[Diagnostic, ...] = ()
+    diagnostics: tuple[Finding, ...] = ()
     other_providers: tuple[str, ...] = ()
     entity_modalities: tuple[str, ...] | None = None
     form_signers: tuple[str, ...] = ()

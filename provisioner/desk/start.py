@@ -16,7 +16,7 @@ from pathlib import Path
 
 from provisioner.catalog import fold
 from provisioner.desk.gaps import Gap
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Finding
 from provisioner.model import RegisteredEntity
 from provisioner.source import INTEGRATIONS_DIR
 
@@ -197,7 +197,7 @@ def start(repo_root: Path, ticket: Ticket) -> Started:
     return started
 
 
-def next_step(rel: str, errors: Sequence[Diagnostic], gaps: Sequence[Gap]) -> str:
+def next_step(rel: str, errors: Sequence[Finding], gaps: Sequence[Gap]) -> str:
     """What the agent does next, in words (the agent reads command names; the entity never)."""
     if gaps:
         return (

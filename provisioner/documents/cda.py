@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from provisioner.diagnostics import Finding
 from provisioner.documents.identity import CertificateIdentity, identity_of
 
 if TYPE_CHECKING:
@@ -30,17 +31,6 @@ _EXPOSED = (
     "ask the provider to revoke the certificate, make a new key and certificate, and send only "
     "the public part (.pem or .cer); remove this file from the pull request and its history"
 )
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A problem found in a document, before it is placed in a file at a line."""
-
-    severity: Severity
-    code: str
-    message: str
 
 
 def _err(code: str, message: str) -> Finding:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from provisioner.documents.identity import CertificateIdentity, identity_in
+from provisioner.formats import Formats
+
+FORMATS: Formats[Callable[[CertsReport], str]] = Formats("certificates")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ def _expiry(row: CertRow, now: datetime) -> str:
     return f"{when} (expired)" if days < 0 else f"{when} ({days} d)"
 
 
+@FORMATS.register("text")
 def render_text(report: CertsReport) -> str:
     lines = []
     for row in report.rows:
@@ -110,6 +114,7 @@ def _summary(report: CertsReport) -> str:
     return text
 
 
+@FORMATS.register("json")
 def render_json(report: CertsReport) -> str:
     return json.dumps(
         {
@@ -123,6 +128,7 @@ def render_json(report: CertsReport) -> str:
     )
 
 
+@FORMATS.register("markdown")
 def render_markdown(report: CertsReport) -> str:
     out = [
         f"**{_summary(report)}**",
@@ -144,6 +150,3 @@ def render_markdown(report: CertsReport) -> str:
         )
         out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(out)
-
-
-CERTS_RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}

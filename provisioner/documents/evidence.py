@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from xml.etree.ElementTree import Element
 
+from provisioner.diagnostics import Finding, Severity
 from provisioner.documents.scsp import INE_FIELD_NAMES, PLACEHOLDER, SCSP_NS, specific_data
 from provisioner.loading.paths import TooLarge
 
@@ -44,17 +45,14 @@ RESULT_MEANINGS = {
     "-9": "only the requesting ABSS's own data may be read",
 }
 
-Severity = Literal["error", "warning"]
+
+def _found(code: str, message: str, severity: Severity) -> Finding:
+    return Finding(severity, code, message)
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One problem with the evidence. `index` points into `homologation:`; None: the whole list."""
-
-    code: str
-    message: str
-    index: int | None = None
-    severity: Severity = "error"
+def _at(index: int, code: str, message: str) -> Finding:
+    """An error about the index-th entry of `homologation:`."""
+    return Finding("error", code, message, where=("homologation", index))
 
 
 class EvidenceProblem(Exception):
@@ -297,14 +295,14 @@ class Expectations:
     entity_name: str | None = None  # every NombreSolicitante names the entity
 
 
-def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, str, Severity]]:
-    """(code, message, severity) for one request; empty when it shows a valid PRE test."""
-    out: list[tuple[str, str, Severity]] = []
+def check_request(facts: RequestFacts, want: Expectations) -> list[Finding]:
+    """Findings (messages without the file name) for one request; none for a valid PRE test."""
+    out: list[Finding] = []
     if not facts.modality:
-        out.append(("HOMOLOGATION-MODALITY", "has no Atributos/CodigoCertificado", "error"))
+        out.append(_found("HOMOLOGATION-MODALITY", "has no Atributos/CodigoCertificado", "error"))
     elif facts.modality not in want.granted:
         out.append(
-            (
+            _found(
                 "HOMOLOGATION-MODALITY",
                 f"tests modality {facts.modality}, which this integration is not granted "
                 f"(granted: {', '.join(want.granted) or 'none'})",
@@ -313,7 +311,7 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
         )
     if facts.product != want.product:
         out.append(
-            (
+            _found(
                 "HOMOLOGATION-PRODUCT",
                 f"has CodigoProducto {facts.product or '(none)'}, not {want.product}",
                 "error",
@@ -323,7 +321,7 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
     if authorised != want.entity_ine10:
         if authorised.isdigit() and authorised.zfill(10) == want.entity_ine10:
             out.append(
-                (
+                _found(
                     "HOMOLOGATION-INE10-LEADING-ZERO",
                     f"DatosAutorizacion carries {authorised}, the entity's INE10 without its "
                     f"leading zero; accepted, but the integrator should send {want.entity_ine10}",
@@ -338,7 +336,7 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
                 else "; the tests must carry the entity's own data"
             )
             out.append(
-                (
+                _found(
                     "HOMOLOGATION-ENTITY",
                     f"was not made for this entity: DatosAutorizacion/IdentificadorSolicitante "
                     f"is {authorised or '(none)'}, expected {want.entity_ine10}{hint}",
@@ -346,10 +344,12 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
                 )
             )
     if not facts.transmissions:
-        out.append(("HOMOLOGATION-NOT-REQUEST", "has no Solicitudes/SolicitudTransmision", "error"))
+        out.append(
+            _found("HOMOLOGATION-NOT-REQUEST", "has no Solicitudes/SolicitudTransmision", "error")
+        )
     for where in facts.placeholders:
         out.append(
-            (
+            _found(
                 "HOMOLOGATION-PLACEHOLDER",
                 f"still holds '?' in {where}: the request was not filled in, so it cannot be "
                 "the one sent; attach the request exactly as sent in PRE",
@@ -358,7 +358,7 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
         )
     for where in facts.empty:
         out.append(
-            (
+            _found(
                 "HOMOLOGATION-EMPTY",
                 f"has no value in {where}; attach a complete request, exactly as sent in PRE",
                 "error",
@@ -368,7 +368,7 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
         for name in dict.fromkeys(facts.names):
             if name and _folded(name) != _folded(want.entity_name):
                 out.append(
-                    (
+                    _found(
                         "HOMOLOGATION-ENTITY-NAME",
                         f"names {name!r} as NombreSolicitante, not the entity "
                         f"{want.entity_name!r}; the tests must carry the entity's own data",
@@ -383,7 +383,7 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
                 else ""
             )
             out.append(
-                (
+                _found(
                     "HOMOLOGATION-REQUESTER",
                     f"DatosGenericos/Solicitante/IdentificadorSolicitante is "
                     f"{requester or '(none)'}; in PRE it must be AOC's INE10 {want.aoc_ine10}"
@@ -393,7 +393,7 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
             )
         if modality is not None and modality != facts.modality:
             out.append(
-                (
+                _found(
                     "HOMOLOGATION-MODALITY",
                     f"Transmision/CodigoCertificado {modality or '(none)'} differs from "
                     f"Atributos/CodigoCertificado {facts.modality or '(none)'}",
@@ -402,7 +402,7 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
             )
         if not ines:
             out.append(
-                (
+                _found(
                     "HOMOLOGATION-SPECIFIC-INE",
                     "has no INE code (codiINE/CodINE) in DatosEspecificos; in PRE it carries "
                     f"AOC's INE10 {want.aoc_ine10}",
@@ -412,7 +412,7 @@ def check_request(facts: RequestFacts, want: Expectations) -> list[tuple[str, st
         for ine in ines:
             if ine != want.aoc_ine10:
                 out.append(
-                    (
+                    _found(
                         "HOMOLOGATION-SPECIFIC-INE",
                         f"the INE code in DatosEspecificos is {ine or '(empty)'}; in PRE it "
                         f"must be AOC's INE10 {want.aoc_ine10}",
@@ -464,17 +464,17 @@ def check_evidence(
             table, key = responses, name[: -len(RESPONSE_SUFFIX)]
         else:
             findings.append(
-                Finding(
+                _at(
+                    i,
                     "HOMOLOGATION-NAME",
                     f"{written!r}: name evidence files X{REQUEST_SUFFIX} (the request) and "
                     f"X{RESPONSE_SUFFIX} (its response) so they pair",
-                    i,
                 )
             )
             continue
         if key in table:
             findings.append(
-                Finding("HOMOLOGATION-DUPLICATE", f"{written!r} is listed twice; remove one", i)
+                _at(i, "HOMOLOGATION-DUPLICATE", f"{written!r} is listed twice; remove one")
             )
             continue
         table[key] = i
@@ -485,11 +485,11 @@ def check_evidence(
         j = responses.get(key)
         if j is None:
             findings.append(
-                Finding(
+                _at(
+                    i,
                     "HOMOLOGATION-UNPAIRED",
                     f"{written!r} has no response: add {key}{RESPONSE_SUFFIX} (Hèstia's answer "
                     "to this request) to the folder and to homologation",
-                    i,
                 )
             )
         ok = False
@@ -498,11 +498,14 @@ def check_evidence(
             try:
                 facts = request_facts(read_xml(path, read))
             except EvidenceProblem as exc:
-                findings.append(Finding(exc.code, f"{written!r} {exc}", i))
+                findings.append(_at(i, exc.code, f"{written!r} {exc}"))
             else:
                 problems = check_request(facts, want)
-                findings += [Finding(c, f"{written!r} {m}", i, s) for c, m, s in problems]
-                ok = not any(s == "error" for _, _, s in problems)
+                where = ("homologation", i)
+                findings += [
+                    replace(f, message=f"{written!r} {f.message}", where=where) for f in problems
+                ]
+                ok = not any(f.is_error for f in problems)
                 modality = facts.modality
         if j is None:
             continue
@@ -512,11 +515,11 @@ def check_evidence(
             try:
                 result = response_facts(read_xml(r_path, read))
             except EvidenceProblem as exc:
-                findings.append(Finding(exc.code, f"{r_written!r} {exc}", j))
+                findings.append(_at(j, exc.code, f"{r_written!r} {exc}"))
             else:
                 problem = _result_problem(result)
                 if problem:
-                    findings.append(Finding("HOMOLOGATION-RESULT", f"{r_written!r} {problem}", j))
+                    findings.append(_at(j, "HOMOLOGATION-RESULT", f"{r_written!r} {problem}"))
                 response_ok = problem is None
         if ok and response_ok and modality:
             passed.add(modality)
@@ -524,11 +527,11 @@ def check_evidence(
     for key, j in responses.items():
         if key not in requests:
             findings.append(
-                Finding(
+                _at(
+                    j,
                     "HOMOLOGATION-UNPAIRED",
                     f"{evidence[j][0]!r} answers no listed request: add {key}{REQUEST_SUFFIX} "
                     "to homologation, or remove this response",
-                    j,
                 )
             )
 
@@ -538,6 +541,7 @@ def check_evidence(
                 continue
             findings.append(
                 Finding(
+                    "error",
                     "HOMOLOGATION-MISSING",
                     f"PRO needs a successful PRE test of {modality} for this entity: add "
                     f"evidence/{modality}{REQUEST_SUFFIX} and {modality}{RESPONSE_SUFFIX} to "

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from provisioner.documents.cda import Finding
+from provisioner.diagnostics import Finding
 
 CACHE_VERSION = 3
 #: pyHanko allows a second of tolerance at a certificate's bounds; keep well clear of them.

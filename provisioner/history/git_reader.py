@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from provisioner.errors import FatalError
 from provisioner.history.timeline import (
     Commit,
     FileChange,
@@ -34,10 +35,6 @@ _NULL_SHA = "0" * 40
 _INE10 = re.compile(r"\d{10}")
 _ESCAPE = re.compile(rb"\\([0-7]{3}|.)", re.DOTALL)
 _NAMED = {b"t": b"\t", b"n": b"\n", b"r": b"\r", b"a": b"\a", b"b": b"\b", b"f": b"\f", b"v": b"\v"}
-
-
-class HistoryProblem(Exception):
-    """The history cannot be shown (exit code 2); the message says why and what to do."""
 
 
 # ----------------------------------------------------------------------------- integration files
@@ -235,7 +232,7 @@ def _relative(file: Path, repo_root: Path) -> str:
     existing = [r for r in inside if (repo_root / r).exists()]
     if existing or inside:
         return (existing or inside)[0]
-    raise HistoryProblem(f"{file} is outside the repository {repo_root}")
+    raise FatalError(f"{file} is outside the repository {repo_root}")
 
 
 def ref_of_source(src: Any) -> IntegrationRef:
@@ -270,18 +267,15 @@ def read_history(
     """
     import git
 
-    from provisioner.apply.ledger import LedgerError, open_repo
+    from provisioner.apply.ledger import open_repo
     from provisioner.loading.sources import integration_files
 
     if file is not None and ine10 is not None:
-        raise HistoryProblem("give a FILE or --ine10, not both")
+        raise FatalError("give a FILE or --ine10, not both")
     if ine10 is not None and not _INE10.fullmatch(ine10):
-        raise HistoryProblem(f"--ine10 {ine10!r}: an INE10 is 10 digits, e.g. 0805690004")
+        raise FatalError(f"--ine10 {ine10!r}: an INE10 is 10 digits, e.g. 0805690004")
     rel = _relative(file, repo_root) if file is not None else None
-    try:
-        repo = open_repo(repo_root)
-    except LedgerError as exc:
-        raise HistoryProblem(str(exc)) from None
+    repo = open_repo(repo_root)  # FatalError when there is no git repository
     if rel is not None:
         path = repo_root / rel
         paths = [path] if path.is_file() else []
@@ -297,16 +291,16 @@ def read_history(
         ledgers = {env: _ledger(repo, env) for env in ENVIRONMENT_NAMES}
         commits, log = _read_git(repo, head, _pathspecs(file_refs, rel))
     except (git.GitCommandError, ValueError) as exc:
-        raise HistoryProblem(f"cannot read the git history: {exc}") from None
+        raise FatalError(f"cannot read the git history: {exc}") from None
     known = frozenset(c.path for _sha, changes in log for c in changes)
     refs = select_refs(file_refs, ledgers, ine10=ine10, file=rel, history_paths=known)
     if not refs and rel is not None:
-        raise HistoryProblem(
+        raise FatalError(
             f"{rel}: no such file in the checkout, in git's history or in the ledgers; "
             "give the path of an integration file (e.g. integrations/<INE10>/<provider>.yaml)"
         )
     if not refs and ine10 is not None:
-        raise HistoryProblem(
+        raise FatalError(
             f"no integration of entity {ine10} in {INTEGRATIONS_DIR}/ or in the ledgers"
         )
     return build_history(refs, commits, head, log, ledgers)

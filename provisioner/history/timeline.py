@@ -10,13 +10,27 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from provisioner.diagnostics import Code, Finding, register_codes
+from provisioner.formats import Formats
 from provisioner.i18n import _
 from provisioner.plan.ledger_format import branch
 from provisioner.vocabulary import ENVIRONMENT_NAMES
+
+register_codes(
+    "history",
+    Code(
+        "LEDGER-RECORDS-UNREADABLE",
+        "warning",
+        "a ledger commit has an unreadable integrations.json (history)",
+        "none needed: its records are skipped; investigate the ledger branch",
+    ),
+)
+
+FORMATS: Formats[Callable[[History], str]] = Formats("history")
 
 _PULL_REQUEST = re.compile(r"^Merge pull request #(\d+)")
 
@@ -138,7 +152,7 @@ class Timeline:
 class History:
     timelines: tuple[Timeline, ...]
     head: str | None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -244,17 +258,23 @@ def changes_of(
 # ----------------------------------------------------------------------------- the ledger
 
 
-def ledger_events(ledger: Sequence[LedgerCommit]) -> tuple[dict[str, list[LedgerEvent]], list[str]]:
+def ledger_events(
+    ledger: Sequence[LedgerCommit],
+) -> tuple[dict[str, list[LedgerEvent]], list[Finding]]:
     """key -> what happened to its record, from a ledger's commits oldest first; and warnings."""
     events: dict[str, list[LedgerEvent]] = {}
     current: Mapping[str, Mapping[str, Any]] = {}
-    warnings: list[str] = []
+    warnings: list[Finding] = []
     for commit in ledger:
         records = commit.records
         if records is None:
             warnings.append(
-                f"ledger commit {commit.sha[:12]} has an unreadable integrations.json; "
-                "its records were skipped"
+                Finding(
+                    "warning",
+                    "LEDGER-RECORDS-UNREADABLE",
+                    f"ledger commit {commit.sha[:12]} has an unreadable integrations.json; "
+                    "its records were skipped",
+                )
             )
             continue
         for key, record in records.items():
@@ -342,7 +362,7 @@ def build_history(
     head: str | None,
     log: Sequence[tuple[str, Sequence[FileChange]]],
     ledgers: Mapping[str, Sequence[LedgerCommit]],
-    warnings: Sequence[str] = (),
+    warnings: Sequence[Finding] = (),
 ) -> History:
     """Each integration's timeline: its changes, who approved them, the ledgers' events."""
     brought = introduced_by(commits, head)
@@ -351,7 +371,7 @@ def build_history(
     by_env: dict[str, dict[str, list[LedgerEvent]]] = {}
     for env in ENVIRONMENT_NAMES:
         by_env[env], problems = ledger_events(ledgers.get(env, ()))
-        notes += [f"{branch(env)}: {p}" for p in problems]
+        notes += [replace(p, message=f"{branch(env)}: {p.message}") for p in problems]
     timelines = []
     for ref in refs:
         changes = tuple(
@@ -474,6 +494,7 @@ def _paths_note(file: str, change: Change) -> str:
     return f" ({joined})" if notes else ""
 
 
+@FORMATS.register("text")
 def render_text(history: History) -> str:
     out: list[str] = []
     for tl in history.timelines:
@@ -501,7 +522,7 @@ def render_text(history: History) -> str:
         out.append("")
     if not history.timelines:
         out.append(_("no integrations"))
-    out += [_("warning: ") + w for w in history.warnings]
+    out += [_("warning: ") + w.message for w in history.warnings]
     return "\n".join(out).rstrip("\n")
 
 
@@ -509,6 +530,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+@FORMATS.register("markdown")
 def render_markdown(history: History) -> str:
     out: list[str] = []
     for tl in history.timelines:
@@ -554,7 +576,7 @@ def render_markdown(history: History) -> str:
         out.append("")
     if not history.timelines:
         out.append(_("no integrations"))
-    out += ["> " + _("warning: ") + _cell(w) for w in history.warnings]
+    out += ["> " + _("warning: ") + _cell(w.message) for w in history.warnings]
     return "\n".join(out).rstrip("\n")
 
 
@@ -629,11 +651,13 @@ def as_dict(history: History) -> dict[str, Any]:
                 "provisioned": provisioned,
             }
         )
-    return {"head": history.head, "integrations": integrations, "warnings": list(history.warnings)}
+    return {
+        "head": history.head,
+        "integrations": integrations,
+        "warnings": [w.message for w in history.warnings],
+    }
 
 
+@FORMATS.register("json")
 def render_json(history: History) -> str:
     return json.dumps(as_dict(history), indent=2, ensure_ascii=False)
-
-
-RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}

@@ -7,9 +7,56 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from provisioner.diagnostics import Diagnostic, error
+from provisioner.diagnostics import Code, Finding, error, register_codes
 from provisioner.loading.raw import read_raw
 from provisioner.loading.strict_yaml import Document, TypedScalar, load_bytes
+
+register_codes(
+    "loader",
+    Code(
+        "FILE-UNREADABLE",
+        "error",
+        "the file cannot be read (not a regular file, permissions, broken link)",
+        "commit a readable regular file",
+    ),
+    Code(
+        "YAML-AMBIGUOUS",
+        "error",
+        "YAML 1.1 and YAML 1.2 tools read a value differently",
+        "write the value in quotes",
+    ),
+    Code(
+        "YAML-IMPLICIT-TYPE",
+        "error",
+        "a text field holds a number, date or boolean",
+        'write the value in quotes, e.g. ine10: "0805690004"',
+    ),
+    Code("SCHEMA-MISSING", "error", "a required field is missing", "add the field"),
+    Code(
+        "SCHEMA-UNKNOWN-FIELD",
+        "error",
+        "a field is not part of the format",
+        "check the spelling against the documented layout",
+    ),
+    Code(
+        "SCHEMA-TYPE",
+        "error",
+        "a field has the wrong type (text, list, mapping)",
+        "write the value with the expected type",
+    ),
+    Code(
+        "SCHEMA-VALUE",
+        "error",
+        "a field holds a value that is not allowed",
+        "use one of the values the message lists",
+    ),
+    Code(
+        "SCHEMA-INVALID",
+        "error",
+        "a field does not have the expected form",
+        "correct the value as the message says",
+    ),
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -60,13 +107,11 @@ def _clean_loc(doc: Document, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
-def model_diagnostics(
-    doc: Document, model: type[BaseModel], exc: ValidationError
-) -> list[Diagnostic]:
+def model_diagnostics(doc: Document, model: type[BaseModel], exc: ValidationError) -> list[Finding]:
     grouped: dict[tuple[str | int, ...], list[Any]] = {}
     for err in exc.errors(include_url=False):
         grouped.setdefault(_clean_loc(doc, tuple(err["loc"])), []).append(err)
-    out: list[Diagnostic] = []
+    out: list[Finding] = []
     for loc, errs in grouped.items():
         name = ".".join(str(p) for p in loc) or "(file)"
         field = str(loc[-1]) if loc and isinstance(loc[-1], str) else name
@@ -140,7 +185,7 @@ def model_diagnostics(
     return out
 
 
-def ambiguity_diagnostics(doc: Document) -> list[Diagnostic]:
+def ambiguity_diagnostics(doc: Document) -> list[Finding]:
     """Plain scalars that YAML 1.1 and YAML 1.2 readers would turn into different values."""
     out = []
     for path, typed in doc.typed.items():
@@ -160,7 +205,7 @@ def ambiguity_diagnostics(doc: Document) -> list[Diagnostic]:
     return out
 
 
-def validate_document(doc: Document, model: type[M]) -> tuple[M | None, list[Diagnostic]]:
+def validate_document(doc: Document, model: type[M]) -> tuple[M | None, list[Finding]]:
     try:
         value = model.model_validate(doc.data)
     except ValidationError as exc:
@@ -169,7 +214,7 @@ def validate_document(doc: Document, model: type[M]) -> tuple[M | None, list[Dia
     return value, ambiguity_diagnostics(doc)
 
 
-def read_file(path: Path, rel: str) -> tuple[Document | None, list[Diagnostic]]:
+def read_file(path: Path, rel: str) -> tuple[Document | None, list[Finding]]:
     raw, problems = read_raw(path, rel)
     if raw is None:
         return None, problems
@@ -178,7 +223,7 @@ def read_file(path: Path, rel: str) -> tuple[Document | None, list[Diagnostic]]:
 
 def parse_model(
     raw: bytes, rel: str, model: type[M]
-) -> tuple[M | None, Document | None, list[Diagnostic]]:
+) -> tuple[M | None, Document | None, list[Finding]]:
     """The model in a file's bytes, its document (positions), and every problem."""
     doc, diags = load_bytes(raw, rel)
     if doc is None:
@@ -189,7 +234,7 @@ def parse_model(
 
 def load_model(
     path: Path, rel: str, model: type[M]
-) -> tuple[M | None, Document | None, list[Diagnostic]]:
+) -> tuple[M | None, Document | None, list[Finding]]:
     doc, diags = read_file(path, rel)
     if doc is None:
         return None, None, diags

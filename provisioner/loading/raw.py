@@ -6,13 +6,13 @@ import os
 import stat
 from pathlib import Path
 
-from provisioner.diagnostics import Diagnostic, error
+from provisioner.diagnostics import Finding, error
 
 #: Enough to know that a file is over the strict loader's limit.
 READ_LIMIT = 2 * 1024 * 1024
 
 
-def read_raw(path: Path, rel: str) -> tuple[bytes | None, list[Diagnostic]]:
+def read_raw(path: Path, rel: str) -> tuple[bytes | None, list[Finding]]:
     """The file's bytes (at most READ_LIMIT), or why it cannot be read."""
     try:
         # Non-blocking open, then fstat: a FIFO or device named *.yaml must not hang the run.

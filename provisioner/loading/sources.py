@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Finding
 from provisioner.loading.loader import load_model
 from provisioner.model import Integration
 from provisioner.source import INTEGRATIONS_DIR, Source
@@ -39,9 +39,9 @@ def canonical_path(path: Path) -> Path:
     return absolute.parent.resolve() / absolute.name
 
 
-def load_sources(repo_root: Path, files: Iterable[Path]) -> tuple[list[Source], list[Diagnostic]]:
+def load_sources(repo_root: Path, files: Iterable[Path]) -> tuple[list[Source], list[Finding]]:
     sources: list[Source] = []
-    diags: list[Diagnostic] = []
+    diags: list[Finding] = []
     for path in files:
         rel = relative_name(path, repo_root)
         integration, doc, problems = load_model(path, rel, Integration)

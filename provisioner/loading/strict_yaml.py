@@ -16,7 +16,64 @@ from typing import Any
 
 import yaml
 
-from provisioner.diagnostics import Diagnostic, error
+from provisioner.diagnostics import Code, Finding, error, register_codes
+
+register_codes(
+    "loader (strict YAML)",
+    Code(
+        "YAML-SYNTAX",
+        "error",
+        "the file is not valid YAML",
+        "fix the syntax at the line shown (indentation, quotes, colons)",
+    ),
+    Code("YAML-ENCODING", "error", "the file is not UTF-8 text", "save the file as UTF-8"),
+    Code(
+        "YAML-EMPTY",
+        "error",
+        "the file is empty",
+        "write the integration's fields, or remove the file",
+    ),
+    Code(
+        "YAML-TOO-LARGE",
+        "error",
+        "the file is over 1 MiB or holds too many values",
+        "keep one integration per file; it needs a few dozen lines",
+    ),
+    Code(
+        "YAML-TOO-DEEP",
+        "error",
+        "values are nested more than 32 levels deep",
+        "write the fields as the documented layout shows",
+    ),
+    Code(
+        "YAML-MULTIPLE-DOCUMENTS",
+        "error",
+        "the file holds more than one YAML document (---)",
+        "keep one integration per file",
+    ),
+    Code(
+        "YAML-DUPLICATE-KEY",
+        "error",
+        "a key appears twice in the same mapping",
+        "remove or merge the duplicate key",
+    ),
+    Code("YAML-ANCHOR", "error", "an anchor (&name) is used", "write every value out in full"),
+    Code("YAML-ALIAS", "error", "an alias (*name) is used", "write the value out in full"),
+    Code(
+        "YAML-TAG",
+        "error",
+        "an explicit tag (!!str, !custom...) is used",
+        "write plain values; quote text",
+    ),
+    Code("YAML-MERGE-KEY", "error", "a merge key (<<) is used", "write the fields out in full"),
+    Code("YAML-COMPLEX-KEY", "error", "a key is a list or a mapping", "use plain names as keys"),
+    Code(
+        "YAML-KEY-TYPE",
+        "error",
+        "a key is read as a number, date or boolean",
+        "rename the key or quote it",
+    ),
+)
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
@@ -328,7 +385,7 @@ def _build(events: Any, doc: Document) -> None:
     doc.data = root
 
 
-def load_bytes(raw: bytes, file: str) -> tuple[Document | None, list[Diagnostic]]:
+def load_bytes(raw: bytes, file: str) -> tuple[Document | None, list[Finding]]:
     """Parse raw bytes strictly. Returns the document, or None with the reasons it was refused."""
     doc = Document(file)
     try:

@@ -22,12 +22,28 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.catalog import Catalog
-from provisioner.diagnostics import Diagnostic, error
+from provisioner.diagnostics import Code, Finding, error, register_codes
 from provisioner.documents.form import MAX_FORM_BYTES
 from provisioner.documents.identity import CertificateIdentity, FileDigest, ReadDocuments
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.model import Environment, Integration
 from provisioner.source import Source, folder_name
+
+register_codes(
+    "plan (documents)",
+    Code(
+        "PLAN-DOCUMENTS",
+        "error",
+        "the CDA or the form cannot be read while planning",
+        "run validate and fix what it reports",
+    ),
+    Code(
+        "PLAN-SAME-NAME",
+        "error",
+        "the CDA and the form have the same file name",
+        "rename one of them",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +250,7 @@ def gather(
     form_signers: Mapping[str, tuple[str, ...]] | None = None,
     files: RepositoryFiles | None = None,
     read: Mapping[str, ReadDocuments] | None = None,
-) -> tuple[list[IntegrationInput], list[Diagnostic]]:
+) -> tuple[list[IntegrationInput], list[Finding]]:
     """The certificate identity and the documents of each (already validated) file.
 
     form_signers (file -> signers) and read (file -> identity and hashes) are what validation
@@ -242,7 +258,7 @@ def gather(
     (validation's, so paths are not checked twice) for anything validation did not keep.
     """
     inputs: list[IntegrationInput] = []
-    problems: list[Diagnostic] = []
+    problems: list[Finding] = []
     roots: dict[Path, Path] = {}
     readers: dict[Path, RepositoryFiles] = {} if files is None else {files.root: files}
     for src in sources:

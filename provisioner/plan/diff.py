@@ -13,19 +13,41 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Literal
 
+from provisioner.diagnostics import Code, Finding, register_codes
 from provisioner.plan.desired import DesiredState, canonical_json
 from provisioner.plan.ledger_format import MANIFEST_FILE, RECORDS_FILE, LedgerView, app_file
+
+register_codes(
+    "plan",
+    Code(
+        "PLAN-DOCUMENT-CHANGED",
+        "error",
+        "a stored document would be replaced by other content",
+        "give the new file another name",
+    ),
+    Code(
+        "PRO-NOT-IN-PRE",
+        "error",
+        "an integration goes to PRO without having been applied in PRE",
+        "apply PRE first",
+    ),
+    Code(
+        "PRO-PRE-OUTDATED",
+        "error",
+        "PRE was applied with other certificates, IPs or modalities",
+        "apply PRE first so PRO gets what was tested",
+    ),
+    Code(
+        "SAFETY",
+        "warning",
+        "the plan revokes more than the safety threshold",
+        "check the plan; re-run with --force if the revocations are intended",
+    ),
+)
 
 # octoDNS's rule: refuse a plan that removes too much of a big enough configuration.
 SAFETY_THRESHOLD = 0.30
 SAFETY_MINIMUM = 10
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str
-    message: str
-    file: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,8 +170,8 @@ class Safety:
 class Plan:
     environment: str
     entities: list[EntityChange]
-    warnings: list[str]
-    errors: list[Problem]
+    warnings: list[Finding]
+    errors: list[Finding]
     safety: Safety
     folders_to_create: list[tuple[str, ...]]
     files_to_create: list[FileAction]
@@ -248,14 +270,14 @@ def _known_files(manifests: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, 
 
 def _documents(
     desired: DesiredState, own: Mapping[str, Any], other: Mapping[str, Any] | None
-) -> tuple[list[tuple[str, ...]], list[FileAction], dict[str, Any], list[Problem]]:
+) -> tuple[list[tuple[str, ...]], list[FileAction], dict[str, Any], list[Finding]]:
     """Folders and files to create, the new manifest, and documents that changed content."""
     known = _known_files([own] + ([other] if other else []))
     manifest: dict[str, Any] = copy.deepcopy(dict(own)) if own else {}
     folders_out: dict[str, Any] = manifest.setdefault("folders", {})
     new_folders: list[tuple[str, ...]] = []
     new_files: list[FileAction] = []
-    problems: list[Problem] = []
+    problems: list[Finding] = []
     for folder in desired.folders:
         stored = known.get(folder.key)
         if stored is None:
@@ -270,7 +292,8 @@ def _documents(
                 )
             elif before["sha256"] != doc.sha256:
                 problems.append(
-                    Problem(
+                    Finding(
+                        "error",
                         "PLAN-DOCUMENT-CHANGED",
                         f"{folder.key}/{doc.name} was stored with other content (sha256 "
                         f"{before['sha256'][:12]}...) and documents are never replaced: give "
@@ -287,7 +310,7 @@ def _promotion_problems(
     desired: DesiredState,
     previous: Mapping[str, Mapping[str, Any]],
     pre_records: Mapping[str, Mapping[str, Any]],
-) -> list[Problem]:
+) -> list[Finding]:
     """PRO takes an integration only as PRE last applied it (the PRE ledger proves it)."""
     out = []
     for key, rec in sorted(desired.records.items()):
@@ -297,7 +320,8 @@ def _promotion_problems(
         what = f"{rec['entity']} ({rec['ine10']}) through {rec['provider_name']}"
         if pre is None:
             out.append(
-                Problem(
+                Finding(
+                    "error",
                     "PRO-NOT-IN-PRE",
                     f"{what} was never applied in PRE: apply PRE first (the integration must "
                     "be tested in PRE before PRO)",
@@ -308,7 +332,8 @@ def _promotion_problems(
         differs = [k for k in ("certificate", "ips", "modalities") if pre.get(k) != rec.get(k)]
         if differs:
             out.append(
-                Problem(
+                Finding(
+                    "error",
                     "PRO-PRE-OUTDATED",
                     f"{what}: PRE was applied with other {', '.join(differs)}; apply PRE "
                     "first so PRO gets what was tested",
@@ -320,7 +345,7 @@ def _promotion_problems(
 
 def _safety(
     old: Mapping[str, Any], new: Mapping[str, Any], forced: bool
-) -> tuple[Safety, list[str]]:
+) -> tuple[Safety, list[Finding]]:
     def certs(cfg: Mapping[str, Any]) -> set[tuple[str, str]]:
         return {(p["ine10"], c["sha256"]) for p in cfg["permissions"] for c in p["certificates"]}
 
@@ -340,9 +365,15 @@ def _safety(
     )
     safety = Safety(measures, forced)
     warnings = [
-        f"SAFETY: the plan revokes {m.removed} of {m.existing} {m.label} "
-        f"(more than {SAFETY_THRESHOLD:.0%}); "
-        + ("applied anyway because of --force" if forced else "re-run with --force if intended")
+        Finding(
+            "warning",
+            "SAFETY",
+            f"the plan revokes {m.removed} of {m.existing} {m.label} "
+            f"(more than {SAFETY_THRESHOLD:.0%}); "
+            + (
+                "applied anyway because of --force" if forced else "re-run with --force if intended"
+            ),
+        )
         for m in safety.tripped
     ]
     return safety, warnings
@@ -357,7 +388,7 @@ def make_plan(
     *,
     now: datetime,
     expiry_days: int,
-    warnings: Sequence[str] = (),
+    warnings: Sequence[Finding] = (),
     other_ledger: LedgerView | None = None,
     pre_ledger: LedgerView | None = None,
     force: bool = False,
@@ -472,7 +503,7 @@ def applied_view(plan: Plan) -> LedgerView:
 
 def _expiry_warnings(
     cfg: Mapping[str, Any], now: datetime, days: int, warned: set[str]
-) -> list[str]:
+) -> list[Finding]:
     out = []
     for perm in cfg["permissions"]:
         for c in perm["certificates"]:
@@ -482,8 +513,12 @@ def _expiry_warnings(
             left = cert.days_left(now)
             if left <= days:
                 out.append(
-                    f"CDA-EXPIRING: the certificate of {cert.provider_name} for {perm['name']} "
-                    f"(serial {cert.serial}) expires on {cert.not_after[:10]}, in {left} day(s); "
-                    "ask the provider for the renewed certificate"
+                    Finding(
+                        "warning",
+                        "CDA-EXPIRING",
+                        f"the certificate of {cert.provider_name} for {perm['name']} (serial "
+                        f"{cert.serial}) expires on {cert.not_after[:10]}, in {left} day(s); "
+                        "ask the provider for the renewed certificate",
+                    )
                 )
     return out

@@ -10,8 +10,11 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+from provisioner.formats import Formats
 from provisioner.i18n import _, ngettext
 from provisioner.plan.diff import CertInfo, EntityChange, FileAction, Plan, ProviderInfo
+
+FORMATS: Formats[Callable[[Plan], str]] = Formats("plan")
 
 
 def signed_by(provider: ProviderInfo) -> str:
@@ -132,14 +135,13 @@ def _status(plan: Plan) -> list[str]:
     return []
 
 
+@FORMATS.register("text")
 def render_text(plan: Plan) -> str:
     lines = [
         _("Plan for {env}: {summary}").format(env=plan.environment, summary=summary_line(plan))
     ]
-    for p in plan.errors:
-        lines.append(_("error: ") + f"{p.code}: {p.message}" + (f" ({p.file})" if p.file else ""))
-    for w in plan.warnings:
-        lines.append(_("warning: ") + w)
+    lines += [_("error: ") + p.as_line() for p in plan.errors]
+    lines += [_("warning: ") + w.as_line() for w in plan.warnings]
     for e in plan.entities:
         lines.append("")
         lines.append(f"{e.name} ({e.ine10}): {headline(e)}")
@@ -173,6 +175,7 @@ def _md_cert(c: CertInfo, plan: Plan) -> str:
     )
 
 
+@FORMATS.register("markdown")
 def render_markdown(plan: Plan, messages: dict[str, str] | None = None) -> str:
     """What the head of service reads in the pull request. messages: ine10 -> message text."""
     title = _("### Hèstia provisioning plan: {env}").format(env=plan.environment)
@@ -182,7 +185,7 @@ def render_markdown(plan: Plan, messages: dict[str, str] | None = None) -> str:
         out += [f"> - `{p.code}` {p.message}" for p in plan.errors]
         out.append("")
     if plan.warnings:
-        out += ["> [!WARNING]"] + [f"> - {w}" for w in plan.warnings] + [""]
+        out += ["> [!WARNING]"] + [f"> - {w.as_line()}" for w in plan.warnings] + [""]
     for e in plan.entities:
         out += [f"#### {e.name} ({_md(e.ine10)}): {headline(e)}", ""]
         for p in e.providers_added:
@@ -250,8 +253,8 @@ def plan_as_dict(plan: Plan) -> dict[str, Any]:
         "has_changes": plan.has_changes,
         "refused": plan.refused,
         "counts": plan.counts(),
-        "errors": [asdict(p) for p in plan.errors],
-        "warnings": plan.warnings,
+        "errors": [{"code": p.code, "message": p.message, "file": p.file} for p in plan.errors],
+        "warnings": [w.as_line() for w in plan.warnings],
         "safety": {
             "forced": plan.safety.forced,
             "measures": [{**asdict(m), "tripped": m.tripped} for m in plan.safety.measures],
@@ -261,21 +264,15 @@ def plan_as_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
+@FORMATS.register("json")
 def render_json(plan: Plan) -> str:
     return json.dumps(plan_as_dict(plan), indent=2, ensure_ascii=False)
 
 
 def commit_details(plan: Plan) -> list[str]:
     """The body of a ledger commit: one line per entity, then its changes."""
-    lines = [w for w in plan.warnings if w.startswith("SAFETY:")]
+    lines = [w.as_line() for w in plan.warnings if w.code == "SAFETY"]
     for e in plan.entities:
         lines.append(f"{e.name} ({e.ine10}): {headline(e)}")
         lines += [f"  {marker} {text}" for marker, text in _entity_lines(e, plan)]
     return lines
-
-
-RENDERERS: dict[str, Callable[[Plan], str]] = {
-    "text": render_text,
-    "markdown": render_markdown,
-    "json": render_json,
-}

@@ -1,8 +1,11 @@
-"""Named validation rules.
+"""Named validation rules, registered by the codes they emit.
 
-A rule is a small function with a stable code that returns diagnostics and never raises.
-File rules see one integration at a time; set rules see all of them (duplicates, overlaps).
-Adding a rule is writing the function in one of the modules below and decorating it.
+A rule is a small function that returns findings and never raises. It declares every code it can
+emit (severity, one-line summary, how to fix) in its decorator; a code declared twice is refused
+when the module is imported. File rules see one integration at a time; set rules see all of them
+(duplicates, overlaps). Adding a rule is writing the function in one of the modules below and
+decorating it. Codes emitted outside rules (loader, catalog, plan, history) are declared with
+`register_codes` in their own modules; `all_codes()` lists them all (`hestia-provisioner rules`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.catalog import Catalog
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import CODES, Code, Finding, register_codes
 from provisioner.documents.edges import DocumentEdges
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.source import Source
@@ -37,14 +40,14 @@ class RuleContext:
         return self.files.root
 
 
-FileCheck = Callable[[Source, RuleContext], Iterable[Diagnostic]]
-SetCheck = Callable[[Sequence[Source], RuleContext], Iterable[Diagnostic]]
+FileCheck = Callable[[Source, RuleContext], Iterable[Finding]]
+SetCheck = Callable[[Sequence[Source], RuleContext], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
 class Rule:
     name: str
-    codes: tuple[str, ...]
+    codes: tuple[Code, ...]
     doc: str
     check: Any  # FileCheck or SetCheck
     per_file: bool
@@ -57,20 +60,31 @@ SET_RULES: list[Rule] = []
 BATCHED_RULES: list[Rule] = []
 
 
-def file_rule(*codes: str) -> Callable[[FileCheck], FileCheck]:
+def _register(rules: list[Rule], fn: Any, codes: tuple[Code, ...], per_file: bool) -> None:
+    if not codes:
+        raise ValueError(f"rule {fn.__name__} declares no code; declare every code it emits")
+    if any(rule.name == fn.__name__ for rule in FILE_RULES + BATCHED_RULES + SET_RULES):
+        raise ValueError(f"two rules are named {fn.__name__}; rename one")
+    declared = register_codes(fn.__name__, *codes)
+    rules.append(Rule(fn.__name__, declared, (fn.__doc__ or "").strip(), fn, per_file))
+
+
+def file_rule(*codes: Code) -> Callable[[FileCheck], FileCheck]:
+    """Register a rule over one integration file; codes: every code it can emit."""
+
     def register(fn: FileCheck) -> FileCheck:
-        FILE_RULES.append(Rule(fn.__name__, codes, (fn.__doc__ or "").strip(), fn, True))
+        _register(FILE_RULES, fn, codes, True)
         return fn
 
     return register
 
 
-def set_rule(*codes: str, batched: bool = False) -> Callable[[SetCheck], SetCheck]:
-    """A rule over every file; batched: one whose findings each concern one file alone."""
+def set_rule(*codes: Code, batched: bool = False) -> Callable[[SetCheck], SetCheck]:
+    """Register a rule over every file; codes: every code it can emit. batched: a rule whose
+    findings each concern one file alone."""
 
     def register(fn: SetCheck) -> SetCheck:
-        rule = Rule(fn.__name__, codes, (fn.__doc__ or "").strip(), fn, False)
-        (BATCHED_RULES if batched else SET_RULES).append(rule)
+        _register(BATCHED_RULES if batched else SET_RULES, fn, codes, False)
         return fn
 
     return register
@@ -79,6 +93,18 @@ def set_rule(*codes: str, batched: bool = False) -> Callable[[SetCheck], SetChec
 def all_rules() -> list[Rule]:
     _load_rule_modules()
     return FILE_RULES + BATCHED_RULES + SET_RULES
+
+
+def all_codes() -> list[Code]:
+    """Every code the provisioner can emit, sorted by code."""
+    _load_rule_modules()
+    # Importing a module declares the codes it emits outside rules.
+    from provisioner import catalog  # noqa: F401
+    from provisioner.history import timeline  # noqa: F401
+    from provisioner.loading import loader, strict_yaml  # noqa: F401
+    from provisioner.plan import desired, diff  # noqa: F401
+
+    return sorted(CODES.values(), key=lambda c: c.code)
 
 
 _loaded = False

@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from provisioner.catalog import CATALOG_DIR, SERVICE_FILE
-from provisioner.diagnostics import Diagnostic, error, warning
-from provisioner.documents.cda import Finding
+from provisioner.diagnostics import Code, Finding, error
 from provisioner.documents.identity import (
     MAX_CERTIFICATE_BYTES,
     FileDigest,
@@ -50,7 +49,7 @@ class Trust:
 
     certs: tuple[x509.Certificate, ...] = ()
     der: tuple[bytes, ...] = ()
-    problems: list[Diagnostic] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
 
 
 def trust_users(ctx: RuleContext) -> set[str]:
@@ -59,7 +58,7 @@ def trust_users(ctx: RuleContext) -> set[str]:
     return found
 
 
-def trust_problems(ctx: RuleContext) -> list[Diagnostic]:
+def trust_problems(ctx: RuleContext) -> list[Finding]:
     """The unusable trusted roots, reported once when some file's check needed them."""
     return trust(ctx).problems if trust_users(ctx) else []
 
@@ -121,7 +120,7 @@ def _keep(ctx: RuleContext, src: Source, read: ReadDocuments) -> None:
 
 def clock_diagnostics(
     src: Source, validity: tuple[float, float] | None, ctx: RuleContext
-) -> list[Diagnostic]:
+) -> list[Finding]:
     """What the clock alone says of src's CDA, valid from validity[0] to validity[1]."""
     if validity is None:
         return []
@@ -135,28 +134,84 @@ def clock_diagnostics(
     ]
 
 
-def _place(src: Source, key: str, finding: Finding, label: str) -> Diagnostic:
-    make = error if finding.severity == "error" else warning
+def _place(src: Source, key: str, finding: Finding, label: str) -> Finding:
     # Verdicts are cached per document, so they cannot name the YAML file themselves.
     message = finding.message.replace(" FILE`", f" {src.rel}`")
-    return make(src.rel, *src.at(key), finding.code, f"{label}: {message}")
+    return finding.placed(src.rel, *src.at(key), message=f"{label}: {message}")
 
 
 @file_rule(
-    "CDA-NOT-CERTIFICATE",
-    "CDA-PRIVATE-KEY",
-    "CDA-MULTIPLE",
-    "CDA-CA",
-    "CDA-NOT-YET-VALID",
-    "CDA-EXPIRED",
-    "CDA-EXPIRING",
-    "CDA-WEAK-KEY",
-    "CDA-WEAK-HASH",
-    "CDA-KEY-USAGE",
-    "CDA-UNTRUSTED-ISSUER",
-    "CATALOG-TRUST-ROOT",
+    Code(
+        "CDA-NOT-CERTIFICATE",
+        "error",
+        "cda is not a readable X.509 certificate",
+        "commit the provider's public certificate (.pem or .cer)",
+    ),
+    Code(
+        "CDA-PRIVATE-KEY",
+        "error",
+        "cda holds a private key",
+        "treat the key as exposed: revoke, re-issue, send only the public part",
+    ),
+    Code(
+        "CDA-MULTIPLE",
+        "error",
+        "cda holds more than one certificate (a chain)",
+        "keep only the application certificate",
+    ),
+    Code(
+        "CDA-CA", "error", "cda is a CA certificate", "ask for the application certificate itself"
+    ),
+    Code(
+        "CDA-NOT-YET-VALID",
+        "error",
+        "the certificate is not valid yet",
+        "wait until it is valid or send a current one",
+    ),
+    Code(
+        "CDA-EXPIRED",
+        "error",
+        "the certificate has expired",
+        "ask the provider for the renewed certificate",
+    ),
+    Code(
+        "CDA-EXPIRING",
+        "warning",
+        "the certificate expires soon (certificate_expiry_warning_days)",
+        "ask the provider for the renewed certificate",
+    ),
+    Code(
+        "CDA-WEAK-KEY",
+        "error",
+        "the key is too weak (RSA under 2048 bits, EC under P-256)",
+        "ask the provider for a new certificate",
+    ),
+    Code(
+        "CDA-WEAK-HASH",
+        "error",
+        "the certificate is signed with SHA-1 or MD5",
+        "ask the provider for a new certificate",
+    ),
+    Code(
+        "CDA-KEY-USAGE",
+        "error",
+        "the key usage does not allow digital signatures",
+        "ask the provider for a signing certificate",
+    ),
+    Code(
+        "CDA-UNTRUSTED-ISSUER",
+        "error",
+        "the issuer is not a CA in trusted_roots",
+        "ask for a certificate from a trusted CA, or add the CA after review",
+    ),
+    Code(
+        "CATALOG-TRUST-ROOT",
+        "error",
+        "a trusted root in catalog/service.yaml cannot be used",
+        "point trusted_roots at readable CA certificates (PEM or DER)",
+    ),
 )
-def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """The CDA is one public application certificate, current, strong and from a trusted CA."""
     from provisioner.documents.cda import check_cda
 
@@ -207,8 +262,15 @@ def cda_fingerprint(src: Source, ctx: RuleContext) -> str | None:
     return identity.sha256 if identity is not None else None
 
 
-@set_rule("CDA-DUPLICATE")
-def cda_one_provider(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagnostic]:
+@set_rule(
+    Code(
+        "CDA-DUPLICATE",
+        "error",
+        "the same certificate is given for two different providers",
+        "check which provider owns the certificate",
+    ),
+)
+def cda_one_provider(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
     """One certificate belongs to one provider: two providers never share a CDA."""
     first: dict[str, Source] = {}
     for src in sources:
@@ -228,18 +290,48 @@ def cda_one_provider(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Di
 
 
 @set_rule(
-    "FORM-NOT-PDF",
-    "FORM-UNREADABLE",
-    "FORM-ENCRYPTED",
-    "FORM-UNSIGNED",
-    "FORM-SIGNATURE-BROKEN",
-    "FORM-MODIFIED",
-    "FORM-DATA-APPENDED",
-    "FORM-SIGNER-UNTRUSTED",
-    "FORM-SIGNER-NOT-ENTITY",
+    Code("FORM-NOT-PDF", "error", "form is not a PDF", "commit the signed PDF form"),
+    Code(
+        "FORM-UNREADABLE",
+        "error",
+        "the form cannot be read as a PDF",
+        "ask for the signed PDF again",
+    ),
+    Code("FORM-ENCRYPTED", "error", "the form is encrypted", "ask for the form without a password"),
+    Code("FORM-UNSIGNED", "error", "the form has no signature", "ask the entity to sign the form"),
+    Code(
+        "FORM-SIGNATURE-BROKEN",
+        "error",
+        "a signature does not match the document",
+        "ask for the signed form again, unmodified",
+    ),
+    Code(
+        "FORM-MODIFIED",
+        "error",
+        "the form was changed after signing in a way that is not allowed",
+        "ask for the signed form again, unmodified",
+    ),
+    Code(
+        "FORM-DATA-APPENDED",
+        "error",
+        "data was added after the last signature",
+        "ask for the signed form again, unmodified",
+    ),
+    Code(
+        "FORM-SIGNER-UNTRUSTED",
+        "error",
+        "a signer does not chain to a CA in trusted_roots",
+        "ask for a signature with a qualified certificate from a trusted CA",
+    ),
+    Code(
+        "FORM-SIGNER-NOT-ENTITY",
+        "error",
+        "no signer is the entity",
+        "ask the entity itself to sign the form",
+    ),
     batched=True,
 )
-def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagnostic]:
+def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
     """The form is a PDF signed by the entity, intact, whole, with a trusted signer.
 
     A set rule so that the forms that miss the cache can be checked in parallel.

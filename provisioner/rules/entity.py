@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pydantic import ValidationError
 
 from provisioner.catalog import Catalog
-from provisioner.diagnostics import Diagnostic, error, warning
+from provisioner.diagnostics import Code, Finding, error, warning
 from provisioner.identifiers import ine10_problem, nif_problem
 from provisioner.loading.strict_yaml import Document
 from provisioner.model import Entity
@@ -17,19 +17,19 @@ from provisioner.source import Source
 Where = Callable[..., tuple[int, int]]
 
 
-def _ine10(rel: str, at: Where, entity: Entity) -> Iterator[Diagnostic]:
+def _ine10(rel: str, at: Where, entity: Entity) -> Iterator[Finding]:
     if problem := ine10_problem(entity.ine10):
         ine10 = entity.ine10
         code = "INE10-LEADING-ZERO" if len(ine10) == 9 and ine10.isdigit() else "INE10-FORMAT"
         yield error(rel, *at("entity", "ine10"), code, f"entity.ine10 {ine10!r} {problem}")
 
 
-def _nif(rel: str, at: Where, owner: str, nif: str) -> Iterator[Diagnostic]:
+def _nif(rel: str, at: Where, owner: str, nif: str) -> Iterator[Finding]:
     if problem := nif_problem(nif):
         yield error(rel, *at(owner, "nif"), "NIF-CHECK", f"{owner}.nif {nif!r} {problem}")
 
 
-def _register(rel: str, at: Where, entity: Entity, catalog: Catalog) -> Iterator[Diagnostic]:
+def _register(rel: str, at: Where, entity: Entity, catalog: Catalog) -> Iterator[Finding]:
     if ine10_problem(entity.ine10):
         return  # reported by ine10_format; a lookup would only add noise
     where = at("entity", "ine10")
@@ -76,28 +76,71 @@ def _register(rel: str, at: Where, entity: Entity, catalog: Catalog) -> Iterator
         )
 
 
-@file_rule("INE10-FORMAT", "INE10-LEADING-ZERO")
-def ine10_format(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+@file_rule(
+    Code(
+        "INE10-FORMAT",
+        "error",
+        "entity.ine10 is not 10 digits",
+        "write the INE10 as text of 10 digits",
+    ),
+    Code(
+        "INE10-LEADING-ZERO",
+        "error",
+        "entity.ine10 has 9 digits: its leading zero was lost",
+        'write it in quotes with the zero, e.g. "0805690004"',
+    ),
+)
+def ine10_format(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """The entity's INE10 is exactly ten digits."""
     yield from _ine10(src.rel, src.at, src.integration.entity)
 
 
-@file_rule("NIF-CHECK")
-def nif_check(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+@file_rule(
+    Code(
+        "NIF-CHECK",
+        "error",
+        "a NIF has a wrong check character",
+        "copy the NIF again from the request",
+    ),
+)
+def nif_check(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """Entity and provider NIFs have the right check character."""
     yield from _nif(src.rel, src.at, "entity", src.integration.entity.nif)
     yield from _nif(src.rel, src.at, "provider", src.integration.provider.nif)
 
 
 @file_rule(
-    "ENTITY-NOT-ELIGIBLE", "ENTITY-DEPENDS-ON-ABSS", "ENTITY-NIF-MISMATCH", "ENTITY-NAME-MISMATCH"
+    Code(
+        "ENTITY-NOT-ELIGIBLE",
+        "error",
+        "the entity is not in the register of eligible entities",
+        "close the request with the not-eligible message, or correct ine10",
+    ),
+    Code(
+        "ENTITY-DEPENDS-ON-ABSS",
+        "error",
+        "the entity depends on an ABSS and cannot integrate directly",
+        "close the request with the abss-redirect message and remove the file",
+    ),
+    Code(
+        "ENTITY-NIF-MISMATCH",
+        "error",
+        "entity.nif differs from the register",
+        "copy the NIF from the register or check the request",
+    ),
+    Code(
+        "ENTITY-NAME-MISMATCH",
+        "warning",
+        "entity.name differs from the register",
+        "use the register's name unless the request says otherwise",
+    ),
 )
-def entity_in_register(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+def entity_in_register(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """The entity is in the register with this INE10 and NIF; dependents go through their ABSS."""
     yield from _register(src.rel, src.at, src.integration.entity, ctx.catalog)
 
 
-def partial_entity_diagnostics(doc: Document, catalog: Catalog) -> list[Diagnostic]:
+def partial_entity_diagnostics(doc: Document, catalog: Catalog) -> list[Finding]:
     """The entity rules on a file that is not a complete integration yet.
 
     The procedure asks about eligibility first: a request from an entity that is not on the
@@ -118,8 +161,28 @@ def partial_entity_diagnostics(doc: Document, catalog: Catalog) -> list[Diagnost
     return out + list(_register(doc.file, at, entity, catalog))
 
 
-@file_rule("MODALITY-UNKNOWN", "MODALITY-DUPLICATE", "MODALITY-UNUSED-UNKNOWN", "MODALITY-SUBSET")
-def modalities_known(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+@file_rule(
+    Code(
+        "MODALITY-UNKNOWN",
+        "error",
+        "a modality is not in the catalog",
+        "use codes from catalog/modalities.yaml",
+    ),
+    Code("MODALITY-DUPLICATE", "error", "a modality is listed twice", "remove one"),
+    Code(
+        "MODALITY-UNUSED-UNKNOWN",
+        "error",
+        "unused_modalities names a modality that is not granted",
+        "list only granted modalities",
+    ),
+    Code(
+        "MODALITY-SUBSET",
+        "warning",
+        "modalities lists fewer than all the catalog's modalities",
+        "write `modalities: all` unless the integrator asked for fewer",
+    ),
+)
+def modalities_known(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """Modalities are codes of the catalog, each listed once; fewer than all is worth a word."""
     known = ctx.catalog.modality_codes
     integration = src.integration

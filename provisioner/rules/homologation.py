@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from provisioner.diagnostics import Diagnostic, error, warning
+from provisioner.diagnostics import Code, Finding
 from provisioner.documents.evidence import Expectations, check_evidence
 from provisioner.identifiers import ine10_problem
 from provisioner.rules import RuleContext, file_rule
@@ -12,25 +12,105 @@ from provisioner.source import Source
 
 
 @file_rule(
-    "HOMOLOGATION-MISSING",
-    "HOMOLOGATION-XML",
-    "HOMOLOGATION-NOT-REQUEST",
-    "HOMOLOGATION-NOT-RESPONSE",
-    "HOMOLOGATION-ENTITY",
-    "HOMOLOGATION-INE10-LEADING-ZERO",
-    "HOMOLOGATION-REQUESTER",
-    "HOMOLOGATION-SPECIFIC-INE",
-    "HOMOLOGATION-MODALITY",
-    "HOMOLOGATION-PRODUCT",
-    "HOMOLOGATION-RESULT",
-    "HOMOLOGATION-NAME",
-    "HOMOLOGATION-UNPAIRED",
-    "HOMOLOGATION-DUPLICATE",
-    "HOMOLOGATION-PLACEHOLDER",
-    "HOMOLOGATION-EMPTY",
-    "HOMOLOGATION-ENTITY-NAME",
+    Code(
+        "HOMOLOGATION-MISSING",
+        "error",
+        "a granted modality has no passing PRE test (PRO)",
+        "add its request and response, or list it in unused_modalities",
+    ),
+    Code(
+        "HOMOLOGATION-XML",
+        "error",
+        "an evidence file is not safe, well-formed XML",
+        "attach the XML exactly as exchanged, without a DOCTYPE",
+    ),
+    Code(
+        "HOMOLOGATION-NOT-REQUEST",
+        "error",
+        "a .request.xml file is not an SCSP request",
+        "attach the Peticion as sent",
+    ),
+    Code(
+        "HOMOLOGATION-NOT-RESPONSE",
+        "error",
+        "a .response.xml file is not an SCSP response",
+        "attach Hèstia's answer as received",
+    ),
+    Code(
+        "HOMOLOGATION-ENTITY",
+        "error",
+        "a request was not made for this entity",
+        "repeat the test with the entity's INE10 in DatosAutorizacion",
+    ),
+    Code(
+        "HOMOLOGATION-INE10-LEADING-ZERO",
+        "warning",
+        "a request carries the entity's INE10 without its leading zero",
+        "accepted; tell the integrator to send all 10 digits",
+    ),
+    Code(
+        "HOMOLOGATION-REQUESTER",
+        "error",
+        "the requester is not AOC's INE10",
+        "repeat the test with AOC as requester",
+    ),
+    Code(
+        "HOMOLOGATION-SPECIFIC-INE",
+        "error",
+        "the specific data's INE code is not AOC's",
+        "repeat the test with AOC's INE10 in the specific data",
+    ),
+    Code(
+        "HOMOLOGATION-MODALITY",
+        "error",
+        "a request tests a modality that is missing or not granted",
+        "test a granted modality",
+    ),
+    Code(
+        "HOMOLOGATION-PRODUCT",
+        "error",
+        "a request is not for the product HESTIA",
+        "repeat the test for HESTIA",
+    ),
+    Code(
+        "HOMOLOGATION-RESULT",
+        "error",
+        "a response reports a failed test",
+        "repeat the test in PRE until Hèstia answers 0",
+    ),
+    Code(
+        "HOMOLOGATION-NAME",
+        "error",
+        "an evidence file is not named X.request.xml or X.response.xml",
+        "rename it so request and response pair",
+    ),
+    Code(
+        "HOMOLOGATION-UNPAIRED",
+        "error",
+        "a request has no response, or a response no request",
+        "list both files of the pair",
+    ),
+    Code("HOMOLOGATION-DUPLICATE", "error", "an evidence file is listed twice", "remove one"),
+    Code(
+        "HOMOLOGATION-PLACEHOLDER",
+        "error",
+        "a request still holds '?' placeholders",
+        "attach the request exactly as sent in PRE",
+    ),
+    Code(
+        "HOMOLOGATION-EMPTY",
+        "error",
+        "a request has an empty field",
+        "attach the complete request, exactly as sent in PRE",
+    ),
+    Code(
+        "HOMOLOGATION-ENTITY-NAME",
+        "error",
+        "a request names another entity as NombreSolicitante",
+        "repeat the test with the entity's own data",
+    ),
 )
-def homologation_evidence(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+def homologation_evidence(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """PRE tests carried the entity's data and succeeded; PRO needs one per used modality."""
     integration = src.integration
     required = integration.environment == "PRO"
@@ -51,11 +131,10 @@ def homologation_evidence(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]
     usable = ctx.files.usable
     evidence = [(written, usable(src.folder, written)) for written in integration.homologation]
     for finding in check_evidence(evidence, want, ctx.files.read):
-        if finding.index is not None:
-            where = src.at("homologation", finding.index)
+        if finding.where:
+            where = src.at(*finding.where)
         elif integration.homologation:
             where = src.doc.key_position(("homologation",))
         else:
             where = src.at("environment")
-        make = error if finding.severity == "error" else warning
-        yield make(src.rel, *where, finding.code, finding.message)
+        yield finding.placed(src.rel, *where)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provisioner.catalog import IP_POLICY_FILE, REGISTER_FILE, SERVICE_FILE
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Finding
 from provisioner.documents.form import window_holds
 from provisioner.documents.identity import CertificateIdentity, FileDigest, ReadDocuments
 from provisioner.loading.paths import RepositoryFiles
@@ -120,15 +120,15 @@ def dependencies_hold(files: RepositoryFiles, folder: Path, kept: Any) -> bool:
 # --- (de)serialising what a result holds -------------------------------------------------------
 
 
-def diagnostic_to_json(d: Diagnostic) -> list[Any]:
+def diagnostic_to_json(d: Finding) -> list[Any]:
     return [d.line, d.column, d.code, d.severity, d.message]
 
 
-def diagnostic_from_json(rel: str, raw: Sequence[Any]) -> Diagnostic:
+def diagnostic_from_json(rel: str, raw: Sequence[Any]) -> Finding:
     line, column, code, severity, message = raw
     if severity not in ("error", "warning") or not isinstance(message, str):
         raise ValueError("not a diagnostic")
-    return Diagnostic(rel, int(line), int(column), str(code), severity, message)
+    return Finding(severity, str(code), message, rel, int(line), int(column))
 
 
 def positions_to_json(positions: Mapping[tuple[str | int, ...], tuple[int, int]]) -> list[Any]:
@@ -197,7 +197,7 @@ def timestamp(moment: datetime) -> float:
 @dataclass
 class Checked:
     sources: list[Source] = field(default_factory=list)  # every valid file, in file order
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    diagnostics: list[Finding] = field(default_factory=list)
     reused: int = 0  # files whose result was reused
 
 
@@ -263,7 +263,7 @@ def check_files(paths: Sequence[Path], ctx: RuleContext, memory: ResultMemory | 
         kept_files = {}
     out = Checked()
     entries: dict[str, Any] = {}
-    fresh: list[tuple[Source, str, list[Diagnostic]]] = []
+    fresh: list[tuple[Source, str, list[Finding]]] = []
     reused: list[tuple[Source, Mapping[str, Any]]] = []
     for path in paths:
         rel = relative_name(path, ctx.repo_root)
@@ -309,12 +309,12 @@ def check_files(paths: Sequence[Path], ctx: RuleContext, memory: ResultMemory | 
         out.sources.append(src)
         fresh.append((src, sha256, problems))
     # File rules, and the batched rules (forms checked together), on what was not reused.
-    found: dict[str, list[Diagnostic]] = {}
+    found: dict[str, list[Finding]] = {}
     for src, _, problems in fresh:
         mine = found[src.rel] = list(problems)
         for rule in FILE_RULES:
             mine.extend(rule.check(src, ctx))
-    stray: list[Diagnostic] = []
+    stray: list[Finding] = []
     batch = [src for src, _, _ in fresh]
     for rule in BATCHED_RULES:
         for d in rule.check(batch, ctx):
@@ -346,7 +346,7 @@ def check_files(paths: Sequence[Path], ctx: RuleContext, memory: ResultMemory | 
     return out
 
 
-def _trust_problems(ctx: RuleContext, kept: Any) -> list[Diagnostic]:
+def _trust_problems(ctx: RuleContext, kept: Any) -> list[Finding]:
     if ctx.memo.get(TRUST_MEMO) is None and isinstance(kept, list):
         try:
             return [diagnostic_from_json(SERVICE_REL, d) for d in kept]
@@ -366,7 +366,7 @@ def _recall(src: Source, kept: Mapping[str, Any], ctx: RuleContext) -> None:
 
 
 def _entry(
-    src: Source, sha256: str, diagnostics: Sequence[Diagnostic], ctx: RuleContext
+    src: Source, sha256: str, diagnostics: Sequence[Finding], ctx: RuleContext
 ) -> dict[str, Any] | None:
     folder = src.folder
     verdict = ctx.memo.get(FORM_VERDICT_MEMO, {}).get(src.rel)

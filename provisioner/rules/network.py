@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Callable, Iterator, Sequence
 
 from provisioner.catalog import Catalog, IpNetwork
-from provisioner.diagnostics import Diagnostic, error
+from provisioner.diagnostics import Code, Finding, error
 from provisioner.rules import RuleContext, file_rule, set_rule
 from provisioner.source import Source
 
@@ -66,8 +66,34 @@ def policy_problem(net: IpNetwork, catalog: Catalog) -> str | None:
     return None
 
 
-@file_rule("IP-INVALID", "IP-HOST-BITS", "IP-NOT-CANONICAL", "IP-POLICY", "IP-DUPLICATE")
-def ips_valid(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+@file_rule(
+    Code(
+        "IP-INVALID",
+        "error",
+        "an entry of ips is not an address or network",
+        "write an IPv4/IPv6 address or address/prefix",
+    ),
+    Code(
+        "IP-HOST-BITS",
+        "error",
+        "a network has host bits set",
+        "write the network address the message suggests",
+    ),
+    Code(
+        "IP-NOT-CANONICAL",
+        "error",
+        "an address is not written in its canonical form",
+        "write it as the message shows",
+    ),
+    Code(
+        "IP-POLICY",
+        "error",
+        "an address is refused by the IP policy (private, loopback, too broad...)",
+        "ask the provider for its public addresses",
+    ),
+    Code("IP-DUPLICATE", "error", "an address is listed twice", "remove one"),
+)
+def ips_valid(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """Each IP parses, is canonical, obeys the IP policy, and is listed once."""
     seen: dict[IpNetwork, int] = {}
     for i, text in enumerate(src.integration.ips):
@@ -92,8 +118,15 @@ def ips_valid(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
         seen[net] = i
 
 
-@set_rule("IP-CLAIMED-TWICE")
-def ips_single_owner(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagnostic]:
+@set_rule(
+    Code(
+        "IP-CLAIMED-TWICE",
+        "error",
+        "two providers of an entity claim the same address",
+        "check which provider really uses it",
+    ),
+)
+def ips_single_owner(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
     """No address is claimed by two different providers (APP keys the allowlist on it)."""
     claims: list[tuple[int, int, int, Source, int, str]] = []  # version, first, last, src, index
     for src in sources:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from provisioner.diagnostics import Diagnostic, error
+from provisioner.diagnostics import Code, Finding, error
 from provisioner.rules import RuleContext, file_rule
 from provisioner.source import Source
 
@@ -21,15 +21,40 @@ def _checked_paths(src: Source) -> Iterator[tuple[tuple[str | int, ...], str, st
 
 
 @file_rule(
-    "PATH-EMPTY",
-    "PATH-ABSOLUTE",
-    "PATH-BACKSLASH",
-    "PATH-ESCAPES",
-    "PATH-MISSING",
-    "PATH-NOT-FILE",
-    "PATH-UNREADABLE",
+    Code(
+        "PATH-EMPTY",
+        "error",
+        "a document path is empty",
+        "write the path of the file, relative to the integration file",
+    ),
+    Code(
+        "PATH-ABSOLUTE",
+        "error",
+        "a document path is absolute",
+        "write it relative to the integration file's folder",
+    ),
+    Code("PATH-BACKSLASH", "error", "a document path uses backslashes", "use forward slashes (/)"),
+    Code(
+        "PATH-ESCAPES",
+        "error",
+        "a document path leads outside the repository",
+        "keep documents beside the integration file",
+    ),
+    Code(
+        "PATH-MISSING",
+        "error",
+        "a document path names no file",
+        "commit the file or correct the path",
+    ),
+    Code(
+        "PATH-NOT-FILE",
+        "error",
+        "a document path names a folder or special file",
+        "point at the document itself",
+    ),
+    Code("PATH-UNREADABLE", "error", "a document cannot be read", "commit a readable regular file"),
 )
-def documents_present(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+def documents_present(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """The CDA, the form and the evidence exist inside the repository."""
     for where, written, label in _checked_paths(src):
         found = ctx.files.problem(src.folder, written)

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from provisioner.catalog import CATALOG_DIR, Catalog, load_catalog
-from provisioner.diagnostics import Diagnostic, error, sort_diagnostics
+from provisioner.diagnostics import Finding, error, sort_diagnostics
 from provisioner.documents.edges import DocumentEdges
 from provisioner.documents.identity import ReadDocuments
+from provisioner.errors import FatalError
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.loading.sources import (
     YAML_SUFFIXES,
@@ -25,16 +26,12 @@ from provisioner.rules.incremental import check_files
 from provisioner.source import Source
 
 
-class EnvironmentProblem(Exception):
-    """The run cannot start (no catalog, no repository...): exit code 2, not 1."""
-
-
 @dataclass
 class ValidationReport:
     repo_root: Path
     catalog: Catalog | None
     sources: list[Source] = field(default_factory=list)  # every valid file, selected or not
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    diagnostics: list[Finding] = field(default_factory=list)
     files: int = 0  # how many selected files were read
     form_signers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> signers
     # The run's reader of the repository's files, for the steps after validation (the plan).
@@ -68,7 +65,7 @@ def find_repo_root(start: Path) -> Path:
     for folder in (start, *start.parents):
         if (folder / CATALOG_DIR).is_dir():
             return folder
-    raise EnvironmentProblem(
+    raise FatalError(
         f"no '{CATALOG_DIR}/' folder at or above {start}; run inside the repository or pass --repo"
     )
 
@@ -81,9 +78,9 @@ def select(paths: Sequence[Path], repo_root: Path) -> set[Path] | None:
     for p in paths:
         p = canonical_path(p)
         if not p.exists():
-            raise EnvironmentProblem(f"{p}: no such file or folder")
+            raise FatalError(f"{p}: no such file or folder")
         if not p.is_relative_to(repo_root):
-            raise EnvironmentProblem(f"{p} is outside the repository {repo_root}")
+            raise FatalError(f"{p} is outside the repository {repo_root}")
         if p.is_dir():
             chosen.update(
                 q.absolute() for q in p.rglob("*") if q.suffix in YAML_SUFFIXES and q.is_file()
@@ -93,10 +90,10 @@ def select(paths: Sequence[Path], repo_root: Path) -> set[Path] | None:
     return chosen
 
 
-def run_rules(sources: Sequence[Source], ctx: RuleContext) -> list[Diagnostic]:
+def run_rules(sources: Sequence[Source], ctx: RuleContext) -> list[Finding]:
     """Every rule over sources (no results kept or reused)."""
     all_rules()  # make sure every rule module is registered
-    diags: list[Diagnostic] = []
+    diags: list[Finding] = []
     for src in sources:
         for rule in FILE_RULES:
             diags.extend(rule.check(src, ctx))
@@ -143,7 +140,7 @@ def _validate(
 ) -> ValidationReport:
     repo_root = repo_root.resolve()
     if not (repo_root / CATALOG_DIR).is_dir():
-        raise EnvironmentProblem(f"{repo_root} has no '{CATALOG_DIR}/' folder; is --repo right?")
+        raise FatalError(f"{repo_root} has no '{CATALOG_DIR}/' folder; is --repo right?")
     chosen = select(paths, repo_root)
     catalog, diags = load_catalog(catalog_from or repo_root)
     report = ValidationReport(repo_root, catalog)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath
 
-from provisioner.diagnostics import Diagnostic, error
+from provisioner.diagnostics import Code, Finding, error
 from provisioner.rules import RuleContext, file_rule, set_rule
 from provisioner.sharepoint_names import name_problem, path_too_long
 from provisioner.source import Source, folder_name
@@ -15,8 +15,15 @@ def folder_name_problem(name: str, base_path: str) -> str | None:
     return name_problem(name) or path_too_long(base_path, name)
 
 
-@file_rule("FOLDER-NAME")
-def folder_name_legal(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+@file_rule(
+    Code(
+        "FOLDER-NAME",
+        "error",
+        "the SharePoint folder name has characters SharePoint refuses",
+        "fix entity.name or fp",
+    ),
+)
+def folder_name_legal(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """The folder name built from the catalog's pattern is legal in SharePoint."""
     sp = ctx.catalog.service.sharepoint
     name = folder_name(sp.folder_pattern, src.integration)
@@ -29,8 +36,15 @@ def folder_name_legal(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
         )
 
 
-@file_rule("DOCUMENT-NAME")
-def document_names_legal(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+@file_rule(
+    Code(
+        "DOCUMENT-NAME",
+        "error",
+        "the CDA's or the form's file name cannot be held by SharePoint",
+        "rename the file (letters, digits, spaces, '-', '_' and '.' are safe)",
+    ),
+)
+def document_names_legal(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """The CDA and the form keep their file names in SharePoint: names it can hold."""
     sp = ctx.catalog.service.sharepoint
     folder = folder_name(sp.folder_pattern, src.integration)
@@ -47,8 +61,15 @@ def document_names_legal(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
             )
 
 
-@set_rule("FOLDER-DUPLICATE")
-def folder_names_unique(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagnostic]:
+@set_rule(
+    Code(
+        "FOLDER-DUPLICATE",
+        "error",
+        "two integrations would share one SharePoint folder",
+        "give each integration its own FP number",
+    ),
+)
+def folder_names_unique(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
     """Two integrations never share a folder (SharePoint compares names without case)."""
     pattern = ctx.catalog.service.sharepoint.folder_pattern
     first: dict[str, Source] = {}

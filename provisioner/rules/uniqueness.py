@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from provisioner.diagnostics import Diagnostic, error, warning
+from provisioner.diagnostics import Code, Finding, error, warning
 from provisioner.rules import RuleContext, file_rule, set_rule
 from provisioner.source import Source
 
 
-@set_rule("DUPLICATE-INTEGRATION")
-def one_file_per_pair(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagnostic]:
+@set_rule(
+    Code(
+        "DUPLICATE-INTEGRATION",
+        "error",
+        "the same entity and provider are described twice",
+        "edit the existing file instead of adding another",
+    ),
+)
+def one_file_per_pair(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
     """The same entity and provider are described once."""
     first: dict[tuple[str, str], Source] = {}
     for src in sources:
@@ -27,8 +34,10 @@ def one_file_per_pair(sources: Sequence[Source], ctx: RuleContext) -> Iterator[D
             first[key] = src
 
 
-@set_rule("DUPLICATE-FP")
-def one_file_per_ticket(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Diagnostic]:
+@set_rule(
+    Code("DUPLICATE-FP", "error", "two files use the same FP number", "check the ticket number"),
+)
+def one_file_per_ticket(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
     """An FP ticket number identifies one request."""
     first: dict[str, Source] = {}
     for src in sources:
@@ -45,8 +54,15 @@ def one_file_per_ticket(sources: Sequence[Source], ctx: RuleContext) -> Iterator
             first[ticket] = src
 
 
-@file_rule("FP-FORMAT")
-def fp_format(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+@file_rule(
+    Code(
+        "FP-FORMAT",
+        "error",
+        "fp is not a ticket number",
+        "write the FP ticket number as text of digits",
+    ),
+)
+def fp_format(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """The FP number is digits only (no 'FP#' prefix)."""
     fp = src.integration.fp
     if not (fp.isascii() and fp.isdigit() and 0 < len(fp) <= 10):
@@ -57,8 +73,15 @@ def fp_format(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
         )
 
 
-@file_rule("LAYOUT-FOLDER")
-def file_in_entity_folder(src: Source, ctx: RuleContext) -> Iterator[Diagnostic]:
+@file_rule(
+    Code(
+        "LAYOUT-FOLDER",
+        "warning",
+        "the file is not in the folder of its entity's INE10",
+        "move it to integrations/<INE10>/",
+    ),
+)
+def file_in_entity_folder(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """Files live in integrations/<INE10>/, so one entity's integrations sit together."""
     parent = src.folder.name
     ine10 = src.integration.entity.ine10

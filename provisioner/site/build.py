@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.documents.edges import DocumentEdges
+from provisioner.errors import FatalError
 from provisioner.site.model import (
     CertificateFacts,
     DriftSummary,
@@ -29,10 +30,6 @@ from provisioner.vocabulary import ENVIRONMENT_NAMES
 #: Marks a folder as written by `site`: only such a folder (or an empty one) is overwritten.
 MARKER = ".hestia-site"
 DEFAULT_WARNING_DAYS = 60
-
-
-class SiteProblem(Exception):
-    """The site cannot be built (exit code 2); the message says why and what to do."""
 
 
 def _requested(report: Any, gathered: Sequence[Any]) -> list[RequestedIntegration]:
@@ -135,27 +132,21 @@ def collect(
 
     store: a DocumentStore to check for drift against each ledger; None: drift not checked.
     """
-    from provisioner.apply.ledger import LedgerError
-    from provisioner.history.git_reader import HistoryProblem, read_history, ref_of_source
+    from provisioner.history.git_reader import read_history, ref_of_source
     from provisioner.plan.desired import gather
-    from provisioner.rules.run import EnvironmentProblem, validate
+    from provisioner.rules.run import validate
 
     edges = edges or DocumentEdges()
-    try:
-        report = validate(repo_root, edges=edges, now=now)
-        root = report.repo_root
-        # The documents and certificates of the valid files, read once for both plans.
-        gathered = None
-        if report.ok and report.catalog is not None:
-            gathered = gather(
-                report.sources, report.form_signers, report.repository, report.documents
-            )
-        history = read_history(root, read={s.rel: ref_of_source(s) for s in report.sources})
-        ledgers = _ledgers(root)
-        plans = _plans(root, report, gathered, now, edges)
-        drift = None if store is None else _drift(ledgers, store)
-    except (EnvironmentProblem, HistoryProblem, LedgerError) as exc:
-        raise SiteProblem(str(exc)) from None
+    report = validate(repo_root, edges=edges, now=now)
+    root = report.repo_root
+    # The documents and certificates of the valid files, read once for both plans.
+    gathered = None
+    if report.ok and report.catalog is not None:
+        gathered = gather(report.sources, report.form_signers, report.repository, report.documents)
+    history = read_history(root, read={s.rel: ref_of_source(s) for s in report.sources})
+    ledgers = _ledgers(root)
+    plans = _plans(root, report, gathered, now, edges)
+    drift = None if store is None else _drift(ledgers, store)
     catalog = report.catalog
     service = catalog.service if catalog is not None else None
     return SiteInputs(
@@ -186,9 +177,9 @@ def write_site(pages: Mapping[str, str], out: Path) -> int:
 
     try:
         if out.exists() and not out.is_dir():
-            raise SiteProblem(f"{out} is a file; give a folder for --out")
+            raise FatalError(f"{out} is a file; give a folder for --out")
         if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-            raise SiteProblem(
+            raise FatalError(
                 f"{out} is not empty and was not made by `hestia-provisioner site`; "
                 "give an empty or new folder"
             )
@@ -200,5 +191,5 @@ def write_site(pages: Mapping[str, str], out: Path) -> int:
         for name, html in pages.items():
             write_atomically(out / name, html.encode("utf-8"))
     except OSError as exc:
-        raise SiteProblem(f"cannot write the site into {out}: {exc.strerror or exc}") from None
+        raise FatalError(f"cannot write the site into {out}: {exc.strerror or exc}") from None
     return len(pages)

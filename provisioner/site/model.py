@@ -744,7 +744,7 @@ def build_site(inputs: SiteInputs) -> Site:
         every_cert += page.certificates
     every_cert.sort(key=lambda r: (r.days_left, r.ine10, r.provider, r.sha256))
     expiring = tuple(r for r in every_cert if r.days_left <= inputs.warning_days)
-    warnings = list(inputs.history.warnings)
+    warnings = [w.message for w in inputs.history.warnings]
     warnings += [
         f"{ref.file}: no es pot llegir ({ref.problem or 'motiu desconegut'})" for ref in unreadable
     ]
@@ -953,7 +953,7 @@ def plan_summary(plan: Any) -> PlanSummary:
         changes=tuple(changes),
         counts=dict(plan.counts()),
         errors=tuple(f"{p.code}: {p.message}" for p in plan.errors),
-        warnings=tuple(plan.warnings),
+        warnings=tuple(w.as_line() for w in plan.warnings),
     )
 
 

@@ -31,6 +31,7 @@ from provisioner.apply.store import (
     ensure_file,
 )
 from provisioner.cli import cli
+from provisioner.diagnostics import Finding
 from provisioner.documents.identity import identity_from_bytes
 from provisioner.plan.desired import canonical_json
 from provisioner.plan.diff import make_plan
@@ -779,17 +780,17 @@ def test_expiry_warned_by_validation_is_not_repeated(repo: Path) -> None:
     desired = desired_state(prepared.report.catalog, "PRE", inputs)
     later = NOW + timedelta(days=5 * 365 - 30)  # a month before the samples' CDAs expire
     both = make_plan(desired, LedgerView(), now=later, expiry_days=60)
-    assert sum("CDA-EXPIRING" in w for w in both.warnings) == 3
+    assert sum(w.code == "CDA-EXPIRING" for w in both.warnings) == 3
     once = make_plan(
         desired,
         LedgerView(),
         now=later,
         expiry_days=60,
-        warnings=["CDA-EXPIRING: from validation"],
+        warnings=[Finding("warning", "CDA-EXPIRING", "from validation")],
         expiry_warned=frozenset({PIRINEU}),
     )
-    assert sum("CDA-EXPIRING" in w for w in once.warnings) == 3
-    assert not any("Serveis Informàtics del Pirineu" in w for w in once.warnings)
+    assert sum(w.code == "CDA-EXPIRING" for w in once.warnings) == 3
+    assert not any("Serveis Informàtics del Pirineu" in w.message for w in once.warnings)
 
 
 def test_plan_shows_who_signed_each_form_and_the_ledger_keeps_it(repo: Path) -> None:

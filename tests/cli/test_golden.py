@@ -59,6 +59,7 @@ COMMANDS = (
     "history",
     "site",
     "register",
+    "rules",
 )
 BROKEN = ("syntax", "ip-private", "missing-field", "nif-check-entity", "path-missing")
 # Entities the procedure refuses, for the abss-redirect and not-eligible messages.

@@ -23,6 +23,7 @@ from provisioner.diagnostics import error
 from provisioner.documents.evidence import Expectations, check_request, request_facts
 from provisioner.documents.identity import identity_from_bytes
 from provisioner.documents.scsp import HESTIA_NS, SCSP_NS, SOAP_NS, SPECIFIC_DATA
+from provisioner.errors import FatalError
 from provisioner.model import Integration
 from provisioner.rules.run import validate
 from provisioner.vocabulary import MESSAGE_KINDS
@@ -284,7 +285,7 @@ def test_every_kind_renders_through_render_message(sample_repo: Path) -> None:
             rendered[kind] = render_message(
                 kind, pro.integration, catalog, folder=pro.folder, repo_root=sample_repo, now=NOW
             )
-        except MessageProblem:
+        except FatalError:
             continue
     # request-info: nothing was found missing, so there is nothing to ask for.
     assert set(rendered) == set(MESSAGE_KINDS) - {"abss-redirect", "not-eligible", "request-info"}
@@ -324,7 +325,7 @@ def test_sample_request_follows_the_pre_rule(
     assert facts.transmissions == ((AOC, modality, (AOC,)),)
     # Only the values left to fill in ('?') keep it from being evidence.
     findings = check_request(facts, want_for("8100560009"))
-    assert findings and {code for code, _, _ in findings} == {"HOMOLOGATION-PLACEHOLDER"}
+    assert findings and {f.code for f in findings} == {"HOMOLOGATION-PLACEHOLDER"}
     ns = {"p": SCSP_NS, "h": HESTIA_NS}
     assert root.findtext("p:Atributos/p:CodigoProducto", namespaces=ns) == "HESTIA"
     assert root.findtext("p:Atributos/p:DatosAutorizacion/p:Finalidad", namespaces=ns) == "PROVES"
@@ -367,7 +368,7 @@ def test_sample_request_soap_envelope(sample_repo: Path, run_cli: Run) -> None:
     )
     root = ET.fromstring(result.output.encode())
     assert root.tag == f"{{{SOAP_NS}}}Envelope"
-    assert [c for c, _, _ in check_request(request_facts(root), want_for("8100560009"))] == [
+    assert [f.code for f in check_request(request_facts(root), want_for("8100560009"))] == [
         "HOMOLOGATION-PLACEHOLDER"
     ]
 
@@ -383,7 +384,7 @@ def test_sample_request_all_writes_one_per_granted_modality(
     ids = set()
     for path in out.iterdir():
         facts = request_facts(ET.fromstring(path.read_bytes()))
-        assert {c for c, _, _ in check_request(facts, want_for("8100560009"))} == {
+        assert {f.code for f in check_request(facts, want_for("8100560009"))} == {
             "HOMOLOGATION-PLACEHOLDER"
         }
         ids.add(

@@ -136,7 +136,7 @@ def validate(repo: Path, now: datetime = NOW) -> ValidationReport:
 
 
 def codes(repo: Path, rel: str = ALTA) -> dict[str, list[str]]:
-    """Diagnostic code -> messages, for one file."""
+    """Finding code -> messages, for one file."""
     found: dict[str, list[str]] = {}
     for d in validate(repo, now=NOW).diagnostics:
         if d.file == rel:

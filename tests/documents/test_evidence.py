@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Finding
 from provisioner.documents.evidence import Expectations, check_evidence
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.rules.run import validate
@@ -189,12 +189,12 @@ def put(repo: Path, name: str, text: str | bytes) -> None:
         path.write_text(text, encoding="utf-8")
 
 
-def homologation(repo: Path, rel: str = PRO) -> list[Diagnostic]:
+def homologation(repo: Path, rel: str = PRO) -> list[Finding]:
     report = validate(repo, now=NOW)
     return [d for d in report.diagnostics if d.file == rel and d.code.startswith("HOMOLOGATION")]
 
 
-def codes(diags: list[Diagnostic]) -> set[str]:
+def codes(diags: list[Finding]) -> set[str]:
     return {d.code for d in diags}
 
 

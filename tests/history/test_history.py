@@ -22,6 +22,7 @@ from click.testing import CliRunner, Result
 from provisioner.apply import pipeline as applying
 from provisioner.apply.store import LocalStore
 from provisioner.cli import cli
+from provisioner.diagnostics import Finding
 from provisioner.history.git_reader import parse_changes, parse_commits, parse_ledger_log, read_ref
 from provisioner.history.timeline import (
     Commit,
@@ -457,12 +458,18 @@ def test_ledger_events_and_unreadable_records() -> None:
         ("removed", "4"),
         ("added again", "5"),
     ]
-    assert warnings and "unreadable" in warnings[0]
+    assert warnings and "unreadable" in warnings[0].message
+    assert warnings[0].code == "LEDGER-RECORDS-UNREADABLE"
     p = Provisioning("PRE", tuple(events["k"]))
     assert p.removed is None
     assert p.last_change is not None and p.last_change.commit.sha == "5"
     history = build_history(
-        [IntegrationRef("f.yaml", key="k")], {}, None, [], {"PRE": ledger}, ["note"]
+        [IntegrationRef("f.yaml", key="k")],
+        {},
+        None,
+        [],
+        {"PRE": ledger},
+        [Finding("warning", "NOTE", "note")],
     )
     text = render_text(history)
     assert "warning: note" in text and "warning: provisioned/PRE:" in text

@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 import html5lib
 from click.testing import Result
 
+from provisioner.diagnostics import Finding
 from provisioner.documents.identity import identity_from_bytes
 from provisioner.history.timeline import (
     Approval,
@@ -377,7 +378,9 @@ def _hostile_history() -> History:
         ),
     )
     unreadable = Timeline(IntegrationRef(file=HOSTILE, problem=HOSTILE), (), ())
-    return History((tl, unreadable), HOSTILE, (HOSTILE,))
+    return History(
+        (tl, unreadable), HOSTILE, (Finding("warning", "LEDGER-RECORDS-UNREADABLE", HOSTILE),)
+    )
 
 
 def test_hostile_strings_render_as_text_on_every_page() -> None:
