@@ -28,6 +28,12 @@ from provisioner.sharepoint_names import hidden_characters, name_problem
 register_codes(
     "catalog",
     Code(
+        "CATALOG-LEDGER-SIGNER",
+        "error",
+        "a ledger_signers entry is not a plain principal and one SSH public key",
+        "write the principal and the key line of the signer's .pub file",
+    ),
+    Code(
         "CATALOG-INVALID",
         "error",
         "the catalog cannot be loaded",
@@ -265,16 +271,47 @@ def _target_diagnostics(service: Service, doc: Document) -> list[Finding]:
     return out
 
 
+_PRINCIPAL = re.compile(r"[A-Za-z0-9@._+-]{1,100}")
+_SSH_KEY = re.compile(
+    r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|"
+    r"sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,2}( [ -~]{0,200})?"
+)
+
+
+def _signer_diagnostics(service: Service, doc: Document) -> list[Finding]:
+    """ledger_signers: a plain principal and one SSH public key each (they go to a git file)."""
+    out = []
+    for i, signer in enumerate(service.ledger_signers):
+        for name, pattern, hint in (
+            ("name", _PRINCIPAL, "letters, digits and @._+- only"),
+            ("key", _SSH_KEY, "one SSH public key line, e.g. 'ssh-ed25519 AAAA... ci'"),
+        ):
+            if not pattern.fullmatch(getattr(signer, name)):
+                line, col = doc.position(("ledger_signers", i, name))
+                out.append(
+                    error(
+                        doc.file,
+                        line,
+                        col,
+                        "CATALOG-LEDGER-SIGNER",
+                        f"ledger_signers[{i}].{name} is not usable; write {hint}",
+                    )
+                )
+    return out
+
+
 def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Finding]]:
     """Load the three catalog files. None when any is missing or invalid."""
     folder = repo_root / CATALOG_DIR
     diags: list[Finding] = []
-    service, sdoc, d1 = load_model(folder / SERVICE_FILE, f"{CATALOG_DIR}/{SERVICE_FILE}", Service)
+    service, sdoc, d1 = load_model(
+        folder / SERVICE_FILE, f"{CATALOG_DIR}/{SERVICE_FILE}", Service, repo_root
+    )
     policy, pdoc, d2 = load_model(
-        folder / IP_POLICY_FILE, f"{CATALOG_DIR}/{IP_POLICY_FILE}", IpPolicy
+        folder / IP_POLICY_FILE, f"{CATALOG_DIR}/{IP_POLICY_FILE}", IpPolicy, repo_root
     )
     register, rdoc, d3 = load_model(
-        folder / REGISTER_FILE, f"{CATALOG_DIR}/{REGISTER_FILE}", Register
+        folder / REGISTER_FILE, f"{CATALOG_DIR}/{REGISTER_FILE}", Register, repo_root
     )
     diags += d1 + d2 + d3
     networks: list[IpNetwork] = []
@@ -284,7 +321,7 @@ def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Finding]]:
     if register is not None and rdoc is not None:
         diags += _register_diagnostics(register, rdoc)
     if service is not None and sdoc is not None:
-        diags += _pattern_diagnostics(service, sdoc)
+        diags += _pattern_diagnostics(service, sdoc) + _signer_diagnostics(service, sdoc)
         diags += _target_diagnostics(service, sdoc)
     if service is None or policy is None or register is None or any(d.is_error for d in diags):
         return None, diags

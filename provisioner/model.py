@@ -129,6 +129,34 @@ class SharePointTarget(_Strict):
     )
 
 
+class FormFields(_Strict):
+    """The names of the integration form's fields whose values must match the file.
+
+    Each one that is given is read from the revision the entity signed and compared; a form
+    without the field, or with another value, is refused.
+    """
+
+    provider_nif: str | None = Field(default=None, description="Field holding the provider NIF")
+    ips: str | None = Field(
+        default=None, description="Field holding the client IPs (separated by commas or spaces)"
+    )
+    cda_sha256: str | None = Field(
+        default=None, description="Field holding the SHA-256 fingerprint of the CDA (hex)"
+    )
+    cda_serial: str | None = Field(
+        default=None, description="Field holding the serial number of the CDA (hex)"
+    )
+
+
+class LedgerSigner(_Strict):
+    """Who may sign ledger commits: an SSH public key, as git's allowed-signers file lists it."""
+
+    name: str = Field(description="Who holds the key (e.g. apply-workflow@hestia); git's principal")
+    key: str = Field(
+        description="The SSH public key, as in a .pub file: 'ssh-ed25519 AAAA... comment'"
+    )
+
+
 class Service(_Strict):
     """catalog/service.yaml: the Hèstia service as the platform knows it."""
 
@@ -144,6 +172,15 @@ class Service(_Strict):
         default_factory=list,
         description="PEM files (relative to the catalog folder) of the CAs trusted for CDAs and "
         "form signatures",
+    )
+    form_fields: FormFields = Field(
+        default_factory=FormFields,
+        description="Names of the signed form's fields compared with the integration file",
+    )
+    ledger_signers: list[LedgerSigner] = Field(
+        default_factory=list,
+        description="When listed, apply signs ledger commits (SSH, git gpg.format=ssh) and plan "
+        "refuses a ledger commit without a good signature by one of these keys",
     )
 
 

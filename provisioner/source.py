@@ -32,7 +32,11 @@ class Source:
         return Path(os.path.normpath(self.folder / relative))
 
 
-def folder_name(pattern: str, integration: Integration) -> str:
+def folder_name(pattern: str, integration: Integration, entity_name: str | None = None) -> str:
+    """The SharePoint folder's name; entity_name: the register's name, when known (the truth:
+    the file's own spelling of the name could be a look-alike)."""
     return pattern.format(
-        fp=integration.fp, entity_name=integration.entity.name, ine10=integration.entity.ine10
+        fp=integration.fp,
+        entity_name=entity_name or integration.entity.name,
+        ine10=integration.entity.ine10,
     )

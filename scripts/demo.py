@@ -44,15 +44,25 @@ def main() -> int:
 
     step("every file and the catalog, every problem at once", ["validate"], repo)
     for env in ("PRE", "PRO"):
+        # A missing ledger is refused unless --init says this is the environment's first apply.
+        # A clone of a repository that has ledgers starts from them (as `ci fetch-ledger` does).
+        first = not git_output(repo, "rev-parse", "--verify", "--quiet", f"provisioned/{env}")
+        remote = f"refs/remotes/origin/provisioned/{env}"
+        if first and git_output(repo, "rev-parse", "--verify", "--quiet", remote):
+            git_output(repo, "branch", f"provisioned/{env}", remote)
+            print(f"\n(provisioned/{env} starts from origin/provisioned/{env})", flush=True)
+            first = False
+        init = ["--init"] if first else []
         step(
             f"what apply would change in {env} (exit 2: changes, 0: none)",
-            ["plan", "--env", env, "--detailed-exitcode"],
+            ["plan", "--env", env, "--detailed-exitcode", *init],
             repo,
             ok=(0, 2),
         )
         step(
-            f"store the documents, write the APP configuration, record {env}",
-            ["apply", "--env", env, "--store", "local"],
+            f"store the documents, write the APP configuration, record {env}"
+            + (" (first apply: --init)" if first else ""),
+            ["apply", "--env", env, "--store", "local", *init],
             repo,
         )
 

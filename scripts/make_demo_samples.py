@@ -3,7 +3,8 @@
 Creates a demo root CA and a demo intermediate CA, then for each sample integration:
 - its CDA (a public application certificate for the provider) at the path its YAML names;
 - its integration form at the path its YAML names, signed by a certificate that belongs to the
-  ENTITY (organizationIdentifier VATES-<entity NIF>, O=<entity name>).
+  ENTITY (organizationIdentifier VATES-<entity NIF>, O=<entity name>), with form fields holding
+  the provider NIF, the IPs and the CDA's SHA-256 and serial (compared by validate).
 
 Only public material is written: certificates and signed PDFs. Every private key is generated in
 memory and discarded when the script ends, so nobody can sign anything with this demo CA later.

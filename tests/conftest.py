@@ -131,3 +131,31 @@ def edit(repo: Path, rel: str, old: str, new: str, count: int = 1) -> None:
 def git_init(repo: Path) -> None:
     """Make repo a git repository (empty history)."""
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
+
+
+def first_apply(repo: Path, env: str) -> bool:
+    """True when the ledger branch of env does not exist yet (the first apply needs --init)."""
+    done = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            f"refs/heads/provisioned/{env}",
+        ],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode != 0
+
+
+def without_form_fields(repo: Path) -> None:
+    """Drop catalog/service.yaml form_fields: for tests that change a sample's IPs or CDA without
+    re-signing its form (the fields are tested in tests/documents/test_form_binding.py)."""
+    service = repo / "catalog" / "service.yaml"
+    text = service.read_text(encoding="utf-8")
+    start = text.index("form_fields:\n")
+    end = text.index("\n", text.index("cda_serial:", start)) + 1
+    service.write_text(text[:start] + text[end:], encoding="utf-8")

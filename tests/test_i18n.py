@@ -121,7 +121,7 @@ def test_plan_and_history_in_catalan(sample_repo: Path) -> None:
         ["git", "-C", str(sample_repo), *who, "commit", "-q", "-m", "Samples"], check=True
     )
     runner = CliRunner()
-    args = ["plan", "--env", "PRE", "--format", "markdown", "--repo", str(sample_repo)]
+    args = ["plan", "--env", "PRE", "--init", "--format", "markdown", "--repo", str(sample_repo)]
     english = runner.invoke(cli, args)
     catalan = runner.invoke(cli, [*args, "--lang", "ca"])
     assert english.exit_code == catalan.exit_code == 0
@@ -130,11 +130,24 @@ def test_plan_and_history_in_catalan(sample_repo: Path) -> None:
     assert "**2 ens nous, 3 carpetes a crear, 6 fitxers a desar**" in catalan.output
     assert "#### Ajuntament de Castelldefels (`0805690004`): ens nou" in catalan.output
     assert "provisioning plan" not in catalan.output
-    text = runner.invoke(cli, ["plan", "--env", "PRE", "--lang", "ca", "--repo", str(sample_repo)])
+    text = runner.invoke(
+        cli, ["plan", "--env", "PRE", "--init", "--lang", "ca", "--repo", str(sample_repo)]
+    )
     assert text.output.startswith("Pla per a PRE: 2 ens nous")
     as_json = runner.invoke(
         cli,
-        ["plan", "--env", "PRE", "--format", "json", "--lang", "ca", "--repo", str(sample_repo)],
+        [
+            "plan",
+            "--env",
+            "PRE",
+            "--init",
+            "--format",
+            "json",
+            "--lang",
+            "ca",
+            "--repo",
+            str(sample_repo),
+        ],
     )
     assert '"summary": "2 new entities' in as_json.output  # data stays as it is
     history = runner.invoke(cli, ["history", "--lang", "ca", "--repo", str(sample_repo)])

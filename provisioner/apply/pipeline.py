@@ -40,6 +40,7 @@ class Prepared:
     plan: Plan | None = None
     repo: Any = None  # git.Repo, once validation passed
     assumed_pre: Plan | None = None  # PRO planned as if this PRE plan were applied
+    signed: bool = False  # the catalog lists ledger signers: the ledger commit must be signed
     desired: DesiredState | None = None
 
 
@@ -57,8 +58,14 @@ def prepare(
     assume_pre_applied: bool = False,
     report: ValidationReport | None = None,
     gathered: tuple[list[IntegrationInput], list[Finding]] | None = None,
+    init: bool = False,
+    strict_init: bool = True,
 ) -> Prepared:
-    """Validate everything at now, then plan env against its ledger; FatalError without git.
+    """Validate everything at now, then plan env against its checked ledger.
+
+    LedgerError when git or the ledger cannot be trusted; LedgerMissing when the ledger branch
+    does not exist and init (this is the environment's first apply) was not given. With
+    strict_init, init on an existing ledger is an error too (else it is ignored).
 
     edges: the caches and form pool validation may use (provisioner.runtime.local_edges).
     assume_pre_applied (PRO only): plan PRO against the PRE ledger as the planned PRE apply
@@ -66,8 +73,16 @@ def prepare(
     report: a validation of repo_root already made (planning both environments validates once).
     gathered: what `gather` read for that report (then it reads the documents once, too).
     """
-    from provisioner.apply.ledger import open_repo, read_ledger
-    from provisioner.plan.diff import applied_view
+    from provisioner.apply.ledger import (
+        LedgerError,
+        LedgerMissing,
+        app_config_at,
+        head_ancestors,
+        open_repo,
+        read_ledger,
+    )
+    from provisioner.plan.diff import applied_view, safety_window
+    from provisioner.plan.ledger_format import LedgerView, branch
 
     report = report or validate(repo_root, edges=edges, now=now)
     prepared = Prepared(report.repo_root, env, report)
@@ -75,7 +90,11 @@ def prepare(
         prepared.problems = [d for d in report.diagnostics if d.is_error]
         return prepared
     inputs, problems = gathered or gather(
-        report.sources, report.form_signers, report.repository, report.documents
+        report.sources,
+        report.form_signers,
+        report.repository,
+        report.documents,
+        report.form_verified,
     )
     if problems:
         prepared.problems = problems
@@ -84,9 +103,34 @@ def prepare(
     prepared.desired = desired
     repo = open_repo(report.repo_root)
     prepared.repo = repo
-    ledger = read_ledger(repo, env)
-    other = read_ledger(repo, _other(env))
+    ancestors = head_ancestors(repo)
+    if not ancestors:
+        raise LedgerError(
+            "the repository has no commit yet: commit the catalog and the integration files "
+            "first (each ledger commit names the commit it applied)"
+        )
+    signers = tuple((s.name, s.key) for s in report.catalog.service.ledger_signers)
+    prepared.signed = bool(signers)
+    found = read_ledger(repo, env, signers=signers, ancestors=ancestors)
+    if found is None and not init:
+        raise LedgerMissing(
+            f"the ledger branch {branch(env)} does not exist: fetch it (git fetch origin "
+            f"'+provisioned/*:provisioned/*'); only for the very first apply of {env}, pass --init"
+        )
+    if found is not None and init and strict_init:
+        raise LedgerError(
+            f"--init is only for the first apply, and {branch(env)} already exists "
+            f"({(found.tip or '')[:12]}); run without --init"
+        )
+    ledger = found or LedgerView()
+    other = read_ledger(repo, _other(env), signers=signers, ancestors=ancestors) or LedgerView()
     warnings = [d for d in report.diagnostics if not d.is_error]
+    # The safety rule's window: the states of the ledger's recent applies, oldest first.
+    earlier: list[tuple[str, Any]] = []
+    if ledger.steps:
+        for step in ledger.steps[safety_window(ledger.steps, now) : -1]:
+            label = f"{step.applied_at} ({step.commit[:12]})"
+            earlier.append((label, app_config_at(repo, env, step.commit)))
     expiry_days = report.catalog.service.certificate_expiry_warning_days
     expiry_warned = frozenset(
         d.file for d in report.diagnostics if d.code == "CDA-EXPIRING" and not d.is_error
@@ -114,6 +158,7 @@ def prepare(
         pre_ledger=other if env == "PRO" else None,
         force=force,
         expiry_warned=expiry_warned,
+        earlier_configs=earlier,
     )
     return prepared
 
@@ -142,6 +187,7 @@ class ApplyResult:
     commit: str | None = None
     error: str | None = None
     target: str = ""  # where the store writes, as the ledger's Store: trailer names it
+    leftovers_removed: int = 0  # temporary files of an interrupted run, swept
 
     @property
     def ok(self) -> bool:
@@ -157,6 +203,7 @@ class ApplyResult:
             "app_config": str(self.app_path) if self.app_path else None,
             "app_config_written": self.app_written,
             "ledger_commit": self.commit,
+            "leftovers_removed": self.leftovers_removed,
             "error": self.error,
         }
 
@@ -243,8 +290,10 @@ def apply(
 
     repair: also put back recorded documents missing from the store (never replacing one).
     StoreUnavailable (configuration, login, missing library) propagates: nothing was written.
+    LedgerError, before anything is written, when the catalog requires signed ledger commits
+    and HESTIA_PROVISIONER_SIGNING_KEY does not name a key file.
     """
-    from provisioner.apply.ledger import ci_run, record, source_info
+    from provisioner.apply.ledger import SIGNING_KEY_ENV, LedgerError, ci_run, record, source_info
     from provisioner.plan.ledger_format import commit_message
     from provisioner.plan.render import commit_details, summary_line
 
@@ -265,6 +314,26 @@ def apply(
             "written (a bug in the tool: please report it): " + "; ".join(problems[:5])
         )
         return result
+    # What a killed apply left behind (temporary files of atomic writes) goes first.
+    import time
+
+    from provisioner.apply.store import LocalStore
+    from provisioner.runtime.files import sweep_leftovers
+
+    moment = time.time()  # file ages are the file system's clock, not the plan's
+    swept = sweep_leftovers(out_dir, moment)
+    if isinstance(store, LocalStore):
+        swept += sweep_leftovers(store.root, moment, recursive=True)
+    result.leftovers_removed = len(swept)
+    signing_key: Path | None = None
+    if prepared.signed and plan.has_changes:
+        named = (os.environ if environ is None else environ).get(SIGNING_KEY_ENV, "")
+        if not named or not Path(named).is_file():
+            raise LedgerError(
+                "catalog/service.yaml lists ledger_signers, so ledger commits must be signed: "
+                f"set {SIGNING_KEY_ENV} to the SSH private key file of a listed signer"
+            )
+        signing_key = Path(named)
     source = source_info(prepared.repo) if plan.has_changes else None
     extra = repair_actions(prepared) if repair else None
     try:
@@ -294,6 +363,7 @@ def apply(
         return result
     assert source is not None
     when = (now or plan.now).replace(microsecond=0)  # the plan's clock unless told otherwise
+    tripped = plan.safety.tripped
     message = commit_message(
         plan.environment,
         summary_line(plan),
@@ -303,9 +373,16 @@ def apply(
         when,
         f"{result.target} ({result.folders_created} folders, {result.files_created} files written)",
         ci_run(os.environ if environ is None else environ),
+        override=("--force: " + "; ".join(m.describe() for m in tripped)) if tripped else None,
     )
     result.commit = record(
-        prepared.repo, plan.environment, plan.previous_tip, plan.ledger_files, message, when
+        prepared.repo,
+        plan.environment,
+        plan.previous_tip,
+        plan.ledger_files,
+        message,
+        when,
+        signing_key=signing_key,
     )
     result.status = "applied"
     return result

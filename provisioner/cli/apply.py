@@ -13,6 +13,7 @@ from provisioner.cli.common import (
     EXIT_PROBLEMS,
     env_option,
     format_option,
+    init_option,
     local_store_option,
     open_store,
     prepare,
@@ -40,6 +41,7 @@ from provisioner.cli.common import (
     help="Folder for app-<ENV>.json (default: build/app in the repository).",
 )
 @format_option("text", "json")
+@init_option
 @repo_option
 def apply(
     env: str,
@@ -50,17 +52,17 @@ def apply(
     local_store: Path | None,
     out: Path | None,
     fmt: str,
+    init: bool,
     repo: Path | None,
 ) -> None:
     """Store the documents, write the APP configuration and record the ledger commit."""
-    import json
-
     from provisioner.apply import pipeline as applying
     from provisioner.plan.render import plan_as_dict, render_text
+    from provisioner.text import json_text
 
     root = resolve_repo(repo)
     environ = dict(os.environ)
-    prepared = prepare(root, env, force, fmt)
+    prepared = prepare(root, env, force, fmt, init=init)
     store = open_store(
         store_kind, root, local_store, prepared.report.catalog, environ, ci_guard=not dry_run
     )
@@ -76,7 +78,7 @@ def apply(
     )
     if fmt == "json":
         data = {"plan": plan_as_dict(prepared.plan), "result": result.as_dict()}
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(json_text(data))
     else:
         click.echo(render_text(prepared.plan))
         click.echo(applying.result_text(result))

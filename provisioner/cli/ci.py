@@ -20,6 +20,7 @@ from provisioner.cli.common import (
     env_option,
     format_option,
     lang_option,
+    ledger_init_names,
     repo_option,
     resolve_repo,
 )
@@ -166,6 +167,10 @@ def _env_plans(root: Path, lang: str = "en") -> list[Any]:
             now=now,
             assume_pre_applied=True,
             report=report,
+            # A first apply: the missing ledger was named by HESTIA_LEDGER_INIT, as for
+            # fetch-ledger; once the ledger exists the variable changes nothing.
+            init=env in ledger_init_names(),
+            strict_init=False,
         )
         if prepared.problems:
             text = diagnostics_markdown(prepared.problems, report.files)

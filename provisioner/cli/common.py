@@ -114,10 +114,35 @@ def desk_file(file: Path, repo: Path | None) -> Any:
     return load_desk_file(file, root)
 
 
+# Messages that state what was checked: written only for a file that validates (or --force).
+
+
+init_option = click.option(
+    "--init",
+    is_flag=True,
+    help="This is the first apply of the environment: its ledger branch does not exist yet "
+    "(HESTIA_LEDGER_INIT naming the environment says the same, and is ignored once it exists).",
+)
+
+
+def ledger_init_names() -> set[str]:
+    """Environments HESTIA_LEDGER_INIT names (the CI variable of a first apply)."""
+    import os
+    import re
+
+    return set(re.split(r"[\s,]+", os.environ.get("HESTIA_LEDGER_INIT", "")))
+
+
 def prepare(
-    root: Path, env: str, force: bool, fmt: str, *, assume_pre_applied: bool = False
+    root: Path,
+    env: str,
+    force: bool,
+    fmt: str,
+    *,
+    assume_pre_applied: bool = False,
+    init: bool = False,
 ) -> Any:
-    """Validate and plan; on validation errors print them and exit 1."""
+    """Validate and plan; on validation errors print them and exit 1; ledger problems exit 2."""
     from provisioner.apply.pipeline import prepare
     from provisioner.cli.render import FORMATS as DIAGNOSTICS
     from provisioner.runtime import local_edges
@@ -129,6 +154,8 @@ def prepare(
         force=force,
         edges=local_edges(root),
         assume_pre_applied=assume_pre_applied,
+        init=init or env in ledger_init_names(),
+        strict_init=init,
     )
     if prepared.problems:
         click.echo(DIAGNOSTICS[fmt](prepared.problems, prepared.report.files))

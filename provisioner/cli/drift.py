@@ -44,10 +44,11 @@ def drift(
     catalog, _ = load_catalog(root)
     if catalog is None:
         raise FatalError("the catalog does not load: run `hestia-provisioner validate` first")
-    ledger = read_ledger(open_repo(root), env)
+    signers = tuple((s.name, s.key) for s in catalog.service.ledger_signers)
+    ledger = read_ledger(open_repo(root), env, signers=signers)
     store = open_store(store_kind, root, local_store, catalog, dict(os.environ))
     try:
-        report = find_drift(env, ledger.manifest, store)
+        report = find_drift(env, ledger.manifest if ledger else {}, store)
     except StoreError as exc:
         raise FatalError(f"the store could not be read: {exc}") from None
     click.echo(FORMATS[fmt](report))

@@ -47,5 +47,8 @@ def message(kind: str, file: Path, force: bool, repo: Path | None) -> None:
             err=True,
         )
         sys.exit(EXIT_PROBLEMS)
-    text = composed.text
+    from provisioner.text import visible
+
+    # A name from a refused file may hold anything: each line of the message stays one line.
+    text = "\n".join(visible(line) for line in composed.text.split("\n"))
     click.echo(text, nl=not text.endswith("\n"))

@@ -13,6 +13,7 @@ from provisioner.cli.common import (
     EXIT_PROBLEMS,
     env_option,
     format_option,
+    init_option,
     lang_option,
     prepare,
     repo_option,
@@ -40,6 +41,7 @@ def _closing_messages(prepared: Any) -> dict[str, str]:
     help="PRO only: plan as if the planned PRE apply had been done (what a review shows).",
 )
 @lang_option
+@init_option
 @repo_option
 def plan(
     env: str,
@@ -49,6 +51,7 @@ def plan(
     with_messages: bool,
     assume_pre_applied: bool,
     lang: str,
+    init: bool,
     repo: Path | None,
 ) -> None:
     """Show what `apply --env ENV` would change, grouped by entity (exit 1 on errors)."""
@@ -57,7 +60,9 @@ def plan(
 
     if assume_pre_applied and env != "PRO":
         raise click.UsageError("--assume-pre-applied plans PRO; use it with --env PRO")
-    prepared = prepare(resolve_repo(repo), env, force, fmt, assume_pre_applied=assume_pre_applied)
+    prepared = prepare(
+        resolve_repo(repo), env, force, fmt, assume_pre_applied=assume_pre_applied, init=init
+    )
     the_plan = prepared.plan
     messages = _closing_messages(prepared) if fmt == "markdown" and with_messages else None
     with language(lang if fmt != "json" else "en"):

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 
 from provisioner.diagnostics import Finding
 from provisioner.formats import Formats
+from provisioner.text import (
+    json_text,
+    md_code,
+    md_text,
+    visible,
+    workflow_data,
+    workflow_property,
+)
 
 FORMATS: Formats[Callable[[Sequence[Finding], int], str]] = Formats("diagnostics")
 
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+_escape_data = workflow_data
+_escape_property = workflow_property
 
 
 @FORMATS.register("text")
 def diagnostics_text(diags: Sequence[Finding], files: int) -> str:
-    lines = [f"{d.file}:{d.line}:{d.column}: {d.code} {d.severity}: {d.message}" for d in diags]
+    lines = [
+        visible(f"{d.file}:{d.line}:{d.column}: {d.code} {d.severity}: {d.message}") for d in diags
+    ]
     errors = sum(1 for d in diags if d.is_error)
     lines.append(f"{files} file(s) checked: {errors} error(s), {len(diags) - errors} warning(s)")
     return "\n".join(lines)
@@ -49,15 +53,13 @@ def diagnostics_github(diags: Sequence[Finding], files: int) -> str:
 @FORMATS.register("json")
 def diagnostics_json(diags: Sequence[Finding], files: int) -> str:
     errors = sum(1 for d in diags if d.is_error)
-    return json.dumps(
+    return json_text(
         {
             "files": files,
             "errors": errors,
             "warnings": len(diags) - errors,
             "diagnostics": [d.as_dict() for d in diags],
-        },
-        indent=2,
-        ensure_ascii=False,
+        }
     )
 
 
@@ -69,6 +71,7 @@ def diagnostics_markdown(diags: Sequence[Finding], files: int) -> str:
         out += ["| | where | code | problem |", "|---|---|---|---|"]
         for d in diags:
             icon = "❌" if d.is_error else "⚠️"
-            message = d.message.replace("|", "\\|")
-            out.append(f"| {icon} | `{d.file}:{d.line}:{d.column}` | `{d.code}` | {message} |")
+            where = md_code(f"{d.file}:{d.line}:{d.column}", table=True)
+            code = md_code(d.code, table=True)
+            out.append(f"| {icon} | {where} | {code} | {md_text(d.message)} |")
     return "\n".join(out)

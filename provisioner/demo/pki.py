@@ -313,8 +313,14 @@ def _pdf_text(value: str) -> bytes:
 def make_form_pdf(
     fields: Sequence[tuple[str, str]],
     title: str = "Formulari d'integració amb Hèstia (DEMO)",
+    *,
+    form_values: Sequence[tuple[str, str]] = (),
 ) -> bytes:
-    """A minimal valid one-page PDF: the title, then one 'label: value' line per field."""
+    """A minimal valid one-page PDF: the title, then one 'label: value' line per field.
+
+    form_values: (name, value) of interactive text fields (AcroForm), the machine-readable
+    values that `validate` compares with the integration file when the catalog names them.
+    """
     lines = [b"BT", b"/F1 16 Tf", b"56 780 Td", _pdf_text(title) + b" Tj", b"/F1 11 Tf"]
     lines.append(b"0 -30 Td")
     for label, value in fields:
@@ -323,15 +329,28 @@ def make_form_pdf(
     lines.append(_pdf_text("Document de demostració: dades inventades, sense validesa.") + b" Tj")
     lines.append(b"ET")
     content = b"\n".join(lines) + b"\n"
+    first_field = 7
+    refs = b" ".join(b"%d 0 R" % (first_field + i) for i in range(len(form_values)))
+    acroform = b" /AcroForm << /Fields [%s] /NeedAppearances true >>" % refs if form_values else b""
+    annots = b" /Annots [%s]" % refs if form_values else b""
     objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Catalog /Pages 2 0 R" + acroform + b" >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R" + annots + b" >>",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"endstream",
         b"<< /Title " + _pdf_text("Formulari d'integració Hèstia (DEMO)") + b" >>",
     ]
+    for name_, value in form_values:
+        # A hidden text field widget: the value is in /V, the visible text is the page's.
+        objects.append(
+            b"<< /Type /Annot /Subtype /Widget /FT /Tx /F 2 /Rect [0 0 0 0] /P 3 0 R /T "
+            + _pdf_text(name_)
+            + b" /V "
+            + _pdf_text(value)
+            + b" >>"
+        )
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -347,6 +366,29 @@ def make_form_pdf(
         % (len(objects) + 1, xref)
     )
     return out.getvalue()
+
+
+#: The names of the demo form's machine-readable fields (catalog/service.yaml form_fields).
+FORM_FIELD_NAMES = {
+    "provider_nif": "nif_proveidor",
+    "ips": "adreces_ip",
+    "cda_sha256": "cda_sha256",
+    "cda_serial": "cda_serie",
+}
+
+
+def form_values(
+    *, provider_nif: str, ips: Sequence[str], cda: x509.Certificate | None = None
+) -> list[tuple[str, str]]:
+    """The demo form's field values: provider NIF, IPs and (with cda) its SHA-256 and serial."""
+    values = [
+        (FORM_FIELD_NAMES["provider_nif"], provider_nif),
+        (FORM_FIELD_NAMES["ips"], ", ".join(ips)),
+    ]
+    if cda is not None:
+        values.append((FORM_FIELD_NAMES["cda_sha256"], cda.fingerprint(hashes.SHA256()).hex()))
+        values.append((FORM_FIELD_NAMES["cda_serial"], format(cda.serial_number, "X")))
+    return values
 
 
 def form_fields(

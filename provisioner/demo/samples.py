@@ -57,7 +57,14 @@ def make_samples(repo_root: Path, now: datetime) -> list[Path]:
                 provider_nif=provider["nif"],
                 environment=data["environment"],
                 ips=[str(ip) for ip in data["ips"]],
-            )
+            ),
+            # The machine-readable fields catalog/service.yaml form_fields names: validate
+            # compares them with the YAML file.
+            form_values=pki.form_values(
+                provider_nif=provider["nif"],
+                ips=[str(ip) for ip in data["ips"]],
+                cda=cda.cert,
+            ),
         )
         signed = pki.sign_pdf(pdf, signer, [intermediate.cert, root_ca.cert])
         written.append(_write(path.parent / data["form"], signed))

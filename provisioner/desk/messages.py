@@ -24,6 +24,7 @@ from provisioner.errors import FatalError
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.model import DependentEntity, Integration, RegisteredEntity
 from provisioner.source import folder_name
+from provisioner.text import visible
 from provisioner.vocabulary import MESSAGE_KINDS
 
 if TYPE_CHECKING:
@@ -230,6 +231,9 @@ def _require(found: str | None, problem: str) -> str:
     return found
 
 
+_MULTILINE = frozenset({"homologation", "missing", "ips"})
+
+
 def entity_names(catalog: Catalog, ine10: str, fallback: str) -> CatalanName:
     """The entity's name as the register writes it, with its article (override or derived)."""
     row: RegisteredEntity | DependentEntity | None = catalog.eligible_by_ine10.get(
@@ -296,7 +300,10 @@ def _substitute(
         get = providers.get(name)
         if get is None:
             raise MessageProblem(f"the {kind} message needs {FIELDS[name]}, not known here")
-        values[name] = get()
+        value = get()
+        # A value from a (possibly refused) file stays on its line: only the lists built here
+        # span several lines, each item made visible.
+        values[name] = value if name in _MULTILINE else visible(value)
     return template.substitute(values)
 
 
@@ -426,7 +433,7 @@ def render_message(
                 "are in order, so there is nothing to ask for (the next message is "
                 "head-of-service)"
             )
-        return "\n".join(g.line for g in gaps)
+        return "\n".join(visible(g.line) for g in gaps)
 
     def signed_by() -> str:
         if form_signer:
@@ -439,7 +446,11 @@ def render_message(
     def sharepoint_folder() -> str:
         target = service.sharepoint
         try:
-            return f"{target.base_folder}/{folder_name(target.folder_pattern, integration)}"
+            registered = catalog.eligible_by_ine10.get(entity.ine10)
+            name = folder_name(
+                target.folder_pattern, integration, registered.name if registered else None
+            )
+            return f"{target.base_folder}/{name}"
         except (KeyError, IndexError, ValueError) as exc:
             raise MessageProblem(
                 f"catalog sharepoint.folder_pattern is unusable ({exc!r}); run validate"
@@ -479,7 +490,7 @@ def render_message(
         "unused_modalities": lambda: ", ".join(integration.unused_modalities) or NONE,
         "integration_status": status,
         "ips_inline": lambda: ", ".join(integration.ips) or NONE,
-        "ips": lambda: "\n".join(f"  - {ip}" for ip in integration.ips) or f"  {NONE}",
+        "ips": lambda: "\n".join(f"  - {visible(ip)}" for ip in integration.ips) or f"  {NONE}",
         "aoc_ine10": lambda: service.aoc_ine10,
         "aoc_name": lambda: service.aoc_name,
         "front_end_pre": lambda: service.front_ends.PRE,
@@ -497,7 +508,7 @@ def render_message(
         "form_signer": signed_by,
         "sharepoint_folder": sharepoint_folder,
         "homologation": lambda: (
-            "\n".join(f"  - {e}" for e in integration.homologation) or f"  {NONE}"
+            "\n".join(f"  - {visible(e)}" for e in integration.homologation) or f"  {NONE}"
         ),
     }
     return _substitute(kind, integration.environment, catalog, providers)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from typing import Any
 
 from provisioner.documents.identity import CertificateIdentity, identity_in
 from provisioner.formats import Formats
+from provisioner.text import json_text, md_code, md_text, visible
 
 FORMATS: Formats[Callable[[CertsReport], str]] = Formats("certificates")
 
@@ -104,7 +104,7 @@ def render_text(report: CertsReport) -> str:
             f"{row.environment} | {_expiry(row, report.now)} | sha256:{fingerprint} | {row.file}"
         )
     lines.append(_summary(report))
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)
 
 
 def _summary(report: CertsReport) -> str:
@@ -116,15 +116,13 @@ def _summary(report: CertsReport) -> str:
 
 @FORMATS.register("json")
 def render_json(report: CertsReport) -> str:
-    return json.dumps(
+    return json_text(
         {
             "now": report.now.isoformat(),
             "expiring_within": report.within,
             "certificates": [row.as_dict(report.now) for row in report.rows],
             "flagged": [row.file for row in report.problems],
-        },
-        indent=2,
-        ensure_ascii=False,
+        }
     )
 
 
@@ -138,15 +136,16 @@ def render_markdown(report: CertsReport) -> str:
     ]
     for row in report.rows:
         icon = "⚠️" if report.flagged(row) else ""
-        fingerprint = f"`{row.identity.sha256}`" if row.identity else "-"
+        fingerprint = md_code(row.identity.sha256, table=True) if row.identity else "-"
+        # Names come from the files: prose escaped, paths as code, never markup.
         cells: Sequence[str] = (
             icon,
-            f"{row.entity_name} ({row.entity_ine10})",
-            row.provider_name,
-            row.environment,
-            _expiry(row, report.now),
+            md_text(f"{row.entity_name} ({row.entity_ine10})"),
+            md_text(row.provider_name),
+            md_text(row.environment),
+            md_text(_expiry(row, report.now)),
             fingerprint,
-            f"`{row.file}`",
+            md_code(row.file, table=True),
         )
-        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)

@@ -30,10 +30,16 @@ from typing import Any, Protocol
 
 from provisioner.diagnostics import Finding
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 #: pyHanko allows a second of tolerance at a certificate's bounds; keep well clear of them.
 BOUND_MARGIN = 2.0
 MAX_FORM_BYTES = 32 * 1024 * 1024
+#: A form is signed once or twice; each revision makes pyHanko's change analysis slower (it
+#: compares revisions pairwise), so a PDF with many incremental updates is refused up front.
+MAX_FORM_REVISIONS = 20
+#: Fields read from the signed revision: enough for any form, bounded for hostile ones.
+MAX_FORM_FIELDS = 200
+MAX_FIELD_CHARS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,10 @@ class FormVerdict:
     # signers' and trusted CAs' certificates: it holds while no bound lies between then and now.
     checked_at: float | None = None
     bounds: tuple[float, ...] = ()
+    # How the entity's signature was tied to the register: "organizationIdentifier" or "name".
+    entity_match: str | None = None
+    # The text fields (name -> value) of the revision the entity signed.
+    fields: tuple[tuple[str, str], ...] = ()
 
     def holds_at(self, now: float) -> bool:
         if self.checked_at is None:
@@ -219,6 +229,10 @@ def _check_form(
         return FormVerdict(
             (_err("FORM-NOT-PDF", "the file is not a PDF; commit the signed form as a PDF"),)
         )
+    # Counted before parsing: reading thousands of cross-reference sections is slow too.
+    markers = data.count(b"%%EOF")
+    if markers > MAX_FORM_REVISIONS:
+        return _too_many(markers)
     load_pyhanko()
     from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -245,6 +259,9 @@ def _check_form(
         return FormVerdict(
             (_err("FORM-UNREADABLE", f"the PDF's signature fields cannot be read ({_short(exc)})"),)
         )
+    revisions = _revisions(reader, data)
+    if revisions > MAX_FORM_REVISIONS:
+        return _too_many(revisions)
     if not signatures:
         return FormVerdict(
             (
@@ -255,7 +272,29 @@ def _check_form(
                 ),
             )
         )
-    return _check_signatures(signatures, anchors_der, parties, moment)
+    return _check_signatures(data, signatures, anchors_der, parties, moment)
+
+
+def _too_many(revisions: int) -> FormVerdict:
+    return FormVerdict(
+        (
+            _err(
+                "FORM-TOO-MANY-REVISIONS",
+                f"the PDF holds {revisions} revisions (incremental updates), more than "
+                f"{MAX_FORM_REVISIONS}; a signed form has a few: ask the entity for the form as "
+                "it signed it",
+            ),
+        )
+    )
+
+
+def _revisions(reader: Any, data: bytes) -> int:
+    """How many revisions the PDF holds (its xref sections, or at least its %%EOF markers)."""
+    try:
+        counted = int(reader.xrefs.total_revisions)
+    except Exception:  # a damaged cross-reference table: count the markers instead
+        counted = 0
+    return max(counted, data.count(b"%%EOF"))
 
 
 def _short(exc: BaseException) -> str:
@@ -286,7 +325,11 @@ def _anchor_bounds(anchors_der: Sequence[bytes]) -> tuple[float, ...]:
 
 
 def _check_signatures(
-    signatures: Sequence[Any], anchors_der: Sequence[bytes], parties: Parties, moment: float
+    data: bytes,
+    signatures: Sequence[Any],
+    anchors_der: Sequence[bytes],
+    parties: Parties,
+    moment: float,
 ) -> FormVerdict:
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
@@ -296,6 +339,7 @@ def _check_signatures(
 
     findings: list[Finding] = []
     signers: list[SignerName] = []
+    entity_sig: Any = None
     covers_file = False
     recheck: list[float] = []
     bounds = _anchor_bounds(anchors_der)
@@ -328,6 +372,8 @@ def _check_signatures(
             )
             continue
         signers.append(name)
+        if name.belongs_to(parties.entity_nif, parties.entity_name):
+            entity_sig = sig
         if not (status.intact and status.valid):
             findings.append(
                 _err(
@@ -366,14 +412,61 @@ def _check_signatures(
                 "whole file; ask the entity for the form exactly as it signed it",
             )
         )
-    if signers and not any(s.belongs_to(parties.entity_nif, parties.entity_name) for s in signers):
+    match = None
+    fields: tuple[tuple[str, str], ...] = ()
+    if signers and entity_sig is None:
         findings.append(_not_entity(signers, parties))
+    elif entity_sig is not None:
+        entity = signer_name_of(entity_sig)
+        match = "organizationIdentifier" if entity.organization_identifier else "name"
+        fields = signed_fields(data, entity_sig)
     return FormVerdict(
         tuple(findings),
         min(recheck) if recheck else None,
         tuple(s.describe() for s in signers),
         bounds=bounds,
+        entity_match=match,
+        fields=fields,
     )
+
+
+def signer_name_of(sig: Any) -> SignerName:
+    try:
+        return signer_name(sig.signer_cert.dump())[0]
+    except Exception:  # checked above: a signature without certificate never gets here
+        return SignerName(None, None, None)
+
+
+def signed_fields(data: bytes, sig: Any) -> tuple[tuple[str, str], ...]:
+    """The text fields of the revision a signature covers, read from exactly those bytes.
+
+    Later incremental updates (form filling that a signature may allow) cannot change what the
+    entity signed: only the bytes up to the end of the signed byte range are parsed.
+    """
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        _start, _len1, start2, len2 = (int(v) for v in sig.byte_range)
+        reader = PdfFileReader(io.BytesIO(data[: start2 + len2]), strict=False)
+        acroform = reader.root.get("/AcroForm")
+        pending = list(acroform.get("/Fields", [])) if acroform is not None else []
+    except Exception:  # no readable form in the signed revision: no fields
+        return ()
+    found: dict[str, str] = {}
+    seen = 0
+    while pending and seen < MAX_FORM_FIELDS * 4:
+        seen += 1
+        try:
+            field = pending.pop().get_object()
+            kids = field.get("/Kids")
+            if kids is not None:
+                pending.extend(list(kids)[:MAX_FORM_FIELDS])
+            name, value = field.get("/T"), field.get("/V")
+        except Exception:  # one damaged field is skipped
+            name = value = None
+        if isinstance(name, str) and isinstance(value, str) and len(found) < MAX_FORM_FIELDS:
+            found[name[:MAX_FIELD_CHARS]] = value[:MAX_FIELD_CHARS]
+    return tuple(sorted(found.items()))
 
 
 _TRUST_PROBLEMS = {
@@ -446,6 +539,8 @@ def verdict_to_json(verdict: FormVerdict) -> dict[str, Any]:
         "checked_at": verdict.checked_at,
         "bounds": list(verdict.bounds),
         "signers": list(verdict.signers),
+        "entity_match": verdict.entity_match,
+        "fields": [list(f) for f in verdict.fields],
         "findings": [
             {"severity": f.severity, "code": f.code, "message": f.message} for f in verdict.findings
         ],
@@ -480,7 +575,25 @@ def verdict_from_json(raw: Any, now: float) -> FormVerdict | None:
     signers = raw.get("signers")
     if not (isinstance(signers, list) and all(isinstance(s, str) for s in signers)):
         return None
-    verdict = FormVerdict(tuple(findings), recheck, tuple(signers), checked_at, tuple(bounds))
+    match = raw.get("entity_match")
+    fields = raw.get("fields")
+    if not (match is None or isinstance(match, str)) or not (
+        isinstance(fields, list)
+        and all(
+            isinstance(f, list) and len(f) == 2 and all(isinstance(v, str) for v in f)
+            for f in fields
+        )
+    ):
+        return None
+    verdict = FormVerdict(
+        tuple(findings),
+        recheck,
+        tuple(signers),
+        checked_at,
+        tuple(bounds),
+        entity_match=match,
+        fields=tuple((k, v) for k, v in fields),
+    )
     return verdict if verdict.holds_at(now) else None
 
 

@@ -17,24 +17,22 @@ from typing import Any
 from provisioner.errors import FatalError
 from provisioner.history.timeline import (
     Commit,
+    ControlException,
     FileChange,
     History,
     IntegrationRef,
     LedgerCommit,
     build_history,
+    control_exceptions,
     parse_records,
     select_refs,
 )
-from provisioner.plan.ledger_format import RECORDS_FILE, branch, parse_trailers
+from provisioner.plan.ledger_format import RECORDS_FILE, parse_trailers
 from provisioner.source import INTEGRATIONS_DIR
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
-_SEP, _REC = "\x1f", "\x1e"
-_COMMIT_FORMAT = _SEP.join(["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%s"])
-_NULL_SHA = "0" * 40
+_COMMIT_FORMAT = "%x00".join(["%H", "%P", "%an", "%ae", "%aI", "%cn", "%ce", "%cI", "%s"])
 _INE10 = re.compile(r"\d{10}")
-_ESCAPE = re.compile(rb"\\([0-7]{3}|.)", re.DOTALL)
-_NAMED = {b"t": b"\t", b"n": b"\n", b"r": b"\r", b"a": b"\a", b"b": b"\b", b"f": b"\f", b"v": b"\v"}
 
 
 # ----------------------------------------------------------------------------- integration files
@@ -91,64 +89,52 @@ def read_ref(path: Path, rel: str) -> IntegrationRef:
 # ----------------------------------------------------------------------------- git
 
 
-def _unquote(path: str) -> str:
-    """A path as git prints it (C-quoted only when it holds quotes, backslashes, controls)."""
-    if not (path.startswith('"') and path.endswith('"')):
-        return path
-    raw = _ESCAPE.sub(_unescape, path[1:-1].encode())
-    return raw.decode("utf-8", "replace")
-
-
-def _unescape(match: re.Match[bytes]) -> bytes:
-    code = match.group(1)
-    return bytes([int(code, 8) & 0xFF]) if len(code) == 3 else _NAMED.get(code, code)
+_STATUS = re.compile(r"[ACDMRTUXB][0-9]*")
+_HEX40 = re.compile(r"[0-9a-f]{40}")
 
 
 def parse_commits(text: str) -> dict[str, Commit]:
+    """`git log -z --format=<9 fields joined by NUL>`: NUL separates fields and commits, and
+    no name or subject can hold one, so none can shift the fields."""
+    tokens = text.split("\0")
     commits: dict[str, Commit] = {}
-    for line in text.splitlines():
-        f = line.split(_SEP, 8)
-        if len(f) == 9:
-            commits[f[0]] = Commit(f[0], tuple(f[1].split()), *f[2:])
+    size = 9
+    for i in range(0, len(tokens) - size + 1, size):
+        f = tokens[i : i + size]
+        sha = f[0].strip()
+        if _HEX40.fullmatch(sha):
+            commits[sha] = Commit(sha, tuple(f[1].split()), *f[2:])
     return commits
 
 
 def parse_changes(text: str) -> list[tuple[str, list[FileChange]]]:
-    """`git log --name-status --format=<RS>%H` output, newest first."""
-    log: list[tuple[str, list[FileChange]]] = []
-    for chunk in text.split(_REC)[1:]:
-        lines = chunk.splitlines()
-        changes = []
-        for line in lines[1:]:
-            f = line.split("\t")
-            if len(f) == 3 and f[0][:1] in "RC":
-                old = _unquote(f[1]) if f[0].startswith("R") else None
-                changes.append(FileChange(f[0][:1], _unquote(f[2]), old))
-            elif len(f) == 2:
-                changes.append(FileChange(f[0][:1], _unquote(f[1])))
-        log.append((lines[0].strip(), changes))
-    return log
+    """`git log -z --name-status --format=%x00%H` output, newest first.
 
-
-def parse_ledger_log(text: str) -> list[tuple[str, str, str, str | None]]:
-    """`git log --raw` of a ledger branch: (commit, date, message, new integrations.json blob).
-
-    The blob is None when the commit did not change integrations.json, the null SHA when it
-    deleted it.
+    Each commit is an empty token then its SHA; then status and path tokens (two paths for a
+    rename or copy). Paths are raw bytes between NULs: nothing in a file name can forge one.
     """
-    out: list[tuple[str, str, str, str | None]] = []
-    for chunk in text.split(_REC)[1:]:
-        f = chunk.split(_SEP)
-        if len(f) != 4:
+    tokens = text.split("\0")
+    log: list[tuple[str, list[FileChange]]] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i].strip()
+        if token == "" and i + 1 < len(tokens) and _HEX40.fullmatch(tokens[i + 1].strip()):
+            log.append((tokens[i + 1].strip(), []))
+            i += 2
             continue
-        blob = None
-        for line in f[3].splitlines():
-            meta, _, path = line.partition("\t")
-            fields = meta.split()
-            if line.startswith(":") and len(fields) >= 5 and _unquote(path) == RECORDS_FILE:
-                blob = _NULL_SHA if fields[4].startswith("D") else fields[3]
-        out.append((f[0].strip(), f[1], f[2], blob))
-    return out
+        if log and _STATUS.fullmatch(token):
+            kind = token[:1]
+            if kind in "RC" and i + 2 < len(tokens):
+                old = tokens[i + 1] if kind == "R" else None
+                log[-1][1].append(FileChange(kind, tokens[i + 2], old))
+                i += 3
+                continue
+            if i + 1 < len(tokens):
+                log[-1][1].append(FileChange(kind, tokens[i + 1]))
+                i += 2
+                continue
+        i += 1
+    return log
 
 
 def _head(repo: Any) -> str | None:
@@ -166,27 +152,39 @@ def _blob_records(repo: Any, blob: str) -> Any:
     return parse_records(data)
 
 
+def _records_blob(repo: Any, tree: str) -> str | None:
+    from provisioner.apply.ledger import tree_of
+
+    try:
+        return str(tree_of(repo, tree)[RECORDS_FILE].hexsha)
+    except Exception:  # no such file, or a damaged tree: the commit holds no readable records
+        return None
+
+
 def _ledger(repo: Any, env: str) -> list[LedgerCommit]:
-    name = branch(env)
-    if not any(head.name == name for head in repo.heads):
-        return []
-    text = repo.git.log(
-        "--first-parent",
-        "--reverse",
-        "--root",
-        "--raw",
-        "--no-abbrev",
-        f"--format={_REC}%H{_SEP}%cI{_SEP}%B{_SEP}",
-        f"refs/heads/{name}",
-    )
+    """Every commit of a ledger branch, oldest first, as it is (history shows, never refuses)."""
+    from provisioner.apply.ledger import log_chain
+
+    chain = log_chain(repo, env) or []
     commits: list[LedgerCommit] = []
     records: Any = {}
-    for sha, date, message, blob in parse_ledger_log(text):
-        if blob == _NULL_SHA:
-            records = {}
-        elif blob is not None:
-            records = _blob_records(repo, blob)
-        commits.append(LedgerCommit(sha, date, parse_trailers(message), records))
+    blob_before: str | None = None
+    for c in chain:
+        blob = _records_blob(repo, c.tree)
+        if blob != blob_before:
+            # No integrations.json: the commit holds no integration (as if it removed them all).
+            records = _blob_records(repo, blob) if blob is not None else {}
+            blob_before = blob
+        commits.append(
+            LedgerCommit(
+                c.sha,
+                c.committer_date,
+                parse_trailers(c.message),
+                records,
+                author=f"{c.author} <{c.author_email}>",
+                parents=c.parents,
+            )
+        )
     return commits
 
 
@@ -204,10 +202,10 @@ def _read_git(
 ) -> tuple[dict[str, Commit], list[tuple[str, list[FileChange]]]]:
     if head is None:
         return {}, []
-    commits = parse_commits(repo.git.log(f"--format={_COMMIT_FORMAT}", head))
+    commits = parse_commits(repo.git.log("-z", f"--format={_COMMIT_FORMAT}", head))
     changes = parse_changes(
-        repo.git(c="core.quotePath=false").log(
-            "--no-merges", "-M", "--name-status", f"--format={_REC}%H", head, "--", *pathspecs
+        repo.git.log(
+            "-z", "--no-merges", "-M", "--name-status", "--format=%x00%H", head, "--", *pathspecs
         )
     )
     return commits, changes
@@ -233,6 +231,23 @@ def _relative(file: Path, repo_root: Path) -> str:
     if existing or inside:
         return (existing or inside)[0]
     raise FatalError(f"{file} is outside the repository {repo_root}")
+
+
+def read_controls(repo_root: Path) -> list[ControlException]:
+    """The control exceptions of the repository's history and ledgers (see control_exceptions)."""
+    import git
+
+    from provisioner.apply.ledger import BOT_EMAIL, BOT_NAME, open_repo
+    from provisioner.catalog import CATALOG_DIR
+
+    repo = open_repo(repo_root)  # FatalError when there is no git repository
+    ledgers = {env: _ledger(repo, env) for env in ENVIRONMENT_NAMES}  # FatalError: no branch
+    head = _head(repo)
+    try:
+        commits, log = _read_git(repo, head, [INTEGRATIONS_DIR, CATALOG_DIR])
+    except (git.GitCommandError, ValueError) as exc:
+        raise FatalError(f"cannot read the git history: {exc}") from None
+    return control_exceptions(commits, head, log, ledgers, f"{BOT_NAME} <{BOT_EMAIL}>")
 
 
 def ref_of_source(src: Any) -> IntegrationRef:
@@ -287,8 +302,8 @@ def read_history(
         name = p.relative_to(repo_root).as_posix()
         file_refs.append(read[name] if name in read else read_ref(p, name))
     head = _head(repo)
+    ledgers = {env: _ledger(repo, env) for env in ENVIRONMENT_NAMES}  # FatalError: not a branch
     try:
-        ledgers = {env: _ledger(repo, env) for env in ENVIRONMENT_NAMES}
         commits, log = _read_git(repo, head, _pathspecs(file_refs, rel))
     except (git.GitCommandError, ValueError) as exc:
         raise FatalError(f"cannot read the git history: {exc}") from None

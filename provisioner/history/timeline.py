@@ -11,13 +11,15 @@ import json
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from provisioner.diagnostics import Code, Finding, register_codes
 from provisioner.formats import Formats
 from provisioner.i18n import _
 from provisioner.plan.ledger_format import branch
+from provisioner.text import json_text, md_code, md_text, visible
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
 register_codes(
@@ -67,6 +69,8 @@ class LedgerCommit:
     date: str
     trailers: Mapping[str, str]
     records: Mapping[str, Mapping[str, Any]] | None
+    author: str = ""  # "name <email>" as git records it
+    parents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,7 @@ EventKind = Literal["added", "changed", "removed", "added again"]
 class LedgerEvent:
     kind: EventKind
     commit: LedgerCommit
+    access: tuple[str, ...] = ()  # what the event granted (+) or revoked (-)
 
 
 @dataclass(frozen=True)
@@ -258,6 +263,25 @@ def changes_of(
 # ----------------------------------------------------------------------------- the ledger
 
 
+def _texts(record: Mapping[str, Any] | None, key: str) -> list[str]:
+    value = (record or {}).get(key)
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return [value] if isinstance(value, str) and value else []
+
+
+def access_changes(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> tuple[str, ...]:
+    """What changed in the access one record grants: IPs, certificate, modalities."""
+    out: list[str] = []
+    for key, label in (("ips", "IP"), ("certificate", "certificate"), ("modalities", "modality")):
+        old, new = _texts(before, key), _texts(after, key)
+        out += [f"+ {label} {v}" for v in new if v not in old]
+        out += [f"- {label} {v}" for v in old if v not in new]
+    return tuple(out)
+
+
 def ledger_events(
     ledger: Sequence[LedgerCommit],
 ) -> tuple[dict[str, list[LedgerEvent]], list[Finding]]:
@@ -281,12 +305,14 @@ def ledger_events(
             before = current.get(key)
             if before is None:
                 kind: EventKind = "added again" if key in events else "added"
-                events.setdefault(key, []).append(LedgerEvent(kind, commit))
+                events.setdefault(key, []).append(
+                    LedgerEvent(kind, commit, access_changes(None, record))
+                )
             elif before != record:
-                events[key].append(LedgerEvent("changed", commit))
-        for key in current:
+                events[key].append(LedgerEvent("changed", commit, access_changes(before, record)))
+        for key, before in current.items():
             if key not in records:
-                events[key].append(LedgerEvent("removed", commit))
+                events[key].append(LedgerEvent("removed", commit, access_changes(before, None)))
         current = records
     return events, warnings
 
@@ -476,7 +502,14 @@ def provisioning_lines(p: Provisioning) -> list[str]:
                     label=label, when=applied_at(c), sha=c.sha[:12], facts=_ledger_facts(c)
                 )
             )
+    lines += [event_line(e) for e in p.events]
     return lines
+
+
+def event_line(event: LedgerEvent) -> str:
+    """One ledger event and the access it granted or revoked."""
+    access = ", ".join(event.access) if event.access else "no change of access"
+    return f"{event.kind} {applied_at(event.commit)} ({event.commit.sha[:12]}): {access}"
 
 
 def _paths_note(file: str, change: Change) -> str:
@@ -523,11 +556,13 @@ def render_text(history: History) -> str:
     if not history.timelines:
         out.append(_("no integrations"))
     out += [_("warning: ") + w.message for w in history.warnings]
-    return "\n".join(out).rstrip("\n")
+    # Names, subjects and trailers come from files and commits: one line each, nothing hidden.
+    return "\n".join(visible(line) for line in out).rstrip("\n")
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Prose in a markdown table cell: no markup, no cell boundary, no line break."""
+    return md_text(text)
 
 
 @FORMATS.register("markdown")
@@ -535,7 +570,7 @@ def render_markdown(history: History) -> str:
     out: list[str] = []
     for tl in history.timelines:
         ref = tl.ref
-        out += [f"#### `{ref.file}`", "", _cell(_about(ref))]
+        out += [f"#### {md_code(ref.file)}", "", _cell(_about(ref))]
         out += ["- " + _("note: ") + _cell(n) for n in _notes(ref)]
         heading = _("| step | when | who | commit | what |")
         out += ["", heading, "|---|---|---|---|---|"]
@@ -545,7 +580,7 @@ def render_markdown(history: History) -> str:
         for ch in tl.changes:
             c = ch.commit
             out.append(
-                f"| {requested} | {c.author_date} | {_cell(_who(c.author, c.author_email))} "
+                f"| {requested} | {_cell(c.author_date)} | {_cell(_who(c.author, c.author_email))} "
                 f"| `{c.sha[:12]}` | {_cell(c.subject)} |"
             )
             m = ch.approval.merge
@@ -553,7 +588,8 @@ def render_markdown(history: History) -> str:
                 out.append(f"| {approved} | | | | " + _("no merge commit: pushed directly") + " |")
             else:
                 out.append(
-                    f"| {approved} | {m.committer_date} | {_cell(_who(m.author, m.author_email))} "
+                    f"| {approved} | {_cell(m.committer_date)} "
+                    f"| {_cell(_who(m.author, m.author_email))} "
                     f"| `{m.sha[:12]}` | {_cell(m.subject)} |"
                 )
         for p in tl.provisioned:
@@ -570,9 +606,15 @@ def render_markdown(history: History) -> str:
                     c2 = event.commit
                     actor = c2.trailers.get("CI-Actor", "")
                     out.append(
-                        f"| {step} | {applied_at(c2)} | {_cell(actor)} | `{c2.sha[:12]}` "
+                        f"| {step} | {_cell(applied_at(c2))} | {_cell(actor)} | `{c2.sha[:12]}` "
                         f"| {label}; {_cell(_ledger_facts(c2))} |"
                     )
+            for event in p.events:
+                access = ", ".join(event.access) or "no change of access"
+                out.append(
+                    f"| {step} | {_cell(applied_at(event.commit))} | | "
+                    f"`{event.commit.sha[:12]}` | {event.kind}: {_cell(access)} |"
+                )
         out.append("")
     if not history.timelines:
         out.append(_("no integrations"))
@@ -602,6 +644,7 @@ def _event_dict(event: LedgerEvent | None) -> dict[str, Any] | None:
         "ledger_commit": c.sha,
         "applied_at": applied_at(c),
         "trailers": dict(c.trailers),
+        "access": list(event.access),
     }
 
 
@@ -660,4 +703,140 @@ def as_dict(history: History) -> dict[str, Any]:
 
 @FORMATS.register("json")
 def render_json(history: History) -> str:
-    return json.dumps(as_dict(history), indent=2, ensure_ascii=False)
+    return json_text(as_dict(history))
+
+
+# ----------------------------------------------------------------------------- controls
+
+
+@dataclass(frozen=True, slots=True)
+class ControlException:
+    """One thing an auditor looks at twice: what, which commit, when, who."""
+
+    kind: Literal["direct-push", "ledger-not-ci", "pro-without-pre", "catalog-change"]
+    commit: str
+    when: str
+    who: str
+    what: str
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _pre_state_at(pre: Sequence[LedgerCommit], when: datetime | None) -> Mapping[str, Any]:
+    """The records of the last PRE ledger commit applied at or before when."""
+    state: Mapping[str, Any] = {}
+    for commit in pre:
+        applied = _moment(applied_at(commit))
+        if when is not None and applied is not None and applied > when:
+            break
+        if commit.records is not None:
+            state = commit.records
+    return state
+
+
+def control_exceptions(
+    commits: Mapping[str, Commit],
+    head: str | None,
+    log: Sequence[tuple[str, Sequence[FileChange]]],
+    ledgers: Mapping[str, Sequence[LedgerCommit]],
+    bot: str,
+) -> list[ControlException]:
+    """The exceptions of the controls an auditor runs, oldest first within each kind.
+
+    - a commit on the main line (HEAD's first parents) that changed integrations/ or catalog/
+      without a merge: nobody approved it in a pull request;
+    - a ledger commit not made by CI (no CI run recorded) or not written by the tool (bot);
+    - a PRO ledger event whose access PRE did not hold, as applied, at that time;
+    - every change of catalog/ (register, trust, policy, signers), with how it came in.
+    """
+    out: list[ControlException] = []
+    brought = introduced_by(commits, head)
+    for sha, changes in reversed(log):
+        c = commits.get(sha)
+        if c is None:
+            continue
+        paths = sorted({ch.path for ch in changes})
+        if brought.get(sha) == sha and c.parents:
+            out.append(
+                ControlException(
+                    "direct-push",
+                    sha,
+                    c.committer_date,
+                    f"{c.committer} <{c.committer_email}>",
+                    f"changed {', '.join(paths)} on the main line without a merge: {c.subject}",
+                )
+            )
+        catalog = [p for p in paths if p.startswith("catalog/")]
+        if catalog:
+            how = approval_text(approval_of(sha, commits, brought))
+            out.append(
+                ControlException(
+                    "catalog-change",
+                    sha,
+                    c.author_date,
+                    f"{c.author} <{c.author_email}>",
+                    f"changed {', '.join(catalog)} ({c.subject}); {how}",
+                )
+            )
+    for env in ENVIRONMENT_NAMES:
+        for lc in ledgers.get(env, ()):
+            run = lc.trailers.get("CI-Run", "")
+            if not run or run.startswith("none") or (lc.author and lc.author != bot):
+                out.append(
+                    ControlException(
+                        "ledger-not-ci",
+                        lc.sha,
+                        applied_at(lc),
+                        lc.author or "?",
+                        f"provisioned/{env} commit not made by CI (CI-Run: {run or 'missing'})",
+                    )
+                )
+    pro_events, _ = ledger_events(ledgers.get("PRO", ()))
+    pre = ledgers.get("PRE", ())
+    for key, events in sorted(pro_events.items()):
+        for event in events:
+            if event.kind == "removed" or event.commit.records is None:
+                continue
+            record = event.commit.records.get(key, {})
+            held = _pre_state_at(pre, _moment(applied_at(event.commit))).get(key)
+            differs = [
+                k
+                for k in ("certificate", "ips", "modalities")
+                if not isinstance(held, Mapping) or held.get(k) != record.get(k)
+            ]
+            if differs:
+                out.append(
+                    ControlException(
+                        "pro-without-pre",
+                        event.commit.sha,
+                        applied_at(event.commit),
+                        event.commit.trailers.get("CI-Actor", event.commit.author or "?"),
+                        f"{key} {event.kind} in PRO with {', '.join(differs)} that PRE did not "
+                        "hold as applied at that time",
+                    )
+                )
+    return out
+
+
+def render_controls(found: Sequence[ControlException], fmt: str) -> str:
+    if fmt == "json":
+        return json_text({"exceptions": [asdict(e) for e in found]})
+    if fmt == "markdown":
+        out = [f"**{len(found)} exception(s)**", ""]
+        if found:
+            out += ["| control | when | who | commit | what |", "|---|---|---|---|---|"]
+            out += [
+                f"| {e.kind} | {_cell(e.when)} | {_cell(e.who)} | `{e.commit[:12]}` "
+                f"| {_cell(e.what)} |"
+                for e in found
+            ]
+        return "\n".join(out)
+    lines = [f"{e.kind} {e.when} {e.commit[:12]} {e.who}: {e.what}" for e in found]
+    lines.append(f"{len(found)} exception(s)")
+    return "\n".join(visible(line) for line in lines)

@@ -14,6 +14,36 @@ from provisioner.loading.strict_yaml import Document, TypedScalar, load_bytes
 register_codes(
     "loader",
     Code(
+        "FILE-OUTSIDE",
+        "error",
+        "the YAML file is a symbolic link that leaves the repository",
+        "commit the file itself",
+    ),
+    Code(
+        "TEXT-CONTROL",
+        "error",
+        "a value or key holds a control character (C0, C1, U+2028/2029)",
+        "retype the value with visible characters only",
+    ),
+    Code(
+        "TEXT-BIDI",
+        "error",
+        "a value or key holds a bidirectional-text control",
+        "retype the value with visible characters only",
+    ),
+    Code(
+        "TEXT-INVISIBLE",
+        "error",
+        "a value or key holds an invisible (zero-width, format) character or an unusual space",
+        "retype the value with visible characters only",
+    ),
+    Code(
+        "TEXT-MIXED-SCRIPT",
+        "error",
+        "an entity or provider name mixes scripts (a look-alike spelling)",
+        "retype the name in one script",
+    ),
+    Code(
         "FILE-UNREADABLE",
         "error",
         "the file cannot be read (not a regular file, permissions, broken link)",
@@ -224,19 +254,26 @@ def read_file(path: Path, rel: str) -> tuple[Document | None, list[Finding]]:
 def parse_model(
     raw: bytes, rel: str, model: type[M]
 ) -> tuple[M | None, Document | None, list[Finding]]:
-    """The model in a file's bytes, its document (positions), and every problem."""
+    """The model in a file's bytes, its document (positions), and every problem.
+
+    Every key and text value is checked as data (provisioner.rules.text) before the schema:
+    a file refused for its structure still has its hostile characters reported.
+    """
+    # Imported here: the rules package imports the catalog, which imports this module.
+    from provisioner.rules.text import document_text_diagnostics
+
     doc, diags = load_bytes(raw, rel)
     if doc is None:
         return None, None, diags
     value, more = validate_document(doc, model)
-    return value, doc, diags + more
+    return value, doc, diags + document_text_diagnostics(doc) + more
 
 
 def load_model(
-    path: Path, rel: str, model: type[M]
+    path: Path, rel: str, model: type[M], root: Path | None = None
 ) -> tuple[M | None, Document | None, list[Finding]]:
-    doc, diags = read_file(path, rel)
-    if doc is None:
-        return None, None, diags
-    value, more = validate_document(doc, model)
-    return value, doc, diags + more
+    """Read, parse and validate one file; root: the repository the file must resolve inside."""
+    raw, problems = read_raw(path, rel, root)
+    if raw is None:
+        return None, None, problems
+    return parse_model(raw, rel, model)

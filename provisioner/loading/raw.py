@@ -12,8 +12,21 @@ from provisioner.diagnostics import Finding, error
 READ_LIMIT = 2 * 1024 * 1024
 
 
-def read_raw(path: Path, rel: str) -> tuple[bytes | None, list[Finding]]:
-    """The file's bytes (at most READ_LIMIT), or why it cannot be read."""
+def outside(path: Path, root: Path) -> bool:
+    """path, its links followed, is not inside root (also resolved)."""
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return os.path.commonpath([real, top]) != top
+
+
+def read_raw(path: Path, rel: str, root: Path | None = None) -> tuple[bytes | None, list[Finding]]:
+    """The file's bytes (at most READ_LIMIT), or why it cannot be read.
+
+    root: the repository the file must resolve inside (a link leaving it is FILE-OUTSIDE, as
+    documents are resolved inside the repository too).
+    """
+    if root is not None and outside(path, root):
+        message = "is a symbolic link that leaves the repository; commit the file itself"
+        return None, [error(rel, 1, 1, "FILE-OUTSIDE", message)]
     try:
         # Non-blocking open, then fstat: a FIFO or device named *.yaml must not hang the run.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)

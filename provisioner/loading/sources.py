@@ -44,7 +44,7 @@ def load_sources(repo_root: Path, files: Iterable[Path]) -> tuple[list[Source], 
     diags: list[Finding] = []
     for path in files:
         rel = relative_name(path, repo_root)
-        integration, doc, problems = load_model(path, rel, Integration)
+        integration, doc, problems = load_model(path, rel, Integration, repo_root)
         diags += problems
         if integration is not None and doc is not None:
             sources.append(Source(rel, path.absolute(), repo_root, integration, doc))

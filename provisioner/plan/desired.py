@@ -65,6 +65,7 @@ class IntegrationInput:
     identity: CertificateIdentity
     documents: tuple[Document, ...]
     form_signers: tuple[str, ...] = ()  # as validate read them from the signed form
+    form_verified: tuple[str, ...] = ()  # what validate verified about the signed form
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,8 @@ def desired_state(
             }
         )
         folder = Folder(
-            (*base, folder_name(service.sharepoint.folder_pattern, integ)), item.documents
+            (*base, folder_name(service.sharepoint.folder_pattern, integ, entry["name"])),
+            item.documents,
         )
         folders.append(folder)
         records[record_key(ine10, nif)] = {
@@ -184,6 +186,8 @@ def desired_state(
             "folder": folder.key,
             "certificate": ident.sha256,
             "form_signed_by": list(item.form_signers),
+            "form_verified": list(item.form_verified),
+            "form_sha256": item.documents[1].sha256 if len(item.documents) > 1 else "",
             "ips": sorted((_network(ip)[0] for ip in integ.ips), key=_ip_sort_key),
             "modalities": list(modalities),
         }
@@ -250,6 +254,7 @@ def gather(
     form_signers: Mapping[str, tuple[str, ...]] | None = None,
     files: RepositoryFiles | None = None,
     read: Mapping[str, ReadDocuments] | None = None,
+    form_verified: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[list[IntegrationInput], list[Finding]]:
     """The certificate identity and the documents of each (already validated) file.
 
@@ -291,5 +296,8 @@ def gather(
             )
             continue
         signers = (form_signers or {}).get(src.rel, ())
-        inputs.append(IntegrationInput(src.rel, integ, identity, tuple(documents), signers))
+        verified = (form_verified or {}).get(src.rel, ())
+        inputs.append(
+            IntegrationInput(src.rel, integ, identity, tuple(documents), signers, verified)
+        )
     return inputs, problems

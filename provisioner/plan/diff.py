@@ -9,13 +9,19 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, Literal
 
 from provisioner.diagnostics import Code, Finding, register_codes
 from provisioner.plan.desired import DesiredState, canonical_json
-from provisioner.plan.ledger_format import MANIFEST_FILE, RECORDS_FILE, LedgerView, app_file
+from provisioner.plan.ledger_format import (
+    MANIFEST_FILE,
+    RECORDS_FILE,
+    LedgerStep,
+    LedgerView,
+    app_file,
+)
 
 register_codes(
     "plan",
@@ -45,9 +51,14 @@ register_codes(
     ),
 )
 
-# octoDNS's rule: refuse a plan that removes too much of a big enough configuration.
+# octoDNS's rule, cumulative: refuse a plan that removes more than 30% of what the environment
+# granted at any point of the window (the last applies, and every apply of the last days), so
+# that small steps cannot empty it; below the floor, removals are always allowed (so that one
+# integration can be removed from a small estate, but not most of it).
 SAFETY_THRESHOLD = 0.30
-SAFETY_MINIMUM = 10
+SAFETY_FLOOR = 3
+SAFETY_WINDOW_APPLIES = 5
+SAFETY_WINDOW_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ class ProviderInfo:
     fp: str
     folder: str
     form_signed_by: tuple[str, ...] = ()
+    form_verified: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,10 +158,23 @@ class SafetyMeasure:
     label: str
     existing: int
     removed: int
+    since: str | None = None  # None: against the ledger's last commit; else the earlier apply
+
+    @property
+    def allowed(self) -> int:
+        """How many may go without --force: 30%, but never fewer than the floor."""
+        return max(int(SAFETY_THRESHOLD * self.existing), SAFETY_FLOOR)
 
     @property
     def tripped(self) -> bool:
-        return self.existing >= SAFETY_MINIMUM and self.removed > SAFETY_THRESHOLD * self.existing
+        return self.removed > self.allowed
+
+    def describe(self) -> str:
+        when = f" since {self.since}" if self.since else ""
+        return (
+            f"revokes {self.removed} of {self.existing} {self.label}{when} "
+            f"(more than {SAFETY_THRESHOLD:.0%} and more than {SAFETY_FLOOR})"
+        )
 
 
 @dataclass(frozen=True)
@@ -237,6 +262,7 @@ def _provider(record: Mapping[str, Any]) -> ProviderInfo:
         record["fp"],
         record["folder"],
         tuple(record.get("form_signed_by", ())),
+        tuple(record.get("form_verified", ())),
     )
 
 
@@ -343,33 +369,61 @@ def _promotion_problems(
     return out
 
 
+def safety_window(steps: Sequence[LedgerStep], now: datetime) -> int:
+    """Index of the oldest apply in the safety window (steps oldest first)."""
+    start = max(0, len(steps) - SAFETY_WINDOW_APPLIES)
+    since = now - timedelta(days=SAFETY_WINDOW_DAYS)
+    for i, step in enumerate(steps[:start]):
+        try:
+            when = datetime.fromisoformat(step.applied_at)
+        except ValueError:
+            continue
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        if when >= since:
+            return i
+    return start
+
+
+def _grants(cfg: Mapping[str, Any]) -> dict[str, set[Any]]:
+    """What an APP configuration grants, counted the way the safety rule measures it."""
+    return {
+        "permissions (entities)": {p["ine10"] for p in cfg["permissions"]},
+        "modality grants": {(p["ine10"], m) for p in cfg["permissions"] for m in p["modalities"]},
+        "authorised certificates": {
+            (p["ine10"], c["sha256"]) for p in cfg["permissions"] for c in p["certificates"]
+        },
+        "IP allowlist entries": {
+            (e["cidr"], e["ine10"], e["provider"]) for e in cfg["ip_allowlist"]
+        },
+    }
+
+
 def _safety(
-    old: Mapping[str, Any], new: Mapping[str, Any], forced: bool
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    forced: bool,
+    earlier: Sequence[tuple[str, Mapping[str, Any]]] = (),
 ) -> tuple[Safety, list[Finding]]:
-    def certs(cfg: Mapping[str, Any]) -> set[tuple[str, str]]:
-        return {(p["ine10"], c["sha256"]) for p in cfg["permissions"] for c in p["certificates"]}
+    """Measure what new revokes against the last commit and against each earlier state.
 
-    def entries(cfg: Mapping[str, Any]) -> set[str]:
-        return {p["ine10"] for p in cfg["permissions"]}
-
-    def ips(cfg: Mapping[str, Any]) -> set[tuple[str, str, str]]:
-        return {(e["cidr"], e["ine10"], e["provider"]) for e in cfg["ip_allowlist"]}
-
-    measures = tuple(
-        SafetyMeasure(label, len(fn(old)), len(fn(old) - fn(new)))
-        for label, fn in (
-            ("permissions (entities)", entries),
-            ("authorised certificates", certs),
-            ("IP allowlist entries", ips),
-        )
-    )
-    safety = Safety(measures, forced)
+    earlier: (label, APP configuration) of the states within the safety window.
+    """
+    after = _grants(new)
+    measures: list[SafetyMeasure] = []
+    for label, items in _grants(old).items():
+        measures.append(SafetyMeasure(label, len(items), len(items - after[label])))
+    for since, cfg in earlier:
+        for label, items in _grants(cfg).items():
+            measure = SafetyMeasure(label, len(items), len(items - after[label]), since)
+            if measure.tripped:
+                measures.append(measure)
+    safety = Safety(tuple(measures), forced)
     warnings = [
         Finding(
             "warning",
             "SAFETY",
-            f"the plan revokes {m.removed} of {m.existing} {m.label} "
-            f"(more than {SAFETY_THRESHOLD:.0%}); "
+            f"the plan {m.describe()}; "
             + (
                 "applied anyway because of --force" if forced else "re-run with --force if intended"
             ),
@@ -393,12 +447,14 @@ def make_plan(
     pre_ledger: LedgerView | None = None,
     force: bool = False,
     expiry_warned: frozenset[str] = frozenset(),
+    earlier_configs: Sequence[tuple[str, Mapping[str, Any]]] = (),
 ) -> Plan:
     """Compare desired with the ledger's last commit.
 
     other_ledger: the other environment's ledger (its documents already exist in the store).
     pre_ledger: for PRO, the PRE ledger that must hold every PRO integration.
     expiry_warned: integration files whose expiring CDA validation already warned about.
+    earlier_configs: (label, APP configuration) of the ledger's states in the safety window.
     """
     old_cfg = ledger.app_config or _EMPTY_CONFIG
     new_cfg = desired.app_config
@@ -450,7 +506,7 @@ def make_plan(
         problems += _promotion_problems(
             desired, ledger.records, pre_ledger.records if pre_ledger else {}
         )
-    safety, safety_warnings = _safety(old_cfg, new_cfg, force)
+    safety, safety_warnings = _safety(old_cfg, new_cfg, force, earlier_configs)
     warned = {r["certificate"] for r in desired.records.values() if r["file"] in expiry_warned}
     all_warnings = (
         safety_warnings + list(warnings) + _expiry_warnings(new_cfg, now, expiry_days, warned)

@@ -5,7 +5,6 @@ Pure functions of the Plan: no I/O.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -13,17 +12,19 @@ from typing import Any
 from provisioner.formats import Formats
 from provisioner.i18n import _, ngettext
 from provisioner.plan.diff import CertInfo, EntityChange, FileAction, Plan, ProviderInfo
+from provisioner.text import json_text, longest_run, md_code, md_text, visible
 
 FORMATS: Formats[Callable[[Plan], str]] = Formats("plan")
 
 
 def signed_by(provider: ProviderInfo) -> str:
-    """Who signed the integration form; validate has already refused any signer but the entity."""
+    """Who signed the integration form, and exactly what validate verified about it."""
     if not provider.form_signed_by:
         return _("form signer not recorded")
-    return _("form signed by {signers} (the entity, verified)").format(
-        signers="; ".join(provider.form_signed_by)
-    )
+    text = _("form signed by {signers}").format(signers="; ".join(provider.form_signed_by))
+    if provider.form_verified:
+        return text + "; " + _("verified: ") + "; ".join(provider.form_verified)
+    return text
 
 
 def summary_line(plan: Plan) -> str:
@@ -147,13 +148,11 @@ def render_text(plan: Plan) -> str:
         lines.append(f"{e.name} ({e.ine10}): {headline(e)}")
         lines += [f"  {marker} {text}" for marker, text in _entity_lines(e, plan)]
     lines += _status(plan)
-    return "\n".join(lines)
+    # Names come from files and ledgers: one line each, whatever they hold.
+    return "\n".join(visible(line) for line in lines)
 
 
-def _md(text: str) -> str:
-    """Inline code that survives any character in names (backticks doubled when needed)."""
-    fence = "``" if "`" in text else "`"
-    return f"{fence}{text}{fence}"
+_md = md_code
 
 
 def _md_cert(c: CertInfo, plan: Plan) -> str:
@@ -167,12 +166,18 @@ def _md_cert(c: CertInfo, plan: Plan) -> str:
             subject=_md(c.subject),
             serial=_md(c.serial),
             sha256=_md(c.sha256),
-            provider=c.provider_name,
+            provider=md_text(c.provider_name),
             date=c.not_after[:10],
             days=left,
         )
         + flag
     )
+
+
+def _fenced(text: str) -> str:
+    """A fenced code block longer than any run of backticks in text."""
+    fence = "`" * max(3, longest_run(text, "`") + 1)
+    return f"{fence}text\n{text}\n{fence}"
 
 
 @FORMATS.register("markdown")
@@ -182,16 +187,19 @@ def render_markdown(plan: Plan, messages: dict[str, str] | None = None) -> str:
     out = [title, "", f"**{summary_line(plan)}**", ""]
     if plan.errors:
         out += ["> [!CAUTION]", "> **" + _("Errors: nothing will be applied") + "**"]
-        out += [f"> - `{p.code}` {p.message}" for p in plan.errors]
+        out += [f"> - {_md(p.code)} {md_text(p.message)}" for p in plan.errors]
         out.append("")
     if plan.warnings:
-        out += ["> [!WARNING]"] + [f"> - {w.as_line()}" for w in plan.warnings] + [""]
+        out += ["> [!WARNING]"] + [f"> - {md_text(w.as_line())}" for w in plan.warnings] + [""]
     for e in plan.entities:
-        out += [f"#### {e.name} ({_md(e.ine10)}): {headline(e)}", ""]
+        out += [f"#### {md_text(e.name)} ({_md(e.ine10)}): {md_text(headline(e))}", ""]
         for p in e.providers_added:
             out.append(
                 _("- **Provider** {name} ({nif}), FP{fp}; {signed}").format(
-                    name=p.name, nif=_md(p.nif), fp=p.fp, signed=signed_by(p)
+                    name=md_text(p.name),
+                    nif=_md(p.nif),
+                    fp=md_text(p.fp),
+                    signed=md_text(signed_by(p)),
                 )
             )
         for p in e.providers_removed:
@@ -200,7 +208,10 @@ def render_markdown(plan: Plan, messages: dict[str, str] | None = None) -> str:
                     "- **Integration removed**: provider {name} ({nif}), FP{fp}: "
                     "permissions revoked; folder {folder} is kept"
                 ).format(
-                    name=p.name, nif=_md(p.nif), fp=p.fp, folder=_md(p.folder.rsplit("/", 1)[-1])
+                    name=md_text(p.name),
+                    nif=_md(p.nif),
+                    fp=md_text(p.fp),
+                    folder=_md(p.folder.rsplit("/", 1)[-1]),
                 )
             )
         added, removed = _("- **Certificate added**: "), _("- **Certificate removed**: ")
@@ -229,11 +240,11 @@ def render_markdown(plan: Plan, messages: dict[str, str] | None = None) -> str:
                     sha256=_md(fa.sha256),
                 )
             )
-        out += [_("- **Changed**: ") + r for r in e.record_changes]
+        out += [_("- **Changed**: ") + md_text(r) for r in e.record_changes]
         if messages and e.ine10 in messages:
             summary = _("Closing message")
             out += ["", f"<details><summary>{summary}</summary>", ""]
-            out += ["```text", messages[e.ine10].rstrip(), "```", "", "</details>"]
+            out += [_fenced(messages[e.ine10].rstrip()), "", "</details>"]
         out.append("")
     out += [f"**{s}**" for s in _status(plan)]
     return "\n".join(out).rstrip() + "\n"
@@ -266,7 +277,7 @@ def plan_as_dict(plan: Plan) -> dict[str, Any]:
 
 @FORMATS.register("json")
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_as_dict(plan), indent=2, ensure_ascii=False)
+    return json_text(plan_as_dict(plan))
 
 
 def commit_details(plan: Plan) -> list[str]:
@@ -275,4 +286,5 @@ def commit_details(plan: Plan) -> list[str]:
     for e in plan.entities:
         lines.append(f"{e.name} ({e.ine10}): {headline(e)}")
         lines += [f"  {marker} {text}" for marker, text in _entity_lines(e, plan)]
-    return lines
+    # One line each: a name holding a line break must not start a forged trailer paragraph.
+    return [visible(line) for line in lines]

@@ -29,7 +29,7 @@ from provisioner.source import Source
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from provisioner.documents.form import FormVerdict
+    from provisioner.documents.form import FormVerdict, Parties
 
 SERVICE_REL = f"{CATALOG_DIR}/{SERVICE_FILE}"
 #: A trusted-root file holds a few CA certificates; far bigger is not one.
@@ -41,6 +41,9 @@ VALIDITY_MEMO = "documents.cda_validity"  # file -> its CDA's (not before, not a
 FORM_VERDICT_MEMO = "documents.form_verdicts"  # file -> its form's FormVerdict
 FORM_SIGNERS_MEMO = "documents.form_signers"  # file -> who signed its form
 READ_MEMO = "documents.read"  # file -> ReadDocuments: what plan needs, read once
+
+
+FORM_VERIFIED_MEMO = "documents.form_verified"  # file -> what was verified about its form
 
 
 @dataclass
@@ -329,13 +332,34 @@ def cda_one_provider(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Fi
         "no signer is the entity",
         "ask the entity itself to sign the form",
     ),
+    Code(
+        "FORM-TOO-MANY-REVISIONS",
+        "error",
+        "the PDF holds more incremental updates than a signed form has",
+        "ask the entity for the form as it signed it",
+    ),
+    Code(
+        "FORM-FIELD-MISSING",
+        "error",
+        "the signed form lacks a field the catalog names (form_fields)",
+        "ask the entity to sign the current form, filled in",
+    ),
+    Code(
+        "FORM-FIELD-MISMATCH",
+        "error",
+        "a field of the signed revision says something else than the file",
+        "fix the file, or ask the entity to sign a form with these values",
+    ),
     batched=True,
 )
 def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
-    """The form is a PDF signed by the entity, intact, whole, with a trusted signer.
+    """The form is a PDF signed by the entity of the register, intact, whole, trusted, and (when
+    the catalog names its fields) saying what the file says.
 
     A set rule so that the forms that miss the cache can be checked in parallel.
     """
+    import hashlib
+
     from provisioner.documents.form import MAX_FORM_BYTES, FormJob, Parties, check_forms
 
     jobs: list[FormJob] = []
@@ -365,8 +389,13 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Findin
             continue
         form = FileDigest(path, hashlib.sha256(data).hexdigest(), len(data))
         _keep(ctx, src, replace(_read_so_far(ctx, src), form=form))
+        # The entity as the register knows it, never as the pull request spells it.
         entity, provider = src.integration.entity, src.integration.provider
-        jobs.append(FormJob(data, Parties(entity.nif, entity.name, provider.nif, provider.name)))
+        registered = ctx.catalog.eligible_by_ine10.get(entity.ine10)
+        if registered is None:
+            continue  # ENTITY-NOT-ELIGIBLE says why; no signer can be the entity
+        parties = Parties(registered.nif, registered.name, provider.nif, provider.name)
+        jobs.append(FormJob(data, parties))
         owners.append(src)
     if not jobs:
         return
@@ -378,8 +407,144 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Findin
     )
     signers: dict[str, tuple[str, ...]] = ctx.memo.setdefault(FORM_SIGNERS_MEMO, {})
     kept: dict[str, FormVerdict] = ctx.memo.setdefault(FORM_VERDICT_MEMO, {})
-    for src, verdict in zip(owners, verdicts, strict=True):
+    verified: dict[str, tuple[str, ...]] = ctx.memo.setdefault(FORM_VERIFIED_MEMO, {})
+    for src, job, verdict in zip(owners, jobs, verdicts, strict=True):
         signers[src.rel] = verdict.signers
         kept[src.rel] = verdict
         for finding in verdict.findings:
             yield _place(src, "form", finding, "form")
+        if verdict.entity_match is None or any(f.severity == "error" for f in verdict.findings):
+            continue
+        problems, compared = _field_problems(src, ctx, dict(verdict.fields))
+        yield from problems
+        if not problems:
+            verified[src.rel] = _verified(job.parties, verdict.entity_match, compared)
+
+
+@set_rule(
+    Code(
+        "FORM-REUSED",
+        "error",
+        "the same signed form (SHA-256) is the form of several integrations",
+        "each integration needs the form the entity signed for it",
+    ),
+)
+def forms_unique(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
+    """One signed form authorises one integration: the same PDF in two integrations is refused.
+
+    Reusing a form would grant another certificate and other IPs on the strength of a
+    signature given for something else. Reads the forms' SHA-256 that the form rule kept (for
+    files reused from the validation cache too).
+    """
+    read = ctx.memo.get(READ_MEMO, {})
+    uses: dict[str, list[Source]] = {}
+    for src in sources:
+        form = getattr(read.get(src.rel), "form", None)
+        if form is not None:
+            uses.setdefault(form.sha256, []).append(src)
+    for digest, users in uses.items():
+        for src in users if len(users) > 1 else ():
+            others = ", ".join(o.rel for o in users if o is not src)
+            yield error(
+                src.rel,
+                *src.at("form"),
+                "FORM-REUSED",
+                f"form: this signed form (SHA-256 {digest[:16]}…) is also the form of {others}; "
+                "each integration needs the form the entity signed for it",
+            )
+
+
+_FIELD_LABELS = {
+    "provider_nif": "provider NIF",
+    "ips": "IPs",
+    "cda_sha256": "CDA SHA-256",
+    "cda_serial": "CDA serial",
+}
+
+
+def _verified(parties: Parties, match: str, compared: list[str]) -> tuple[str, ...]:
+    """What was verified about a form, in words the plan shows."""
+    how = (
+        f"organizationIdentifier VATES-{parties.entity_nif}"
+        if match == "organizationIdentifier"
+        else f"organisation name (O) {parties.entity_name!r}, its certificate having no "
+        "organizationIdentifier"
+    )
+    out = [
+        "every signature intact, the last one covering the whole file, each signer from a "
+        "trusted CA",
+        f"signed by the entity of the register: {how}",
+    ]
+    if compared:
+        out.append("fields of the signed revision match the file: " + ", ".join(compared))
+    else:
+        out.append("form fields not compared (catalog/service.yaml form_fields names none)")
+    return tuple(out)
+
+
+def _networks(text: str) -> set[str] | None:
+    import ipaddress
+    import re
+
+    try:
+        return {str(ipaddress.ip_network(p)) for p in re.split(r"[\s,;]+", text.strip()) if p}
+    except ValueError:
+        return None
+
+
+def _hex(text: str) -> str:
+    return "".join(c for c in text if c.isalnum()).lower().lstrip("0")
+
+
+def _field_problems(
+    src: Source, ctx: RuleContext, fields: dict[str, str]
+) -> tuple[list[Finding], list[str]]:
+    """The declared fields of the signed revision compared with the file."""
+    declared = ctx.catalog.service.form_fields
+    integ = src.integration
+    problems: list[Finding] = []
+    compared: list[str] = []
+    identity = None
+    for key, label in _FIELD_LABELS.items():
+        name = getattr(declared, key)
+        if name is None:
+            continue
+        value = fields.get(name)
+        if value is None:
+            problems.append(
+                error(
+                    src.rel,
+                    *src.at("form"),
+                    "FORM-FIELD-MISSING",
+                    f"form: the signed form has no field {name!r} ({label}); ask the entity "
+                    "to sign the current form, filled in",
+                )
+            )
+            continue
+        if key == "provider_nif":
+            same = _hex(value) == _hex(integ.provider.nif)
+            expected = integ.provider.nif
+        elif key == "ips":
+            same = _networks(value) == _networks(" ".join(integ.ips))
+            expected = ", ".join(integ.ips)
+        else:
+            if identity is None:
+                identity = identity_in(ctx.files, src.folder, integ.cda)
+            if identity is None:
+                continue  # the CDA rules report it
+            expected = identity.sha256 if key == "cda_sha256" else identity.serial
+            same = _hex(value) == _hex(expected)
+        if not same:
+            problems.append(
+                error(
+                    src.rel,
+                    *src.at("form"),
+                    "FORM-FIELD-MISMATCH",
+                    f"form: the entity signed {label} {value!r} in field {name!r}, but this file "
+                    f"says {expected!r}; fix the file or ask the entity to sign a form with "
+                    "these values",
+                )
+            )
+        else:
+            compared.append(label)
+    return problems, compared

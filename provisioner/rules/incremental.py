@@ -37,6 +37,7 @@ from provisioner.rules.documents import (
     FINGERPRINT_MEMO,
     FORM_SIGNERS_MEMO,
     FORM_VERDICT_MEMO,
+    FORM_VERIFIED_MEMO,
     READ_MEMO,
     SERVICE_REL,
     TRUST_MEMO,
@@ -267,7 +268,7 @@ def check_files(paths: Sequence[Path], ctx: RuleContext, memory: ResultMemory | 
     reused: list[tuple[Source, Mapping[str, Any]]] = []
     for path in paths:
         rel = relative_name(path, ctx.repo_root)
-        raw, problems = read_raw(path, rel)
+        raw, problems = read_raw(path, rel, ctx.repo_root)
         if raw is None:
             out.diagnostics += problems
             continue
@@ -360,6 +361,9 @@ def _recall(src: Source, kept: Mapping[str, Any], ctx: RuleContext) -> None:
     ctx.memo.setdefault(FINGERPRINT_MEMO, {})[src.rel] = kept["cda_sha"]
     if kept["signers"] is not None:
         ctx.memo.setdefault(FORM_SIGNERS_MEMO, {})[src.rel] = tuple(kept["signers"])
+    verified = kept.get("verified")
+    if isinstance(verified, list) and all(isinstance(v, str) for v in verified):
+        ctx.memo.setdefault(FORM_VERIFIED_MEMO, {})[src.rel] = tuple(verified)
     read = read_from_json(kept["read"], ctx.repo_root)
     if read is not None:
         ctx.memo.setdefault(READ_MEMO, {})[src.rel] = read
@@ -388,6 +392,7 @@ def _entry(
         "form": form,
         "cda_sha": cda_fingerprint(src, ctx),
         "signers": None if signers is None else list(signers),
+        "verified": list(ctx.memo.get(FORM_VERIFIED_MEMO, {}).get(src.rel, ())),
         "read": read_to_json(ctx.memo.get(READ_MEMO, {}).get(src.rel), ctx.repo_root),
         "trust_user": src.rel in trust_users(ctx),
     }

@@ -21,7 +21,12 @@ from provisioner.loading.sources import (
     relative_name,
 )
 from provisioner.rules import BATCHED_RULES, FILE_RULES, SET_RULES, RuleContext, all_rules
-from provisioner.rules.documents import FORM_SIGNERS_MEMO, READ_MEMO, trust_problems
+from provisioner.rules.documents import (
+    FORM_SIGNERS_MEMO,
+    FORM_VERIFIED_MEMO,
+    READ_MEMO,
+    trust_problems,
+)
 from provisioner.rules.incremental import check_files
 from provisioner.source import Source
 
@@ -34,6 +39,8 @@ class ValidationReport:
     diagnostics: list[Finding] = field(default_factory=list)
     files: int = 0  # how many selected files were read
     form_signers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # file -> signers
+    # file -> what was verified about its form (signature, signer, fields)
+    form_verified: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The run's reader of the repository's files, for the steps after validation (the plan).
     repository: RepositoryFiles = field(init=False)
 
@@ -165,6 +172,7 @@ def _validate(
         diags += checked.diagnostics
         report.form_signers = ctx.memo.get(FORM_SIGNERS_MEMO, {})
         report.documents = ctx.memo.get(READ_MEMO, {})
+        report.form_verified = ctx.memo.get(FORM_VERIFIED_MEMO, {})
     if chosen is not None:
         wanted = {relative_name(p, repo_root) for p in chosen}
         diags = [d for d in diags if d.file in wanted or d.file.startswith(CATALOG_DIR + "/")]

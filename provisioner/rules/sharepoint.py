@@ -15,6 +15,11 @@ def folder_name_problem(name: str, base_path: str) -> str | None:
     return name_problem(name) or path_too_long(base_path, name)
 
 
+def _registered_name(src: Source, ctx: RuleContext) -> str | None:
+    registered = ctx.catalog.eligible_by_ine10.get(src.integration.entity.ine10)
+    return registered.name if registered else None
+
+
 @file_rule(
     Code(
         "FOLDER-NAME",
@@ -26,7 +31,7 @@ def folder_name_problem(name: str, base_path: str) -> str | None:
 def folder_name_legal(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """The folder name built from the catalog's pattern is legal in SharePoint."""
     sp = ctx.catalog.service.sharepoint
-    name = folder_name(sp.folder_pattern, src.integration)
+    name = folder_name(sp.folder_pattern, src.integration, _registered_name(src, ctx))
     if problem := folder_name_problem(name, f"{sp.library}/{sp.base_folder}"):
         yield error(
             src.rel,
@@ -74,7 +79,7 @@ def folder_names_unique(sources: Sequence[Source], ctx: RuleContext) -> Iterator
     pattern = ctx.catalog.service.sharepoint.folder_pattern
     first: dict[str, Source] = {}
     for src in sources:
-        name = folder_name(pattern, src.integration)
+        name = folder_name(pattern, src.integration, _registered_name(src, ctx))
         key = name.casefold()
         if key in first:
             yield error(

@@ -29,3 +29,31 @@ def write_atomically(
             os.link(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+#: write_atomically's temporary files: ".<final name>.<random>.tmp" in the target's folder.
+LEFTOVER_GLOB = ".*.tmp"
+#: A temporary file younger than this may belong to a writer still running.
+LEFTOVER_MIN_AGE = 60.0
+
+
+def sweep_leftovers(folder: Path, now: float, *, recursive: bool = False) -> list[Path]:
+    """Remove the temporary files a killed writer left in folder; the paths removed.
+
+    Only write_atomically's names, only regular files, only older than LEFTOVER_MIN_AGE
+    seconds (a concurrent writer's file is younger). A file that cannot be removed is left.
+    """
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    found = folder.rglob(LEFTOVER_GLOB) if recursive else folder.glob(LEFTOVER_GLOB)
+    for path in found:
+        try:
+            info = path.lstat()
+            if path.is_symlink() or not path.is_file() or now - info.st_mtime < LEFTOVER_MIN_AGE:
+                continue
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed

@@ -87,6 +87,9 @@ def _plans(
             edges=edges,
             report=report,
             gathered=gathered,
+            # The site shows what would happen: an environment never applied plans from empty.
+            init=True,
+            strict_init=False,
         )
         if prepared.plan is None:
             problems = "; ".join(f"{d.code}: {d.message}" for d in prepared.problems[:3])
@@ -103,6 +106,9 @@ def _ledgers(repo_root: Path) -> dict[str, LedgerState]:
     out = {}
     for env in ENVIRONMENT_NAMES:
         view = read_ledger(repo, env)
+        if view is None:  # never applied
+            out[env] = LedgerState(None, {}, None, {})
+            continue
         out[env] = LedgerState(view.tip, view.records, view.app_config, view.manifest)
     return out
 
@@ -142,7 +148,13 @@ def collect(
     # The documents and certificates of the valid files, read once for both plans.
     gathered = None
     if report.ok and report.catalog is not None:
-        gathered = gather(report.sources, report.form_signers, report.repository, report.documents)
+        gathered = gather(
+            report.sources,
+            report.form_signers,
+            report.repository,
+            report.documents,
+            report.form_verified,
+        )
     history = read_history(root, read={s.rel: ref_of_source(s) for s in report.sources})
     ledgers = _ledgers(root)
     plans = _plans(root, report, gathered, now, edges)

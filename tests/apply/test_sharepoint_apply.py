@@ -22,11 +22,18 @@ from provisioner.cli import cli
 from provisioner.cli.common import progress_reporter
 from tests.apply.fake_sharepoint import BASE_FOLDER, LIBRARY, TOKEN, FakeSharePoint, Fault
 from tests.apply.test_sharepoint_store import Waits, make_store
-from tests.conftest import NOW
+from tests.conftest import NOW, first_apply
 
 BASE = (LIBRARY, *BASE_FOLDER.split("/"))
 BOT = git.Actor("Test", "test@example.invalid")
 ALTA = "FP265594 Consell Comarcal de l'Alta Ribagorça"
+
+
+@pytest.fixture(autouse=True)
+def _first_apply_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As CI runs the first apply: HESTIA_LEDGER_INIT names both environments (ignored once a
+    ledger exists; the refusal of a missing ledger is tested in tests/apply/test_ledger_trust.py)."""
+    monkeypatch.setenv("HESTIA_LEDGER_INIT", "PRE PRO")
 
 
 @pytest.fixture
@@ -171,7 +178,7 @@ def forget_ledger(repo: Path) -> None:
 
 @pytest.mark.parametrize("kind", ["status", "drop-after"])
 def test_a_fault_at_any_request_then_a_rerun_converges(repo: Path, kind: str) -> None:
-    prepared = applying.prepare(repo, "PRE", now=NOW)
+    prepared = applying.prepare(repo, "PRE", now=NOW, init=first_apply(repo, "PRE"))
     assert not prepared.problems and prepared.plan is not None
     out = repo / "build" / "app"
     requests = clean_run_requests(repo, prepared)
@@ -196,7 +203,7 @@ def test_a_fault_at_any_request_then_a_rerun_converges(repo: Path, kind: str) ->
 
 
 def test_throttled_apply_waits_as_told_and_completes(repo: Path, fake: FakeSharePoint) -> None:
-    prepared = applying.prepare(repo, "PRE", now=NOW)
+    prepared = applying.prepare(repo, "PRE", now=NOW, init=first_apply(repo, "PRE"))
     waits = Waits()
     fake.inject(Fault("status", match=lambda m, k: k == "file-add", status=429, retry_after="12"))
     fake.inject(Fault("status", match=lambda m, k: k == "file-get", status=503, retry_after="2"))
@@ -322,7 +329,7 @@ def test_progress_only_on_a_terminal_outside_ci_and_json() -> None:
 
 
 def test_apply_reports_progress_per_file(repo: Path) -> None:
-    prepared = applying.prepare(repo, "PRE", now=NOW)
+    prepared = applying.prepare(repo, "PRE", now=NOW, init=first_apply(repo, "PRE"))
     seen: list[tuple[int, int]] = []
     result = applying.apply(
         prepared,

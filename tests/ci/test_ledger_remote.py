@@ -14,7 +14,8 @@ from click.testing import CliRunner, Result
 
 from provisioner.ci import gitops
 from provisioner.cli import cli
-from tests.conftest import copy_repo, edit
+from tests.conftest import copy_repo, edit, without_form_fields
+from tests.conftest import first_apply as ledger_missing
 
 BOT = git.Actor("Test", "test@example.invalid")
 CASTELLDEFELS_ROW = (
@@ -39,6 +40,7 @@ def origin(tmp_path: Path) -> Path:
     bare = tmp_path / "origin.git"
     git.Repo.init(bare, bare=True, initial_branch="main")
     work = copy_repo(tmp_path / "seed")
+    without_form_fields(work)  # the tests change IPs without re-signing the forms
     (work / ".gitignore").write_text("build/\n.provisioner/\n", encoding="utf-8")
     repo = git.Repo.init(work, initial_branch="main")
     commit_all(work, "samples")
@@ -68,7 +70,9 @@ def remote_tip(origin: Path, env: str) -> str | None:
 
 def apply(repo: Path, env: str, run_id: str = "1") -> Result:
     ci_run = {"GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": "o/r"}
-    res = run(["apply", "--env", env, "--repo", str(repo)], dict(ci_run, GITHUB_RUN_ID=run_id))
+    init = ["--init"] if ledger_missing(repo, env) else []
+    args = ["apply", "--env", env, "--repo", str(repo), *init]
+    res = run(args, dict(ci_run, GITHUB_RUN_ID=run_id))
     assert res.exit_code == 0, res.output
     return res
 

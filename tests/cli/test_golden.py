@@ -132,10 +132,11 @@ def independent_cases() -> list[Case]:
         case("sample-request-all", *request, "--all", "--out", "{tmp}/requests", *r),
         case("sample-request-no-modality", *request, *r),
     ]
-    # plan on the fresh repository (nothing applied yet)
+    # plan on the fresh repository (nothing applied yet: --init, the first apply)
+    cases.append(case("plan-PRE-without-ledger", "plan", "--env", "PRE", *r))
     for env in ("PRE", "PRO"):
         for fmt in ("text", "markdown", "json"):
-            base = ("plan", "--env", env, "--format", fmt, *r)
+            base = ("plan", "--env", env, "--format", fmt, "--init", *r)
             cases.append(case(f"plan-{env}-{fmt}", *base))
             cases.append(case(f"plan-{env}-{fmt}-detailed", *base, "--detailed-exitcode"))
     cases.append(
@@ -147,6 +148,7 @@ def independent_cases() -> list[Case]:
             "--format",
             "markdown",
             "--with-messages",
+            "--init",
             *r,
         )
     )
@@ -165,7 +167,9 @@ def independent_cases() -> list[Case]:
         case("usage-no-repo-found", "validate"),
         case("usage-bad-format", "validate", *r, "--format", "xml"),
         case("usage-plan-without-env", "plan", *r),
-        case("usage-apply-sharepoint", "apply", "--env", "PRE", "--store", "sharepoint", *r),
+        case(
+            "usage-apply-sharepoint", "apply", "--env", "PRE", "--store", "sharepoint", "--init", *r
+        ),
     ]
     return cases
 
@@ -175,7 +179,7 @@ def apply_sequence() -> list[Case]:
     r = ("--repo", "{repo}")
     a = "applied"
     return [
-        case("apply-PRE", "apply", "--env", "PRE", *r, repo=a),
+        case("apply-PRE", "apply", "--env", "PRE", "--init", *r, repo=a),
         case("apply-PRE-again", "apply", "--env", "PRE", *r, repo=a),
         case("apply-PRE-again-json", "apply", "--env", "PRE", "--format", "json", *r, repo=a),
         case(
@@ -193,10 +197,12 @@ def apply_sequence() -> list[Case]:
             "--env",
             "PRO",
             "--detailed-exitcode",
+            "--init",
             *r,
             repo=a,
         ),
-        case("apply-PRO", "apply", "--env", "PRO", *r, repo=a),
+        case("plan-PRO-after-apply-PRE-without-init", "plan", "--env", "PRO", *r, repo=a),
+        case("apply-PRO", "apply", "--env", "PRO", "--init", *r, repo=a),
         case("apply-PRO-again-json", "apply", "--env", "PRO", "--format", "json", *r, repo=a),
         case("history-after-apply-text", "history", *r, repo=a),
         case("history-after-apply-markdown", "history", *r, "--format", "markdown", repo=a),

@@ -94,7 +94,10 @@ def form_pdf() -> bytes:
             provider_nif=PROVIDER_NIF,
             environment="PRE",
             ips=["203.0.113.10", "198.51.100.0/29"],
-        )
+        ),
+        form_values=demo_pki.form_values(
+            provider_nif=PROVIDER_NIF, ips=["203.0.113.10", "198.51.100.0/29"]
+        ),
     )
 
 
@@ -107,6 +110,13 @@ def entity_signed(pki: Pki, form_pdf: bytes) -> bytes:
 def repo(sample_repo: Path, pki: Pki) -> Path:
     """The sample repository re-issued by the test CA: every CDA and form is valid."""
     trust = sample_repo / "catalog" / "trust"
+    # These tests swap CDAs and forms one at a time: the forms' CDA fields are compared in
+    # test_form_binding, not here.
+    service = sample_repo / "catalog" / "service.yaml"
+    text = service.read_text(encoding="utf-8")
+    service.write_text(
+        text.replace("  cda_sha256: cda_sha256\n  cda_serial: cda_serie\n", ""), encoding="utf-8"
+    )
     (trust / "demo-root-ca.pem").write_bytes(pki.root.pem())
     (trust / "demo-intermediate-ca.pem").write_bytes(pki.intermediate.pem())
     for path in sorted((sample_repo / "integrations").glob("*/*.yaml")):
@@ -122,7 +132,10 @@ def repo(sample_repo: Path, pki: Pki) -> Path:
             **pki_times(),
         )
         (path.parent / data["cda"]).write_bytes(cda.pem())
-        pdf = demo_pki.make_form_pdf([("Ens", entity["name"]), ("FP", data["fp"])])
+        values = demo_pki.form_values(provider_nif=provider["nif"], ips=data["ips"], cda=cda.cert)
+        pdf = demo_pki.make_form_pdf(
+            [("Ens", entity["name"]), ("FP", data["fp"])], form_values=values
+        )
         signer = pki.signer(entity["name"], entity["nif"])
         (path.parent / data["form"]).write_bytes(
             demo_pki.sign_pdf(pdf, signer, [pki.intermediate.cert])

@@ -23,7 +23,7 @@ from provisioner.apply import pipeline as applying
 from provisioner.apply.store import LocalStore
 from provisioner.cli import cli
 from provisioner.diagnostics import Finding
-from provisioner.history.git_reader import parse_changes, parse_commits, parse_ledger_log, read_ref
+from provisioner.history.git_reader import parse_changes, parse_commits, read_ref
 from provisioner.history.timeline import (
     Commit,
     FileChange,
@@ -43,7 +43,7 @@ from provisioner.history.timeline import (
     select_refs,
 )
 from provisioner.plan.ledger_format import parse_trailers
-from tests.conftest import copy_repo
+from tests.conftest import copy_repo, first_apply
 
 CASTELLDEFELS = "0805690004"
 SOLUCIONS = f"integrations/{CASTELLDEFELS}/solucions-socials-digitals.yaml"
@@ -122,7 +122,12 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def apply(repo_dir: Path, env: str, when: datetime, run: str | None = None) -> str:
-    prepared = applying.prepare(repo_dir, env, now=when)  # type: ignore[arg-type]
+    prepared = applying.prepare(
+        repo_dir,
+        env,  # type: ignore[arg-type]
+        now=when,
+        init=first_apply(repo_dir, env),
+    )
     assert not prepared.problems, prepared.problems
     environ = {}
     if run is not None:
@@ -288,8 +293,10 @@ def test_entity_filter_and_markdown(story: Story) -> None:
     res = history("--repo", str(story.dir), "--ine10", CASTELLDEFELS, "--format", "markdown")
     assert res.exit_code == 0
     assert f"#### `{SOLUCIONS}`" in res.output
-    assert "| approved | 2027-01-08T17:00:00+01:00 | Bernat Cap <bernat@example.invalid> |" in (
-        res.output
+    # Names and e-mails are escaped: no HTML tag, no @mention.
+    assert (
+        "| approved | 2027-01-08T17:00:00+01:00 | Bernat Cap \\<bernat\\@&#8203;example.invalid\\> |"
+        in res.output
     )
     assert "| provisioned PRO | 2027-02-03T12:30:00+00:00 | bernat-cap |" in res.output
     assert "| approved | | | | no merge commit: pushed directly |" in res.output
@@ -489,28 +496,28 @@ def test_parsers_are_defensive() -> None:
     assert parse_records(b"[1]") is None
     assert parse_records(b'{"k": 1}') is None
     assert parse_records(b'{"k": {}}') == {"k": {}}
+    a, b = "a" * 40, "b" * 40
     log = parse_changes(
-        "\x1eaaa\n\nR100\tintegrations/old.yaml\tintegrations/new.yaml\n"
-        'C090\tintegrations/a.yaml\tintegrations/b.yaml\nM\t"integrations/tab\\there\\303\\240.yaml"\n'
-        "garbage line\n"
+        f"\0{a}\0\nR100\0integrations/old.yaml\0integrations/new.yaml\0"
+        "C090\0integrations/a.yaml\0integrations/b.yaml\0M\0integrations/tab\there\nà.yaml\0"
+        f"garbage\0\0{b}\0\nD\0integrations/x\x1e\x1f.yaml"
     )
     assert log == [
         (
-            "aaa",
+            a,
             [
                 FileChange("R", "integrations/new.yaml", "integrations/old.yaml"),
                 FileChange("C", "integrations/b.yaml"),
-                FileChange("M", "integrations/tab\thereà.yaml"),
+                FileChange("M", "integrations/tab\there\nà.yaml"),
             ],
-        )
+        ),
+        (b, [FileChange("D", "integrations/x\x1e\x1f.yaml")]),
     ]
-    ledger = parse_ledger_log(
-        "\x1eaaa\x1fdate\x1fmsg\x1f\n:000000 100644 " + "0" * 40 + " " + "b" * 40 + " A\t"
-        "integrations.json\n:100644 000000 x y D\tapp-PRE.json\n"
-        "\x1ebbb\x1fdate\x1fmsg\x1f\n:100644 000000 " + "b" * 40 + " " + "0" * 40 + " D\t"
-        "integrations.json\n\x1ebroken"
-    )
-    assert ledger == [("aaa", "date", "msg", "b" * 40), ("bbb", "date", "msg", "0" * 40)]
+    # Separator characters in names cannot shift the fields: only NUL separates them.
+    fields = [a, b, "Ann\x1fe", "a@x\x1e", "2027-01-01", "C", "c@x", "2027-01-02", "s\x1e\x1fj"]
+    commits = parse_commits("\0".join(fields))
+    assert commits[a].author == "Ann\x1fe" and commits[a].subject == "s\x1e\x1fj"
+    assert commits[a].parents == (b,)
 
 
 def test_read_ref_is_lenient(tmp_path: Path) -> None:
@@ -590,7 +597,7 @@ def test_broken_ledger_branch_exits_2(fresh: tuple[Path, git.Repo]) -> None:
     ref.write_text("1" * 40 + "\n", encoding="ascii")
     res = history("--repo", str(repo_dir))
     assert res.exit_code == 2
-    assert "cannot read the git history" in res.output
+    assert "missing object" in res.output and "provisioned/PRE" in res.output
 
 
 def test_hand_edited_ledger_is_reported_not_fatal(fresh: tuple[Path, git.Repo]) -> None:
@@ -626,3 +633,56 @@ def test_no_bad_file_makes_history_fail(tmp_path: Path) -> None:
             assert res.exit_code == 0, (content[:60], res.output)
             assert res.exception is None or isinstance(res.exception, SystemExit)
             assert res.output.count(PIRINEU) >= 1
+
+
+# ----------------------------------------------------------------------------- controls
+
+
+def test_each_ledger_event_says_what_access_changed(story: Story) -> None:
+    item = one(history_json(story.dir, GESTIO), GESTIO)
+    events = item["provisioned"]["PRE"]["events"]
+    assert events[0]["event"] == "added"
+    assert "+ IP 198.51.100.40/32" in events[0]["access"]
+    assert any(a.startswith("+ modality HESTIA_CITES") for a in events[0]["access"])
+    assert events[-1]["event"] == "removed"
+    assert "- IP 198.51.100.40/32" in events[-1]["access"]
+    text = history("--repo", str(story.dir), str(story.dir / GESTIO)).output
+    assert f"removed 2027-03-01T08:00:00+00:00 ({story.pre_3[:12]}): - IP" in text
+
+
+def test_controls_list_the_exceptions_an_auditor_looks_for(story: Story) -> None:
+    res = history("--repo", str(story.dir), "--controls", "--format", "json")
+    assert res.exit_code == 1
+    found = json.loads(res.output)["exceptions"]
+    kinds = {(e["kind"], e["commit"]) for e in found}
+    assert ("direct-push", story.removal) in kinds  # Gestió removed without a pull request
+    assert ("ledger-not-ci", story.pre_3) in kinds  # applied outside CI
+    assert ("catalog-change", story.setup) in kinds
+    assert ("direct-push", story.setup) not in kinds  # the first commit has nothing to merge into
+    assert not any(k == "pro-without-pre" for k, _ in kinds)
+    assert all(c not in {story.pre_1, story.pre_2, story.pro_1} for _k, c in kinds)
+    text = history("--repo", str(story.dir), "--controls").output
+    assert text.rstrip().endswith(f"{len(found)} exception(s)")
+    markdown = history("--repo", str(story.dir), "--controls", "--format", "markdown").output
+    assert "| direct-push |" in markdown
+    assert history("--repo", str(story.dir), "--controls", str(story.dir / GESTIO)).exit_code == 2
+
+
+def test_pro_without_pre_is_an_exception() -> None:
+    from provisioner.history.timeline import control_exceptions
+
+    def ledger(sha: str, when: str, ips: list[str]) -> LedgerCommit:
+        record = {"certificate": "c", "ips": ips, "modalities": ["M"]}
+        trailers = {"Applied-At": when, "CI-Run": "https://ci/1"}
+        return LedgerCommit(sha, when, trailers, {"k": record}, author="bot")
+
+    pre = [ledger("a" * 40, "2027-01-01T00:00:00+00:00", ["192.0.2.1/32"])]
+    pro = [ledger("b" * 40, "2027-01-02T00:00:00+00:00", ["192.0.2.9/32"])]
+    found = control_exceptions({}, None, [], {"PRE": pre, "PRO": pro}, "bot")
+    assert [(e.kind, e.commit) for e in found] == [("pro-without-pre", "b" * 40)]
+    assert "ips" in found[0].what
+    later_pre = [*pre, ledger("c" * 40, "2027-01-03T00:00:00+00:00", ["192.0.2.9/32"])]
+    found = control_exceptions({}, None, [], {"PRE": later_pre, "PRO": pro}, "bot")
+    assert [e.kind for e in found] == ["pro-without-pre"]  # PRE got it only afterwards
+    pro_ok = [ledger("d" * 40, "2027-01-04T00:00:00+00:00", ["192.0.2.9/32"])]
+    assert control_exceptions({}, None, [], {"PRE": later_pre, "PRO": pro_ok}, "bot") == []

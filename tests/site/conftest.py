@@ -16,7 +16,7 @@ from provisioner.documents.identity import identity_from_bytes
 from provisioner.site.build import collect, write_site
 from provisioner.site.model import Site, build_site
 from provisioner.site.render import render_site
-from tests.conftest import copy_repo
+from tests.conftest import copy_repo, first_apply, without_form_fields
 
 CASTELLDEFELS, PIRINEU_INE10 = "0805690004", "8100560009"
 GESTIO = f"integrations/{CASTELLDEFELS}/gestio-municipal-oberta.yaml"
@@ -52,7 +52,12 @@ def _commit(repo: git.Repo, who: tuple[str, str], when: str, message: str) -> st
 
 
 def _apply(repo_dir: Path, env: str, when: datetime, run: str) -> str:
-    prepared = applying.prepare(repo_dir, env, now=when)  # type: ignore[arg-type]
+    prepared = applying.prepare(
+        repo_dir,
+        env,  # type: ignore[arg-type]
+        now=when,
+        init=first_apply(repo_dir, env),
+    )
     assert not prepared.problems, prepared.problems
     environ = {
         "GITHUB_SERVER_URL": "https://github.example",
@@ -80,6 +85,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def make_story(root: Path) -> Story:
     repo_dir = copy_repo(root / "repo")
+    without_form_fields(repo_dir)  # the story changes IPs without re-signing the forms
     (repo_dir / ".gitignore").write_text("build/\n.provisioner/\n", encoding="utf-8")
     repo = git.Repo.init(repo_dir)
     repo.git.checkout("-b", "main")
