@@ -33,6 +33,16 @@ from tests.rules.test_fixtures import FIXTURES, SAMPLE, header
 #     set rules (DUPLICATE-, FOLDER-DUPLICATE, IP-CLAIMED-TWICE, LAYOUT-FOLDER): two files;
 #     PLAN-, PRO-, SAFETY, LEDGER-: a ledger in git.
 TESTED_ELSEWHERE = {
+    "CATALOG-LEDGER-SIGNER": "tests/apply/test_ledger_trust.py::test_ledger_signers_must_be_usable",
+    "FILE-OUTSIDE": "tests/apply/test_leftovers.py::test_a_yaml_file_linked_outside_the_repository_is_refused",
+    "FORM-FIELD-MISMATCH": "tests/documents/test_form_binding.py::test_fields_of_the_signed_form_must_match_the_file",
+    "FORM-FIELD-MISSING": "tests/documents/test_form_binding.py::test_a_form_without_the_declared_fields_is_refused",
+    "FORM-REUSED": "tests/documents/test_form_binding.py::test_one_form_for_two_integrations_is_refused",
+    "FORM-TOO-MANY-REVISIONS": "tests/documents/test_form_binding.py::test_a_form_with_too_many_revisions_is_refused_quickly",
+    "TEXT-BIDI": "tests/rules/test_text.py::test_document_paths_and_keys_are_checked",
+    "TEXT-CONTROL": "tests/rules/test_text.py::test_free_text_may_hold_line_breaks_but_not_controls",
+    "TEXT-INVISIBLE": "tests/rules/test_text.py::test_document_paths_and_keys_are_checked",
+    "TEXT-MIXED-SCRIPT": "tests/rules/test_text.py::test_entity_names_in_the_register_are_checked_too",
     "CATALOG-ABSS-UNKNOWN": "tests/cli/test_validate.py::test_broken_catalog_is_reported_with_positions",
     "CATALOG-NIF": "tests/cli/test_validate.py::test_broken_catalog_is_reported_with_positions",
     "CATALOG-CIDR": "tests/rules/test_codes.py::test_catalog_problems_have_codes",
