@@ -53,7 +53,8 @@ unit: $(STAMP)
 # The scripts import the installed package, benchlib beside them, and (bench_sharepoint) the test
 # suite's fake SharePoint: the repository root goes on PYTHONPATH for that, not into the code.
 bench: $(STAMP)
-	for b in scripts/bench_*.py; do PYTHONPATH=$(CURDIR) $(BIN)/python $$b || exit 1; done
+	@failed=""; for b in scripts/bench_*.py; do echo "== $$b"; PYTHONPATH=$(CURDIR) $(BIN)/python $$b || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "targets missed or errors in:$$failed"; exit 1; fi
 
 # The PR check's wall time on 1,000 generated integrations (install from the lock, validate, plan).
 bench-review: $(STAMP)

@@ -50,7 +50,8 @@ def build(tmp: Path) -> Path:
             (folder / "forms").mkdir(exist_ok=True)
             shutil.copy(path, folder / path.name)
             shutil.copy(path.parent / "certs" / f"{path.stem}.pem", folder / "certs")
-            shutil.copy(path.parent / "forms" / "formulari.pdf", folder / "forms")
+            for form in (path.parent / "forms").iterdir():
+                shutil.copy(form, folder / "forms")
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", f"Batch {batch}")
         git(repo, "checkout", "-q", "main")
@@ -65,7 +66,17 @@ def build(tmp: Path) -> Path:
             who="cap",
         )
         done = subprocess.run(
-            [CLI, "apply", "--env", "PRE", "--repo", str(repo)], capture_output=True, text=True
+            [
+                CLI,
+                "apply",
+                "--env",
+                "PRE",
+                "--repo",
+                str(repo),
+                *(["--init"] if batch == 0 else []),
+            ],
+            capture_output=True,
+            text=True,
         )
         if done.returncode != 0:
             print(done.stdout[-2000:], done.stderr[-2000:])
@@ -90,7 +101,7 @@ def main() -> int:
         index = (out / "index.html").read_text(encoding="utf-8") if pages else ""
         complete = (
             done.returncode == 0
-            and len(pages) == 3 + COUNT // 10
+            and len(pages) == 3 + COUNT  # the generator gives each integration its own entity
             and f'id="count-pre-integrations">{COUNT}<' in index
         )
         print(
