@@ -17,19 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import CLI, best_of, make_bench_repo, report, run
+from benchlib import CLI, apply_pre, best_of, git, make_bench_repo, report, run, stage_integration
 
 COUNT, BATCHES = 100, 20
 ALL_TARGET, ONE_TARGET = 2.0, 1.0
-
-
-def git(repo: Path, *args: str, who: str = "author") -> None:
-    subprocess.run(
-        ["git", "-c", f"user.name=bench {who}", "-c", f"user.email={who}@example.invalid", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
 
 
 def build(tmp: Path) -> Path:
@@ -45,23 +36,13 @@ def build(tmp: Path) -> Path:
     per_batch = COUNT // BATCHES
     for batch in range(BATCHES):
         for path in files[batch * per_batch : (batch + 1) * per_batch]:
-            folder = repo / "integrations" / path.parent.name
-            (folder / "certs").mkdir(parents=True, exist_ok=True)
-            (folder / "forms").mkdir(exist_ok=True)
-            shutil.copy(path, folder / path.name)
-            shutil.copy(path.parent / "certs" / f"{path.stem}.pem", folder / "certs")
-            shutil.copy(path.parent / "forms" / "formulari.pdf", folder / "forms")
+            stage_integration(path, repo)
             git(repo, "checkout", "-q", "-b", path.stem)
             git(repo, "add", "-A")
             git(repo, "commit", "-q", "-m", f"Add {path.stem}")
             git(repo, "checkout", "-q", "main")
             git(repo, "merge", "-q", "--no-ff", "-m", f"Merge {path.stem}", path.stem, who="cap")
-        done = subprocess.run(
-            [CLI, "apply", "--env", "PRE", "--repo", str(repo)], capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            print(done.stdout[-2000:], done.stderr[-2000:])
-            raise SystemExit("the bench repository does not apply cleanly")
+        apply_pre(repo, first=batch == 0)
     return repo
 
 

@@ -16,19 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import CLI, best_of, make_bench_repo, report, run
+from benchlib import CLI, apply_pre, best_of, git, make_bench_repo, report, run, stage_integration
 
 COUNT, BATCHES = 1_000, 20
 TARGET = 3.0
-
-
-def git(repo: Path, *args: str, who: str = "author") -> None:
-    subprocess.run(
-        ["git", "-c", f"user.name=bench {who}", "-c", f"user.email={who}@example.invalid", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
 
 
 def build(tmp: Path) -> Path:
@@ -45,13 +36,7 @@ def build(tmp: Path) -> Path:
     for batch in range(BATCHES):
         git(repo, "checkout", "-q", "-b", f"batch-{batch}")
         for path in files[batch * per_batch : (batch + 1) * per_batch]:
-            folder = repo / "integrations" / path.parent.name
-            (folder / "certs").mkdir(parents=True, exist_ok=True)
-            (folder / "forms").mkdir(exist_ok=True)
-            shutil.copy(path, folder / path.name)
-            shutil.copy(path.parent / "certs" / f"{path.stem}.pem", folder / "certs")
-            for form in (path.parent / "forms").iterdir():
-                shutil.copy(form, folder / "forms")
+            stage_integration(path, repo)
         git(repo, "add", "-A")
         git(repo, "commit", "-q", "-m", f"Batch {batch}")
         git(repo, "checkout", "-q", "main")
@@ -65,22 +50,7 @@ def build(tmp: Path) -> Path:
             f"batch-{batch}",
             who="cap",
         )
-        done = subprocess.run(
-            [
-                CLI,
-                "apply",
-                "--env",
-                "PRE",
-                "--repo",
-                str(repo),
-                *(["--init"] if batch == 0 else []),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if done.returncode != 0:
-            print(done.stdout[-2000:], done.stderr[-2000:])
-            raise SystemExit("the bench repository does not apply cleanly")
+        apply_pre(repo, first=batch == 0)
     return repo
 
 

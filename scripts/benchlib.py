@@ -254,3 +254,33 @@ def report(rows: Sequence[tuple[str, float, float]], unit: str = "seconds") -> b
         ok &= met
         print(f"{label:58} {value:8.3f} {target:8.2f} {'ok' if met else 'MISSED'}")
     return ok
+
+
+def git(repo: Path, *args: str, who: str = "author") -> None:
+    """A git command in repo as a named bench person (authors and approvers of the history)."""
+    subprocess.run(
+        ["git", "-c", f"user.name=bench {who}", "-c", f"user.email={who}@example.invalid", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def stage_integration(generated: Path, repo: Path) -> None:
+    """Copy one generated integration file, its CDA and its form into repo's integrations/."""
+    folder = repo / "integrations" / generated.parent.name
+    (folder / "certs").mkdir(parents=True, exist_ok=True)
+    (folder / "forms").mkdir(exist_ok=True)
+    shutil.copy(generated, folder / generated.name)
+    shutil.copy(generated.parent / "certs" / f"{generated.stem}.pem", folder / "certs")
+    for form in (generated.parent / "forms").iterdir():
+        shutil.copy(form, folder / "forms")
+
+
+def apply_pre(repo: Path, first: bool) -> None:
+    """apply --env PRE (--init the first time); stop the bench when it does not apply cleanly."""
+    args = [CLI, "apply", "--env", "PRE", "--repo", str(repo), *(["--init"] if first else [])]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stdout[-2000:], done.stderr[-2000:])
+        raise SystemExit("the bench repository does not apply cleanly")
