@@ -1,6 +1,6 @@
 """Where the signed forms and CDAs go: a document store shaped like the SharePoint library.
 
-The interface is the idempotent sequence that SharePoint allows (see SHAREPOINT.md): make each
+The interface is the idempotent sequence SharePoint allows (see `apply/sharepoint.py`): make each
 folder level (a no-op when it exists), look a file up (length first, content hash only when
 needed, since SharePoint keeps no hash), and add a file refusing to overwrite. `ensure_file`
 builds "never clobber" on top of those three calls, so every store gets it the same way.
