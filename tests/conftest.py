@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypedDict
 
+import git
 import pytest
 from click.testing import CliRunner, Result
 from cryptography import x509
@@ -159,3 +160,47 @@ def without_form_fields(repo: Path) -> None:
     start = text.index("form_fields:\n")
     end = text.index("\n", text.index("cda_serial:", start)) + 1
     service.write_text(text[:start] + text[end:], encoding="utf-8")
+
+
+def commit_as(repo: git.Repo, who: tuple[str, str], when: str, message: str) -> str:
+    """Commit everything in repo as who (name, email) at when (ISO 8601); the new commit's id."""
+    repo.git.add("-A")
+    actor = git.Actor(*who)
+    date = datetime.fromisoformat(when)
+    made = repo.index.commit(
+        message, author=actor, committer=actor, author_date=date, commit_date=date
+    )
+    return str(made.hexsha)
+
+
+def apply_as_ci(repo_dir: Path, env: str, when: datetime, run: str | None = None) -> str:
+    """Plan and apply env to the local store at when, as the CI run `run` (or by hand when None);
+    the ledger commit's id."""
+    from provisioner.apply import pipeline
+    from provisioner.apply.store import LocalStore
+
+    prepared = pipeline.prepare(
+        repo_dir,
+        env,  # type: ignore[arg-type]
+        now=when,
+        init=first_apply(repo_dir, env),
+    )
+    assert not prepared.problems, prepared.problems
+    environ = {}
+    if run is not None:
+        environ = {
+            "GITHUB_SERVER_URL": "https://github.example",
+            "GITHUB_REPOSITORY": "aoc/hestia-integrations",
+            "GITHUB_RUN_ID": run,
+            "GITHUB_ACTOR": "bernat-cap",
+        }
+    result = pipeline.apply(
+        prepared,
+        LocalStore(repo_dir / ".provisioner" / "sharepoint"),
+        repo_dir / "build" / "app",
+        now=when,
+        environ=environ,
+    )
+    assert result.status == "applied", result
+    assert result.commit is not None
+    return result.commit

@@ -19,8 +19,6 @@ import git
 import pytest
 from click.testing import CliRunner, Result
 
-from provisioner.apply import pipeline as applying
-from provisioner.apply.store import LocalStore
 from provisioner.cli import cli
 from provisioner.diagnostics import Finding
 from provisioner.history.git_reader import parse_changes, parse_commits, read_ref
@@ -43,7 +41,7 @@ from provisioner.history.timeline import (
     select_refs,
 )
 from provisioner.plan.ledger_format import parse_trailers
-from tests.conftest import copy_repo, first_apply
+from tests.conftest import apply_as_ci, commit_as, copy_repo
 
 CASTELLDEFELS = "0805690004"
 SOLUCIONS = f"integrations/{CASTELLDEFELS}/solucions-socials-digitals.yaml"
@@ -98,16 +96,6 @@ def identity_env(who: tuple[str, str], when: str) -> dict[str, str]:
     }
 
 
-def commit(repo: git.Repo, who: tuple[str, str], when: str, message: str) -> str:
-    repo.git.add("-A")
-    actor = git.Actor(*who)
-    date = datetime.fromisoformat(when)
-    made = repo.index.commit(
-        message, author=actor, committer=actor, author_date=date, commit_date=date
-    )
-    return str(made.hexsha)
-
-
 def merge(repo: git.Repo, branch: str, when: str, message: str) -> str:
     """Merge branch into main with --no-ff, as the approver."""
     repo.git.checkout("main")
@@ -119,34 +107,6 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def apply(repo_dir: Path, env: str, when: datetime, run: str | None = None) -> str:
-    prepared = applying.prepare(
-        repo_dir,
-        env,  # type: ignore[arg-type]
-        now=when,
-        init=first_apply(repo_dir, env),
-    )
-    assert not prepared.problems, prepared.problems
-    environ = {}
-    if run is not None:
-        environ = {
-            "GITHUB_SERVER_URL": "https://github.example",
-            "GITHUB_REPOSITORY": "aoc/hestia-integrations",
-            "GITHUB_RUN_ID": run,
-            "GITHUB_ACTOR": "bernat-cap",
-        }
-    result = applying.apply(
-        prepared,
-        LocalStore(repo_dir / ".provisioner" / "sharepoint"),
-        repo_dir / "build" / "app",
-        now=when,
-        environ=environ,
-    )
-    assert result.status == "applied", result
-    assert result.commit is not None
-    return result.commit
 
 
 def new_repo(dest: Path) -> tuple[Path, git.Repo]:
@@ -169,33 +129,33 @@ class Story:
         pending.mkdir()
         for rel in SOLUCIONS_FILES:
             shutil.move(self.dir / rel, pending / Path(rel).name)
-        self.setup = commit(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples and catalog")
+        self.setup = commit_as(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples and catalog")
 
         # Pull request #12: Anna asks for Solucions in PRE; Bernat merges it.
         repo.git.checkout("-b", "fp265610")
         for rel in SOLUCIONS_FILES:
             shutil.move(pending / Path(rel).name, self.dir / rel)
         edit(self.dir / SOLUCIONS, "environment: PRO", "environment: PRE")
-        self.request = commit(repo, AUTHOR, "2027-01-05T10:15:00+01:00", "FP265610: Solucions")
+        self.request = commit_as(repo, AUTHOR, "2027-01-05T10:15:00+01:00", "FP265610: Solucions")
         self.merge_1 = merge(
             repo, "fp265610", "2027-01-08T17:00:00+01:00", "Merge pull request #12 from anna/fp"
         )
-        self.pre_1 = apply(self.dir, "PRE", PRE_1, run="1001")
+        self.pre_1 = apply_as_ci(self.dir, "PRE", PRE_1, run="1001")
 
         # Pull request #15: move to PRO, then PRE and PRO applies.
         repo.git.checkout("-b", "fp265610-pro")
         edit(self.dir / SOLUCIONS, "environment: PRE", "environment: PRO")
-        self.to_pro = commit(repo, AUTHOR, "2027-01-28T11:00:00+01:00", "FP265610: to PRO")
+        self.to_pro = commit_as(repo, AUTHOR, "2027-01-28T11:00:00+01:00", "FP265610: to PRO")
         self.merge_2 = merge(
             repo, "fp265610-pro", "2027-01-30T09:30:00+01:00", "Merge pull request #15 from x"
         )
-        self.pre_2 = apply(self.dir, "PRE", PRE_2, run="1002")
-        self.pro_1 = apply(self.dir, "PRO", PRO_1, run="1003")
+        self.pre_2 = apply_as_ci(self.dir, "PRE", PRE_2, run="1002")
+        self.pro_1 = apply_as_ci(self.dir, "PRO", PRO_1, run="1003")
 
         # Gestió Municipal Oberta is removed by a direct push, and PRE applied.
         (self.dir / GESTIO).unlink()
-        self.removal = commit(repo, SETUP, "2027-02-20T10:00:00+01:00", "Remove Gestio")
-        self.pre_3 = apply(self.dir, "PRE", PRE_3)
+        self.removal = commit_as(repo, SETUP, "2027-02-20T10:00:00+01:00", "Remove Gestio")
+        self.pre_3 = apply_as_ci(self.dir, "PRE", PRE_3)
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +279,7 @@ def fresh(tmp_path: Path) -> tuple[Path, git.Repo]:
 
 def test_committed_but_never_applied(fresh: tuple[Path, git.Repo]) -> None:
     repo_dir, repo = fresh
-    commit(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
+    commit_as(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
     res = history("--repo", str(repo_dir), PIRINEU)
     assert res.exit_code == 0
     assert "PRE: not yet in PRE" in res.output
@@ -338,10 +298,10 @@ def test_uncommitted_repository(fresh: tuple[Path, git.Repo]) -> None:
 
 def test_renamed_file_keeps_its_history(fresh: tuple[Path, git.Repo]) -> None:
     repo_dir, repo = fresh
-    first = commit(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
+    first = commit_as(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
     renamed = "integrations/8100560009/pirineu.yaml"
     repo.git.mv(PIRINEU, renamed)
-    second = commit(repo, AUTHOR, "2027-01-05T08:00:00+01:00", "Shorter name")
+    second = commit_as(repo, AUTHOR, "2027-01-05T08:00:00+01:00", "Shorter name")
     item = one(history_json(repo_dir, renamed), renamed)
     assert [r["commit"] for r in item["requested"]] == [second, first]
     assert item["requested"][1]["file_as"] == PIRINEU
@@ -352,8 +312,8 @@ def test_renamed_file_keeps_its_history(fresh: tuple[Path, git.Repo]) -> None:
 
 def test_unreadable_file_is_matched_by_its_ledger_record(fresh: tuple[Path, git.Repo]) -> None:
     repo_dir, repo = fresh
-    commit(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
-    pre = apply(repo_dir, "PRE", PRE_1)
+    commit_as(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
+    pre = apply_as_ci(repo_dir, "PRE", PRE_1)
     (repo_dir / PIRINEU).write_text("fp: [unclosed\n", encoding="utf-8")
     item = one(history_json(repo_dir, PIRINEU), PIRINEU)
     assert "YAML syntax error" in item["problem"]
@@ -364,9 +324,9 @@ def test_unreadable_file_is_matched_by_its_ledger_record(fresh: tuple[Path, git.
 
 def test_deleted_file_never_applied_is_found_in_git(fresh: tuple[Path, git.Repo]) -> None:
     repo_dir, repo = fresh
-    added = commit(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
+    added = commit_as(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
     (repo_dir / PIRINEU).unlink()
-    removed = commit(repo, SETUP, "2027-01-05T08:00:00+01:00", "Drop it")
+    removed = commit_as(repo, SETUP, "2027-01-05T08:00:00+01:00", "Drop it")
     item = one(history_json(repo_dir, PIRINEU), PIRINEU)
     assert [r["commit"] for r in item["requested"]] == [removed, added]
     assert item["key"] is None
@@ -377,7 +337,7 @@ def test_deleted_file_never_applied_is_found_in_git(fresh: tuple[Path, git.Repo]
 
 def test_usage_errors_exit_2(fresh: tuple[Path, git.Repo], tmp_path: Path) -> None:
     repo_dir, repo = fresh
-    commit(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
+    commit_as(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
     cases: list[Sequence[str]] = [
         ["--repo", str(repo_dir), "integrations/nowhere.yaml"],
         ["--repo", str(repo_dir), "--ine10", "12345"],
@@ -400,7 +360,7 @@ def test_file_argument_finds_the_repository(
     fresh: tuple[Path, git.Repo], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo_dir, repo = fresh
-    commit(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
+    commit_as(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
     res = history(str(repo_dir / PIRINEU))
     assert res.exit_code == 0, res.output
     assert res.output.startswith(PIRINEU)
@@ -591,7 +551,7 @@ def test_changes_of_follows_a_rename_only_into_the_past() -> None:
 
 def test_broken_ledger_branch_exits_2(fresh: tuple[Path, git.Repo]) -> None:
     repo_dir, repo = fresh
-    commit(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
+    commit_as(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
     ref = repo_dir / ".git" / "refs" / "heads" / "provisioned" / "PRE"
     ref.parent.mkdir(parents=True)
     ref.write_text("1" * 40 + "\n", encoding="ascii")
@@ -604,8 +564,8 @@ def test_hand_edited_ledger_is_reported_not_fatal(fresh: tuple[Path, git.Repo]) 
     from provisioner.apply.ledger import record
 
     repo_dir, repo = fresh
-    commit(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
-    pre = apply(repo_dir, "PRE", PRE_1)
+    commit_as(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
+    pre = apply_as_ci(repo_dir, "PRE", PRE_1)
     bad = record(repo, "PRE", pre, {"integrations.json": b"not json"}, "Hand edit\n", PRE_2)
     gone = record(repo, "PRE", bad, {"app-PRE.json": b"{}"}, "Hand edit 2\n", PRO_1)
     data = history_json(repo_dir, PIRINEU)
@@ -623,7 +583,7 @@ def test_no_bad_file_makes_history_fail(tmp_path: Path) -> None:
     from tests.cli import test_no_traceback as hostile
 
     repo_dir, repo = new_repo(tmp_path / "repo")
-    commit(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
+    commit_as(repo, SETUP, "2027-01-04T08:00:00+01:00", "Samples")
     target = repo_dir / PIRINEU
     contents = [f.read_bytes() for f in hostile.FIXTURES] + list(hostile.HOSTILE.values())
     for content in contents:

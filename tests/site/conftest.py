@@ -10,13 +10,11 @@ from pathlib import Path
 import git
 import pytest
 
-from provisioner.apply import pipeline as applying
-from provisioner.apply.store import LocalStore
 from provisioner.documents.identity import identity_from_bytes
 from provisioner.site.build import collect, write_site
 from provisioner.site.model import Site, build_site
 from provisioner.site.render import render_site
-from tests.conftest import copy_repo, first_apply, without_form_fields
+from tests.conftest import apply_as_ci, commit_as, copy_repo, without_form_fields
 
 CASTELLDEFELS, PIRINEU_INE10 = "0805690004", "8100560009"
 GESTIO = f"integrations/{CASTELLDEFELS}/gestio-municipal-oberta.yaml"
@@ -40,43 +38,6 @@ class Story:
     out: Path
 
 
-def _commit(repo: git.Repo, who: tuple[str, str], when: str, message: str) -> str:
-    repo.git.add("-A")
-    actor = git.Actor(*who)
-    date = datetime.fromisoformat(when)
-    return str(
-        repo.index.commit(
-            message, author=actor, committer=actor, author_date=date, commit_date=date
-        ).hexsha
-    )
-
-
-def _apply(repo_dir: Path, env: str, when: datetime, run: str) -> str:
-    prepared = applying.prepare(
-        repo_dir,
-        env,  # type: ignore[arg-type]
-        now=when,
-        init=first_apply(repo_dir, env),
-    )
-    assert not prepared.problems, prepared.problems
-    environ = {
-        "GITHUB_SERVER_URL": "https://github.example",
-        "GITHUB_REPOSITORY": "aoc/hestia-integrations",
-        "GITHUB_RUN_ID": run,
-        "GITHUB_ACTOR": "bernat-cap",
-    }
-    result = applying.apply(
-        prepared,
-        LocalStore(repo_dir / ".provisioner" / "sharepoint"),
-        repo_dir / "build" / "app",
-        now=when,
-        environ=environ,
-    )
-    assert result.status == "applied", result
-    assert result.commit is not None
-    return result.commit
-
-
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
@@ -89,13 +50,13 @@ def make_story(root: Path) -> Story:
     (repo_dir / ".gitignore").write_text("build/\n.provisioner/\n", encoding="utf-8")
     repo = git.Repo.init(repo_dir)
     repo.git.checkout("-b", "main")
-    _commit(repo, ("Setup Bot", "setup@example.invalid"), "2027-01-04T08:00:00+01:00", "Samples")
-    pre_1 = _apply(repo_dir, "PRE", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), "1001")
+    commit_as(repo, ("Setup Bot", "setup@example.invalid"), "2027-01-04T08:00:00+01:00", "Samples")
+    pre_1 = apply_as_ci(repo_dir, "PRE", datetime(2027, 1, 11, 9, 0, tzinfo=UTC), "1001")
 
     # Pull request #7: a new IP for Gestió, by a hostile-named author, merged by the approver.
     repo.git.checkout("-b", "gestio-ip")
     _edit(repo_dir / GESTIO, "  - 198.51.100.40\n", "  - 198.51.100.40\n  - 198.51.100.41\n")
-    _commit(
+    commit_as(
         repo, (HOSTILE_AUTHOR, "anna@example.invalid"), "2027-01-20T10:00:00+01:00", HOSTILE_SUBJECT
     )
     repo.git.checkout("main")
@@ -116,8 +77,8 @@ def make_story(root: Path) -> Story:
         },
     )
     merge = str(repo.head.commit.hexsha)
-    pre_2 = _apply(repo_dir, "PRE", datetime(2027, 2, 1, 9, 0, tzinfo=UTC), "1002")
-    pro_1 = _apply(repo_dir, "PRO", datetime(2027, 2, 3, 12, 30, tzinfo=UTC), "1003")
+    pre_2 = apply_as_ci(repo_dir, "PRE", datetime(2027, 2, 1, 9, 0, tzinfo=UTC), "1002")
+    pro_1 = apply_as_ci(repo_dir, "PRO", datetime(2027, 2, 3, 12, 30, tzinfo=UTC), "1003")
 
     # Pending work, not yet committed: one more IP for Pirineu (PRE only).
     _edit(repo_dir / PIRINEU, "  - 203.0.113.10\n", "  - 203.0.113.10\n  - 203.0.113.11\n")
