@@ -11,28 +11,28 @@ Targets: history of all 100 integrations <= 2 s; of one file <= 1 s.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import CLI, apply_pre, best_of, git, make_bench_repo, report, run, stage_integration
+from benchlib import (
+    CLI,
+    apply_pre,
+    best_of,
+    git,
+    report,
+    run,
+    stage_integration,
+    start_history_repo,
+)
 
 COUNT, BATCHES = 100, 20
 ALL_TARGET, ONE_TARGET = 2.0, 1.0
 
 
 def build(tmp: Path) -> Path:
-    repo = make_bench_repo(tmp / "repo", COUNT)
-    (repo / ".gitignore").write_text("build/\n.provisioner/\n", encoding="utf-8")
-    staged = tmp / "staged"
-    shutil.move(repo / "integrations", staged)
-    (repo / "integrations").mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "catalog")
-    files = sorted(staged.rglob("p*.yaml"), key=lambda p: int(p.stem[1:]))
+    repo, files = start_history_repo(tmp, COUNT)
     per_batch = COUNT // BATCHES
     for batch in range(BATCHES):
         for path in files[batch * per_batch : (batch + 1) * per_batch]:

@@ -10,28 +10,28 @@ Target: <= 3 s.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import CLI, apply_pre, best_of, git, make_bench_repo, report, run, stage_integration
+from benchlib import (
+    CLI,
+    apply_pre,
+    best_of,
+    git,
+    report,
+    run,
+    stage_integration,
+    start_history_repo,
+)
 
 COUNT, BATCHES = 1_000, 20
 TARGET = 3.0
 
 
 def build(tmp: Path) -> Path:
-    repo = make_bench_repo(tmp / "repo", COUNT)
-    (repo / ".gitignore").write_text("build/\n.provisioner/\n", encoding="utf-8")
-    staged = tmp / "staged"
-    shutil.move(repo / "integrations", staged)
-    (repo / "integrations").mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "catalog")
-    files = sorted(staged.rglob("p*.yaml"), key=lambda p: int(p.stem[1:]))
+    repo, files = start_history_repo(tmp, COUNT)
     per_batch = COUNT // BATCHES
     for batch in range(BATCHES):
         git(repo, "checkout", "-q", "-b", f"batch-{batch}")

@@ -284,3 +284,17 @@ def apply_pre(repo: Path, first: bool) -> None:
     if done.returncode != 0:
         print(done.stdout[-2000:], done.stderr[-2000:])
         raise SystemExit("the bench repository does not apply cleanly")
+
+
+def start_history_repo(tmp: Path, count: int) -> tuple[Path, list[Path]]:
+    """A git repository with the bench catalog committed and no integrations yet, and the
+    generated integration files (staged outside it, in order) for a bench to bring in."""
+    repo = make_bench_repo(tmp / "repo", count)
+    (repo / ".gitignore").write_text("build/\n.provisioner/\n", encoding="utf-8")
+    staged = tmp / "staged"
+    shutil.move(repo / "integrations", staged)
+    (repo / "integrations").mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "catalog")
+    return repo, sorted(staged.rglob("p*.yaml"), key=lambda p: int(p.stem[1:]))
