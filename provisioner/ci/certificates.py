@@ -8,9 +8,10 @@ from pathlib import Path
 from provisioner.ci.report import ExpiringCertificate
 
 
-def expiring(repo_root: Path, within: int, now: datetime) -> list[ExpiringCertificate]:
+def expiring(repo_root: Path, within: int, now: datetime) -> tuple[list[ExpiringCertificate], bool]:
     """Every CDA and every catalog trust root that expires within `within` days, or is
-    unreadable; CDAs first, each once even when several integration files name it."""
+    unreadable; CDAs first, each once even when several integration files name it. And
+    whether the trust roots were checked (not when the catalog does not load)."""
     from provisioner.catalog import CATALOG_DIR, load_catalog
     from provisioner.documents.certs_report import collect
     from provisioner.documents.identity import MAX_CERTIFICATE_BYTES, identity_from_bytes
@@ -38,7 +39,7 @@ def expiring(repo_root: Path, within: int, now: datetime) -> list[ExpiringCertif
         )
     catalog, _ = load_catalog(repo_root)
     if catalog is None:
-        return found  # validate reports a broken catalog; the CDAs are still checked
+        return found, False  # validate reports a broken catalog; the CDAs are still checked
     for rel, path in zip(catalog.service.trusted_roots, catalog.trusted_root_paths(), strict=True):
         try:
             with path.open("rb") as handle:
@@ -56,4 +57,4 @@ def expiring(repo_root: Path, within: int, now: datetime) -> list[ExpiringCertif
                     ident.not_after if ident else None,
                 )
             )
-    return found
+    return found, True

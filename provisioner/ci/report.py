@@ -7,12 +7,14 @@ adding another one.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from provisioner.i18n import _
+from provisioner.text import md_code, visible
 
 PLAN_MARKER = "<!-- hestia-provisioner:plan -->"
 # GitHub refuses comment and issue bodies over 65,536 characters; leave room for the footer.
@@ -162,13 +164,133 @@ def certificate_issue(cert: ExpiringCertificate, now: datetime, within: int) -> 
     return IssueSpec(f"{cert.kind}:{ident}", title, "\n".join(lines) + "\n")
 
 
-def drift_issue(env: str, report_markdown: str) -> IssueSpec:
-    """One issue per environment whose store drifted from its ledger."""
-    body = truncate(report_markdown.rstrip(), BODY_LIMIT, "the scheduled run's job summary")
-    return IssueSpec(
-        f"drift:{env.lower()}",
-        f"The {env} document store differs from its ledger",
-        "The weekly drift check found folders or files in the store that differ from "
-        f"`provisioned/{env}`'s manifest. Documents are never replaced: find out what changed, "
-        "then `apply --repair` puts back what is missing.\n\n" + body + "\n",
+# ----------------------------------------------------------------------------- drift
+
+DRIFT_LABELS = {
+    "missing-folder": "missing folder",
+    "missing-file": "missing file",
+    "different-file": "different content",
+}
+MAX_DRIFT_ITEMS = 100_000  # far beyond any store; a larger report is refused, not posted
+
+
+@dataclass(frozen=True)
+class DriftFinding:
+    """One line of `drift --format json`: a folder or a file of the ledger, not as recorded."""
+
+    kind: str  # one of DRIFT_LABELS
+    path: str  # the folder, or folder/file, in the library
+    detail: str
+
+    @property
+    def folder(self) -> str:
+        # SharePoint names hold no "/": a file's folder is all but the last part of its path.
+        return self.path if self.kind == "missing-folder" else self.path.rpartition("/")[0]
+
+
+@dataclass(frozen=True)
+class DriftFindings:
+    environment: str
+    store: str
+    folders_checked: int
+    files_checked: int
+    items: tuple[DriftFinding, ...]
+
+
+def parse_drift_json(text: str) -> DriftFindings:
+    """`drift --format json`'s output, checked field by field (ValueError when it is not)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ValueError("the drift report is not JSON (expected `drift --format json`)") from None
+    if not isinstance(data, dict):
+        raise ValueError("the drift report is not a JSON object")
+    env, store = data.get("environment"), data.get("store")
+    folders, files, drift = (
+        data.get("folders_checked"),
+        data.get("files_checked"),
+        data.get("drift"),
+    )
+    if not (
+        isinstance(env, str)
+        and isinstance(store, str)
+        and isinstance(folders, int)
+        and isinstance(files, int)
+        and isinstance(drift, list)
+    ):
+        raise ValueError("the drift report lacks environment, store, counts or drift")
+    if len(drift) > MAX_DRIFT_ITEMS:
+        raise ValueError(f"the drift report lists more than {MAX_DRIFT_ITEMS} differences")
+    items = []
+    for entry in drift:
+        if not isinstance(entry, dict):
+            raise ValueError("a drift entry is not an object")
+        kind, path, detail = entry.get("kind"), entry.get("path"), entry.get("detail")
+        if kind not in DRIFT_LABELS or not isinstance(path, str) or not isinstance(detail, str):
+            raise ValueError(f"a drift entry has no known kind, path and detail: {entry!r:.200}")
+        if not path.strip("/"):
+            raise ValueError("a drift entry has an empty path")
+        items.append(DriftFinding(kind, path, detail))
+    return DriftFindings(env, store, folders, files, tuple(items))
+
+
+def drift_scope(env: str) -> Callable[[str], bool]:
+    """The issue keys one environment's drift check answers for: its folders' issues, and the
+    one issue per environment that earlier versions opened."""
+    own = f"drift:{env.lower()}"
+    return lambda key: key == own or key.startswith(own + ":")
+
+
+def drift_issues(found: DriftFindings) -> list[IssueSpec]:
+    """One issue per folder of the store that differs from the ledger, in path order."""
+    env = found.environment
+    by_folder: dict[str, list[DriftFinding]] = {}
+    for item in found.items:
+        by_folder.setdefault(item.folder, []).append(item)
+    specs = []
+    for folder in sorted(by_folder):
+        items = by_folder[folder]
+        name = folder.rpartition("/")[2] or folder
+        lines = [
+            f"The weekly drift check found that this folder of the {env} document store differs "
+            f"from what `provisioned/{env}`'s manifest records.",
+            "",
+            f"- Folder: {md_code(folder)}",
+            f"- Store: {md_code(found.store)}",
+            "",
+            "| problem | file | detail |",
+            "|---|---|---|",
+        ]
+        for item in items:
+            file = (
+                "(the whole folder)"
+                if item.kind == "missing-folder"
+                else (md_code(item.path.rpartition("/")[2], table=True))
+            )
+            lines.append(
+                f"| {DRIFT_LABELS[item.kind]} | {file} | {md_code(item.detail, table=True)} |"
+            )
+        lines += [
+            "",
+            "Documents are never replaced: find out who changed the folder and why. "
+            f"`hestia-provisioner apply --env {env} --repair` puts back what is missing; a file "
+            "with other content must be compared with the one in the repository and sorted out "
+            "by hand. The next weekly check closes this issue once the folder matches again.",
+        ]
+        body = truncate("\n".join(lines), BODY_LIMIT, "the scheduled run's job summary")
+        specs.append(
+            IssueSpec(
+                f"drift:{env.lower()}:{_digest(folder)}",
+                f"Folder {visible(name)} of the {env} document store differs from its ledger",
+                body + "\n",
+            )
+        )
+    return specs
+
+
+def resolved_note(check: str, run_url: str | None) -> str:
+    """The comment left on an issue that the check no longer finds, before it is closed."""
+    where = f" ([run]({run_url}))" if run_url else ""
+    return (
+        f"The {check} no longer finds this{where}: closed. It opens a new issue if it comes back.\n"
     )

@@ -24,6 +24,7 @@ from provisioner.cli.common import (
     repo_option,
     resolve_repo,
 )
+from provisioner.text import visible, workflow_data
 from provisioner.vocabulary import ENVIRONMENT_NAMES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -284,10 +285,19 @@ def post_comment(pull: int, body_file: Any) -> None:
     click.echo(f"plan comment {action} (id {cid}) on pull request #{pull}")
 
 
-def _post(specs: list[Any], fmt: str, post: bool) -> NoReturn:
+def _post(
+    specs: list[Any],
+    fmt: str,
+    post: bool,
+    resolves: Callable[[str], bool] | None = None,
+    check: str = "",
+) -> NoReturn:
+    """Print the issues (exit 1 when there is any), or open or update them on GitHub and close
+    those of `resolves` that the check no longer finds."""
     import json
 
     from provisioner.ci.github import GitHubError, upsert_issues
+    from provisioner.ci.report import resolved_note
 
     if not post:
         if fmt == "json":
@@ -295,20 +305,26 @@ def _post(specs: list[Any], fmt: str, post: bool) -> NoReturn:
         else:
             click.echo("\n\n".join(f"## {s.title}\n\n{s.body}" for s in specs) or "nothing found")
         sys.exit(EXIT_PROBLEMS if specs else EXIT_OK)
+    from provisioner.apply.ledger import ci_run
+
+    note = resolved_note(check, ci_run(os.environ).url)
     try:
-        done = upsert_issues(_github(), specs)
+        done = upsert_issues(_github(), specs, resolves=resolves, resolved_note=note)
     except GitHubError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    for action, number, spec in done:
-        click.echo(f"issue #{number} {action}: {spec.title}")
-    if not done:
+    for action, number, title in done:
+        click.echo(f"issue #{number} {action}: {visible(title)}")
+    if not specs:
         click.echo("nothing found: no issue opened")
     sys.exit(EXIT_OK)
 
 
 _post_option = click.option(
-    "--post", is_flag=True, help="Open or update the issues on GitHub (else only print them)."
+    "--post",
+    is_flag=True,
+    help="Open or update the issues on GitHub, and close those no longer found (else only "
+    "print them).",
 )
 
 
@@ -335,14 +351,23 @@ def certificate_issues(
 ) -> None:
     """One issue per CDA or trust root that expires within DAYS (or cannot be read).
 
-    Without --post: print them and exit 1 when there is any.
+    Without --post: print them and exit 1 when there is any. With --post, the issue of a
+    certificate no longer found (renewed, or no longer named) is closed with a comment.
     """
     from provisioner.ci.certificates import expiring
     from provisioner.ci.report import certificate_issue
 
     now = now.replace(tzinfo=UTC) if now else current_time()
-    found = expiring(resolve_repo(repo), within, now)
-    _post([certificate_issue(c, now, within) for c in found], fmt, post)
+    found, roots_checked = expiring(resolve_repo(repo), within, now)
+    # Trust roots are only answered for when the catalog loaded and they were looked at.
+    kinds = ("cda:", "trust-root:") if roots_checked else ("cda:",)
+    _post(
+        [certificate_issue(c, now, within) for c in found],
+        fmt,
+        post,
+        resolves=lambda key: key.startswith(kinds),
+        check="weekly certificate check",
+    )
 
 
 @ci.command("drift-issue")
@@ -352,22 +377,95 @@ def certificate_issues(
     "report_file",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     required=True,
-    help="The output of `drift --env ENV --format markdown`.",
+    help="The output of `drift --env ENV --format json`.",
 )
 @click.option(
     "--drift-exit",
     type=int,
     required=True,
-    help="drift's exit code: 0 no drift, 1 drift (an issue), anything else: the check failed.",
+    help="drift's exit code: 0 no drift, 1 drift (issues), anything else: the check failed.",
+)
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also append the drift report as markdown to this file (CI: $GITHUB_STEP_SUMMARY).",
 )
 @_post_option
 @format_option("markdown", "json")
-def drift_issue(env: str, report_file: Path, drift_exit: int, post: bool, fmt: str) -> None:
-    """Open or update the environment's drift issue when the drift check found drift."""
-    from provisioner.ci.report import drift_issue as build
+def drift_issue(
+    env: str, report_file: Path, drift_exit: int, summary: Path | None, post: bool, fmt: str
+) -> None:
+    """One issue per drifting folder of ENV's store: opened, or updated in place; with --post,
+    the issues of folders that no longer drift are closed with a comment."""
+    from provisioner.ci.report import drift_issues, drift_scope, parse_drift_json
 
     if drift_exit not in (0, 1):
         click.echo(f"error: the drift check itself failed (exit {drift_exit})", err=True)
         sys.exit(EXIT_USAGE)
-    text = report_file.read_text(encoding="utf-8", errors="replace")
-    _post([build(env, text)] if drift_exit == 1 else [], fmt, post)
+    try:
+        found = parse_drift_json(report_file.read_text(encoding="utf-8"))
+        if found.environment != env:
+            raise ValueError(f"the report is about {found.environment!r:.40}, not {env}")
+        if bool(found.items) != (drift_exit == 1):
+            raise ValueError(f"drift exited {drift_exit} but its report lists {len(found.items)}")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        click.echo(f"error: {report_file}: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if summary is not None:
+        with summary.open("a", encoding="utf-8") as handle:
+            handle.write(_drift_markdown(found) + "\n")
+    _post(drift_issues(found), fmt, post, resolves=drift_scope(env), check="weekly drift check")
+
+
+def _drift_markdown(found: Any) -> str:
+    """The drift report as `drift --format markdown` writes it."""
+    from provisioner.apply.drift import DriftItem, DriftReport, drift_markdown
+
+    report = DriftReport(found.environment, found.store, found.folders_checked, found.files_checked)
+    report.items = [DriftItem(i.kind, i.path, i.detail) for i in found.items]
+    return drift_markdown(report)
+
+
+@ci.command("restore-cache")
+@click.option(
+    "--name",
+    default=None,
+    help="The artifact's name (default: the one the ci workflow uploads).",
+)
+@click.option(
+    "--workflow",
+    default=None,
+    help="The workflow file whose push runs on the default branch made it (default: ci.yml).",
+)
+@format_option("text", "github")
+@repo_option
+def restore_cache(name: str | None, workflow: str | None, fmt: str, repo: Path | None) -> None:
+    """Restore .provisioner/cache/ from the newest artifact of a push to the default branch.
+
+    For the pull-request check: never from a pull request's or a fork's run. Whatever fails,
+    it warns and exits 0: the check then runs cold (slower, same verdicts).
+    """
+    from provisioner.ci import cache_artifact as cache
+    from provisioner.ci.github import GitHub
+    from provisioner.ci.gitops import CiEnvironmentError
+
+    name = name or cache.CACHE_ARTIFACT
+    workflow = workflow or cache.CACHE_WORKFLOW
+    root = resolve_repo(repo)
+    try:
+        restored, skipped = cache.restore(GitHub.from_environ(os.environ), root, name, workflow)
+    except (cache.CacheRestoreError, CiEnvironmentError) as exc:
+        message = f"validation cache not restored, this check runs cold: {exc}"
+        if fmt == "github":
+            click.echo(f"::warning title=Validation cache::{workflow_data(message)}")
+        else:
+            click.echo(f"warning: {visible(message)}", err=True)
+        sys.exit(EXIT_OK)
+    art = restored.artifact
+    for why in skipped:
+        click.echo(f"passed over {visible(why)}")
+    click.echo(
+        f"validation cache restored: {restored.files} file(s), {restored.size} bytes, from "
+        f"artifact {art.id} of run {art.run_id} (commit {visible(art.head_sha[:12])}, "
+        f"{visible(art.created_at)})"
+    )

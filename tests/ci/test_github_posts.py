@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
@@ -296,6 +298,28 @@ def test_one_issue_per_expiring_cda_opened_then_updated(
     state.issues[number]["state"] = "closed"
     run(["ci", "certificate-issues", "--now", later, "--repo", str(repo), "--post"], env)
     assert len(state.issues) == len(due) + 1
+    # Renewed, or no longer due: each open issue gets a comment and is closed.
+    quiet = (when - timedelta(days=400)).strftime("%Y-%m-%d")
+    res = run(["ci", "certificate-issues", "--now", quiet, "--repo", str(repo), "--post"], env)
+    assert res.exit_code == 0 and res.output.count("closed") == len(due)
+    assert all(i["state"] == "closed" for i in state.issues.values())
+    assert sum("no longer finds this" in c["body"] for c in state.comments.values()) == len(due)
+
+
+def test_trust_root_issues_stay_open_while_the_catalog_does_not_load(
+    github: tuple[State, dict[str, str]], repo: Path
+) -> None:
+    state, env = github
+    latest = max(_not_after(p) for p in SAMPLE_CDAS + TRUST)
+    expired = (latest + timedelta(days=1)).strftime("%Y-%m-%d")
+    args = ["ci", "certificate-issues", "--now", expired, "--repo", str(repo), "--post"]
+    assert run(args, env).exit_code == 0
+    roots = {n for n, i in state.issues.items() if i["title"].startswith("Trust root")}
+    assert roots
+    (repo / "catalog" / "service.yaml").write_text("broken: [\n", encoding="utf-8")
+    res = run(args, env)
+    assert res.exit_code == 0 and "closed" not in res.output
+    assert all(state.issues[n]["state"] == "open" for n in roots)
 
 
 def test_certificate_issues_without_post_print_and_exit_1(repo: Path) -> None:
@@ -328,26 +352,171 @@ def test_unreadable_certificates_are_reported(repo: Path) -> None:
     assert {s["key"].split(":")[0] for s in unreadable} == {"cda", "trust-root"}
 
 
-def test_drift_opens_one_issue_per_environment(
-    github: tuple[State, dict[str, str]], tmp_path: Path
+def _drift(repo: Path, tmp_path: Path) -> tuple[Path, int]:
+    """`drift --env PRE --format json` of the local store, as the weekly job writes it."""
+    res = run(["drift", "--env", "PRE", "--repo", str(repo), "--format", "json"])
+    report = tmp_path / "drift.json"
+    report.write_text(res.output, encoding="utf-8")
+    return report, res.exit_code
+
+
+def _drift_issue(report: Path, code: int, env: dict[str, str], *extra: str) -> Result:
+    args = ["ci", "drift-issue", "--env", "PRE", "--report", str(report)]
+    return run([*args, "--drift-exit", str(code), *extra], env)
+
+
+def _open(state: State) -> dict[str, dict[str, Any]]:
+    return {i["title"]: i for i in state.issues.values() if i["state"] == "open"}
+
+
+def test_one_issue_per_drifting_folder_closed_once_it_matches_again(
+    github: tuple[State, dict[str, str]], repo: Path, tmp_path: Path
 ) -> None:
     state, env = github
-    report = tmp_path / "drift.md"
-    report.write_text("| folder | problem |\n|---|---|\n| FP1 X | missing |\n", encoding="utf-8")
-    args = ["ci", "drift-issue", "--env", "PRE", "--report", str(report), "--post"]
-    assert run([*args, "--drift-exit", "0"], env).exit_code == 0
-    assert state.issues == {}
-    res = run([*args, "--drift-exit", "1"], env)
-    assert res.exit_code == 0 and "created" in res.output
-    res = run([*args, "--drift-exit", "1"], env)
-    assert "unchanged" in res.output and len(state.issues) == 1
-    issue = next(iter(state.issues.values()))
-    assert issue["title"] == "The PRE document store differs from its ledger"
-    assert "| FP1 X | missing |" in issue["body"]
-    res = run([*args, "--drift-exit", "2"], env)
+    env = dict(env, GITHUB_SERVER_URL="https://github.example", GITHUB_RUN_ID="9")
+    assert run(["apply", "--env", "PRE", "--repo", str(repo)]).exit_code == 0
+    report, code = _drift(repo, tmp_path)
+    assert code == 0
+    res = _drift_issue(report, code, env, "--post")
+    assert res.exit_code == 0 and "nothing found" in res.output and state.issues == {}
+
+    store = next(repo.joinpath(".provisioner", "sharepoint").rglob("*.pem")).parent.parent
+    folders = sorted(p for p in store.iterdir() if p.is_dir())
+    assert len(folders) >= 3
+    pems = sorted(folders[0].glob("*.pem"))
+    pems[0].unlink()  # a missing file
+    form = next(folders[1].glob("*.pdf"))
+    original = form.read_bytes()
+    form.write_bytes(original + b"tail")  # a file with other content
+    shutil.rmtree(folders[2])  # a missing folder
+    report, code = _drift(repo, tmp_path)
+    assert code == 1
+    summary = tmp_path / "summary.md"
+    res = _drift_issue(report, code, env, "--post", "--summary", str(summary))
+    assert res.exit_code == 0, res.output
+    assert res.output.count("created") == 3
+    titles = sorted(_open(state))
+    assert titles == sorted(
+        f"Folder {f.name} of the PRE document store differs from its ledger" for f in folders[:3]
+    )
+    first = _open(state)[
+        f"Folder {folders[0].name} of the PRE document store differs from its ledger"
+    ]
+    assert first["body"].startswith("<!-- hestia-provisioner:issue:drift:pre:")
+    assert f"| missing file | `{pems[0].name}` | `not in the store` |" in first["body"]
+    assert "| missing file |" in summary.read_text(encoding="utf-8")
+    gone = _open(state)[
+        f"Folder {folders[2].name} of the PRE document store differs from its ledger"
+    ]
+    assert "| missing folder | (the whole folder) |" in gone["body"]
+
+    # The same drift next week: nothing new, nothing changed.
+    res = _drift_issue(report, code, env, "--post")
+    assert res.output.count("unchanged") == 3 and len(state.issues) == 3
+
+    # Repaired (the missing file and folder are back): their issues are closed with a comment;
+    # the folder whose file differs keeps its issue.
+    form.write_bytes(original)
+    assert run(["apply", "--env", "PRE", "--repo", str(repo), "--repair"]).exit_code == 0
+    form.write_bytes(original + b"tail")
+    report, code = _drift(repo, tmp_path)
+    res = _drift_issue(report, code, env, "--post")
+    assert res.exit_code == 0 and res.output.count("closed") == 2, res.output
+    assert list(_open(state)) == [
+        f"Folder {folders[1].name} of the PRE document store differs from its ledger"
+    ]
+    closed = [i for i in state.issues.values() if i["state"] == "closed"]
+    assert {i["state_reason"] for i in closed} == {"completed"}
+    notes = [c for c in state.comments.values() if c["issue"] in {i["number"] for i in closed}]
+    assert len(notes) == 2
+    assert all("no longer finds this" in c["body"] for c in notes)
+    assert all(
+        "https://github.example/aoc/hestia-integrations/actions/runs/9" in c["body"] for c in notes
+    )
+
+    # PRO's check never touches PRE's issues; once PRE is clean, its last issue is closed.
+    pro = tmp_path / "pro.json"
+    pro.write_text(report.read_text(encoding="utf-8").replace('"PRE"', '"PRO"'), encoding="utf-8")
+    res = run(
+        ["ci", "drift-issue", "--env", "PRO", "--report", str(pro), "--drift-exit", "1", "--post"],
+        env,
+    )
+    assert res.exit_code == 0 and "closed" not in res.output
+    form.write_bytes(original)
+    report, code = _drift(repo, tmp_path)
+    res = _drift_issue(report, code, env, "--post")
+    assert code == 0 and res.output.count("closed") == 1
+    assert all("PRE" not in t for t in _open(state))
+
+
+def test_drift_issue_refuses_reports_it_cannot_trust(tmp_path: Path) -> None:
+    report = tmp_path / "drift.json"
+    good = {
+        "environment": "PRE",
+        "store": "local",
+        "folders_checked": 2,
+        "files_checked": 4,
+        "drift": [{"kind": "missing-file", "path": "L/F1 X/a.pem", "detail": "not in the store"}],
+    }
+    cases: list[tuple[object, int, str]] = [
+        ("not json", 1, "not JSON"),
+        ([], 1, "not a JSON object"),
+        ({**good, "store": 3}, 1, "lacks environment"),
+        ({**good, "drift": ["x"]}, 1, "not an object"),
+        ({**good, "drift": [{"kind": "odd", "path": "p", "detail": "d"}]}, 1, "no known kind"),
+        (
+            {**good, "drift": [{"kind": "missing-file", "path": "/", "detail": "d"}]},
+            1,
+            "empty path",
+        ),
+        ({**good, "environment": "PRO"}, 1, "about 'PRO', not PRE"),
+        (good, 0, "drift exited 0 but its report lists 1"),
+        ({**good, "drift": []}, 1, "drift exited 1 but its report lists 0"),
+    ]
+    for data, drift_exit, message in cases:
+        text = data if isinstance(data, str) else json.dumps(data)
+        report.write_text(text, encoding="utf-8")
+        res = _drift_issue(report, drift_exit, {})
+        assert res.exit_code == 2 and message in res.output, (data, res.output)
+    res = _drift_issue(report, 2, {})
     assert res.exit_code == 2 and "drift check itself failed" in res.output
-    res = run(["ci", "drift-issue", "--env", "PRO", "--report", str(report), "--drift-exit", "1"])
-    assert res.exit_code == 1 and "PRO document store" in res.output
+    report.write_text(json.dumps(good), encoding="utf-8")
+    res = _drift_issue(report, 1, {}, "--format", "json")
+    assert res.exit_code == 1
+    [spec] = json.loads(res.output)
+    assert spec["title"] == "Folder F1 X of the PRE document store differs from its ledger"
+    assert spec["key"].startswith("drift:pre:")
+
+
+def test_the_issue_of_earlier_versions_is_closed_by_the_per_folder_check(
+    github: tuple[State, dict[str, str]], tmp_path: Path
+) -> None:
+    """Earlier versions opened one drift issue per environment: the first run closes it."""
+    state, env = github
+    state.issues[7] = {
+        "number": 7,
+        "title": "The PRE document store differs from its ledger",
+        "body": "<!-- hestia-provisioner:issue:drift:pre -->\nold",
+        "labels": ["hestia-provisioner"],
+        "state": "open",
+        "user": {"login": BOT},
+    }
+    report = tmp_path / "drift.json"
+    report.write_text(
+        json.dumps(
+            {
+                "environment": "PRE",
+                "store": "s",
+                "folders_checked": 1,
+                "files_checked": 1,
+                "drift": [{"kind": "missing-folder", "path": "L/F1 X", "detail": "d"}],
+            }
+        ),
+        encoding="utf-8",
+    )
+    res = _drift_issue(report, 1, env, "--post")
+    assert res.exit_code == 0 and "issue #7 closed" in res.output
+    assert state.issues[7]["state"] == "closed" and len(_open(state)) == 1
 
 
 def test_issue_keys_are_checked() -> None:
@@ -377,23 +546,25 @@ def test_issues_from_others_or_pull_requests_are_not_taken_over(
         "user": {"login": BOT},
         "pull_request": {},
     }
-    report = tmp_path / "drift.md"
-    report.write_text("drift\n", encoding="utf-8")
-    res = run(
-        [
-            "ci",
-            "drift-issue",
-            "--env",
-            "PRE",
-            "--report",
-            str(report),
-            "--drift-exit",
-            "1",
-            "--post",
-        ],
-        env,
+    report = tmp_path / "drift.json"
+    report.write_text("", encoding="utf-8")
+    res = _drift_issue(report, 0, env, "--post")
+    assert res.exit_code == 2  # not a report: nothing is closed
+    report.write_text(
+        json.dumps(
+            {
+                "environment": "PRE",
+                "store": "s",
+                "folders_checked": 0,
+                "files_checked": 0,
+                "drift": [],
+            }
+        ),
+        encoding="utf-8",
     )
-    assert res.exit_code == 0 and "created" in res.output
+    res = _drift_issue(report, 0, env, "--post")
+    assert res.exit_code == 0 and "closed" not in res.output
+    assert state.issues[1]["state"] == "open" and state.issues[2]["state"] == "open"
     assert state.issues[1]["body"] == marker and state.issues[2]["body"] == marker
 
 
