@@ -106,7 +106,7 @@ def test_the_pull_request_check_restores_only_what_main_leaves() -> None:
     restore = next(i for i, r in enumerate(runs) if "ci restore-cache" in r)
     assert restore < next(i for i, r in enumerate(runs) if "provisioner validate" in r)
     assert "continue-on-error" not in steps(plan)[restore]  # it never fails: it warns
-    producer = load(ROOT / ".github" / "workflows" / CACHE_WORKFLOW)
+    producer: dict[Any, Any] = dict(load(ROOT / ".github" / "workflows" / CACHE_WORKFLOW))
     triggers = producer[True]  # YAML 1.1 reads the key `on` as true
     assert triggers["push"]["branches"] == ["main"]
     job = producer["jobs"]["warm-cache"]
