@@ -1,35 +1,139 @@
 """The command line: parse arguments, call the core, format the answer.
 
-One module per command. Heavy libraries (pydantic, cryptography, pyHanko, git) are imported inside
-the commands so `--help` and simple commands start fast.
+One module per command, imported only when its command runs (or its own --help is asked for):
+`hestia-provisioner --help` lists every command from the summaries below, so a run pays only
+for the command it names. Heavy libraries (pydantic, cryptography, pyHanko, git) are imported
+inside the commands for the same reason.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from importlib import import_module
+from typing import Any, NamedTuple
 
 import click
 
-from provisioner.cli.apply import apply
-from provisioner.cli.certs import certs
-from provisioner.cli.ci import ci
-from provisioner.cli.drift import drift
-from provisioner.cli.entity import entity
-from provisioner.cli.history import history
-from provisioner.cli.message import message
-from provisioner.cli.new import new
-from provisioner.cli.plan import plan
-from provisioner.cli.register import register
-from provisioner.cli.rules import rules
-from provisioner.cli.sample_request import sample_request
-from provisioner.cli.schema import schema
-from provisioner.cli.site import site
-from provisioner.cli.validate import validate
 from provisioner.errors import FatalError
 
 
+class LazyCommand(NamedTuple):
+    """Where a command is defined ("module:attribute"), and its docstring's first paragraph.
+
+    The summary is what `--help` shows (shortened as click shortens it); a test checks it is the
+    command's own, so the two cannot drift apart.
+    """
+
+    target: str
+    summary: str
+
+
+COMMANDS: Mapping[str, LazyCommand] = {
+    "apply": LazyCommand(
+        "provisioner.cli.apply:apply",
+        "Store the documents, write the APP configuration and record the ledger commit.",
+    ),
+    "certs": LazyCommand(
+        "provisioner.cli.certs:certs",
+        "List every CDA with entity, provider, environment, fingerprint and expiry.",
+    ),
+    "ci": LazyCommand(
+        "provisioner.cli.ci:ci",
+        "Steps of the GitHub workflows (ledger, freshness, review comment, issues).",
+    ),
+    "drift": LazyCommand(
+        "provisioner.cli.drift:drift",
+        "Report folders and files the ledger recorded that are missing or differ in the store.",
+    ),
+    "entity": LazyCommand(
+        "provisioner.cli.entity:entity",
+        "Whether the entity QUERY (an INE10, a NIF or words of its name) may integrate.",
+    ),
+    "history": LazyCommand(
+        "provisioner.cli.history:history",
+        "Who asked, who approved, and when it reached PRE and PRO, from git.",
+    ),
+    "message": LazyCommand(
+        "provisioner.cli.message:message",
+        "Print the procedure's message KIND (in Catalan) for the integration in FILE.",
+    ),
+    "new": LazyCommand(
+        "provisioner.cli.new:new",
+        "Start an integration from a ticket's data, in one command.",
+    ),
+    "plan": LazyCommand(
+        "provisioner.cli.plan:plan",
+        "Show what `apply --env ENV` would change, grouped by entity (exit 1 on errors).",
+    ),
+    "register": LazyCommand(
+        "provisioner.cli.register:register",
+        "The register of entities that may integrate (catalog/entities.yaml).",
+    ),
+    "rules": LazyCommand(
+        "provisioner.cli.rules:rules",
+        "List every code the checks can report: severity, one-line summary, how to fix it.",
+    ),
+    "sample-request": LazyCommand(
+        "provisioner.cli.sample_request:sample_request",
+        "Print a PRE test request (SCSP Peticion) for the entity in FILE, following the PRE rule.",
+    ),
+    "schema": LazyCommand(
+        "provisioner.cli.schema:schema",
+        "Generate the JSON Schemas in schemas/ from the models (or check they are current).",
+    ),
+    "site": LazyCommand(
+        "provisioner.cli.site:site",
+        "Build the status site: integrations per environment, one page per entity, certificate\n"
+        "expiries and pending work, in Catalan, with no external assets.",
+    ),
+    "validate": LazyCommand(
+        "provisioner.cli.validate:validate",
+        "Check integration files and the catalog; report every problem at once.",
+    ),
+}
+
+
+def load_command(entry: LazyCommand) -> click.Command:
+    module, _, attribute = entry.target.partition(":")
+    command = getattr(import_module(module), attribute)
+    if not isinstance(command, click.Command):  # a wrong table entry, caught by the tests
+        raise TypeError(f"{entry.target} is not a click command")
+    return command
+
+
 class Commands(click.Group):
-    """The commands; the one place where a FatalError becomes `error: ...` and its exit code."""
+    """The commands; the one place where a FatalError becomes `error: ...` and its exit code.
+
+    lazy: commands by name, imported when first looked up (click looks up only the command it
+    runs); the list in --help is made from their summaries without importing them.
+    """
+
+    def __init__(
+        self, *args: Any, lazy: Mapping[str, LazyCommand] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: Mapping[str, LazyCommand] = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self.add_command(load_command(self.lazy[cmd_name]), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The list of commands, shortened as click shortens it, with nothing imported."""
+        listed: list[tuple[str, click.Command]] = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name) or click.Command(name, help=self.lazy[name].summary)
+            if not command.hidden:
+                listed.append((name, command))
+        if not listed:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in listed)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, c.get_short_help_str(limit)) for name, c in listed])
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -39,30 +143,12 @@ class Commands(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=Commands, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(package_name="hestia-provisioner")
 def cli() -> None:
     """Integrations of public entities with Hèstia, as reviewed files in git."""
-
-
-for command in (
-    new,
-    entity,
-    validate,
-    schema,
-    message,
-    sample_request,
-    plan,
-    apply,
-    drift,
-    certs,
-    history,
-    site,
-    register,
-    ci,
-    rules,
-):
-    cli.add_command(command)
 
 
 def main() -> None:
