@@ -2,28 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 import string
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from provisioner.diagnostics import Code, Finding, error, register_codes
 from provisioner.identifiers import ine10_problem, nif_problem
-from provisioner.loading.loader import load_model
-from provisioner.loading.strict_yaml import Document
-from provisioner.model import (
-    DependentEntity,
-    Integration,
-    IpPolicy,
-    Register,
-    RegisteredEntity,
-    Service,
-)
 from provisioner.sharepoint_names import hidden_characters, name_problem
+
+# The models (pydantic) and the YAML loader are imported where a catalog is parsed or built:
+# a run that takes its catalog from the cache, or needs none, does not pay for them.
+if TYPE_CHECKING:
+    from provisioner.loading.strict_yaml import Document
+    from provisioner.model import (
+        DependentEntity,
+        Integration,
+        IpPolicy,
+        Register,
+        RegisteredEntity,
+        Service,
+    )
+
+    RegisterRow = RegisteredEntity | DependentEntity
 
 register_codes(
     "catalog",
@@ -121,9 +128,6 @@ class Catalog:
 
     def trusted_root_paths(self) -> list[Path]:
         return [self.root / p for p in self.service.trusted_roots]
-
-
-RegisterRow = RegisteredEntity | DependentEntity
 
 
 def fold(text: str) -> str:
@@ -300,20 +304,113 @@ def _signer_diagnostics(service: Service, doc: Document) -> list[Finding]:
     return out
 
 
-def load_catalog(repo_root: Path) -> tuple[Catalog | None, list[Finding]]:
-    """Load the three catalog files. None when any is missing or invalid."""
+CATALOG_FILES = (SERVICE_FILE, IP_POLICY_FILE, REGISTER_FILE)
+#: Changes whenever what a kept catalog holds or means changes.
+CATALOG_SHAPE = 1
+
+
+class CatalogMemory(Protocol):
+    """Where the last catalog read is kept between runs (the edge decides): one JSON-like state."""
+
+    def load(self) -> Mapping[str, Any] | None: ...
+
+    def save(self, state: Mapping[str, Any]) -> None: ...
+
+
+def load_catalog(
+    repo_root: Path, memory: CatalogMemory | None = None
+) -> tuple[Catalog | None, list[Finding]]:
+    """Load the three catalog files. None when any is missing or invalid.
+
+    memory: the catalog of an earlier run, reused when the three files have the same bytes
+    (what it holds was validated then; the key covers everything the result depends on).
+    """
+    from provisioner.loading.raw import read_raw
+
     folder = repo_root / CATALOG_DIR
-    diags: list[Finding] = []
-    service, sdoc, d1 = load_model(
-        folder / SERVICE_FILE, f"{CATALOG_DIR}/{SERVICE_FILE}", Service, repo_root
+    raws: dict[str, bytes] = {}
+    unread: dict[str, list[Finding]] = {}
+    for name in CATALOG_FILES:
+        raw, problems = read_raw(folder / name, f"{CATALOG_DIR}/{name}", repo_root)
+        if raw is None:
+            unread[name] = problems
+        else:
+            raws[name] = raw
+    if unread:
+        return _parse_catalog(folder, raws, unread)
+    key = catalog_key(raws)
+    state = memory.load() if memory is not None else None
+    if state is not None and state.get("key") == key:
+        kept = catalog_from_json(folder, state)
+        if kept is not None:
+            return kept
+    catalog, diags = _parse_catalog(folder, raws, {})
+    if memory is not None:
+        memory.save(catalog_to_json(key, catalog, diags))
+    return catalog, diags
+
+
+def catalog_key(raws: Mapping[str, bytes]) -> str:
+    """What a kept catalog is valid for: the shape of what is kept and the three files' bytes."""
+    h = hashlib.sha256(f"catalog {CATALOG_SHAPE}\0".encode())
+    for name in CATALOG_FILES:
+        h.update(name.encode() + b"\0" + hashlib.sha256(raws[name]).digest())
+    return h.hexdigest()
+
+
+def catalog_to_json(key: str, catalog: Catalog | None, diags: Sequence[Finding]) -> dict[str, Any]:
+    models = (
+        None
+        if catalog is None
+        else {
+            "service": catalog.service.model_dump(),
+            "ip_policy": catalog.ip_policy.model_dump(),
+            "register": catalog.register.model_dump(),
+        }
     )
-    policy, pdoc, d2 = load_model(
-        folder / IP_POLICY_FILE, f"{CATALOG_DIR}/{IP_POLICY_FILE}", IpPolicy, repo_root
-    )
-    register, rdoc, d3 = load_model(
-        folder / REGISTER_FILE, f"{CATALOG_DIR}/{REGISTER_FILE}", Register, repo_root
-    )
-    diags += d1 + d2 + d3
+    return {"key": key, "catalog": models, "diags": [d.as_dict() for d in diags]}
+
+
+def catalog_from_json(
+    folder: Path, state: Mapping[str, Any]
+) -> tuple[Catalog | None, list[Finding]] | None:
+    """The catalog and findings catalog_to_json kept; None when the state is not of that shape."""
+    from provisioner.model import IpPolicy, Register, Service, trusted
+
+    try:
+        diags = [
+            Finding(d["severity"], d["code"], d["message"], d["file"], d["line"], d["column"])
+            for d in state["diags"]
+        ]
+        models = state["catalog"]
+        if models is None:
+            return None, diags
+        policy = trusted(IpPolicy, models["ip_policy"])
+        networks = tuple(ipaddress.ip_network(r.cidr, strict=True) for r in policy.allow)
+        service = trusted(Service, models["service"])
+        register = trusted(Register, models["register"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return Catalog(folder, service, policy, register, networks), diags
+
+
+def _parse_catalog(
+    folder: Path, raws: Mapping[str, bytes], unread: Mapping[str, list[Finding]]
+) -> tuple[Catalog | None, list[Finding]]:
+    """The catalog in the files' bytes, and every problem (unread: why the others could not be
+    read)."""
+    from provisioner.loading.loader import parse_model
+    from provisioner.model import IpPolicy, Register, Service
+
+    def parse(name: str, model: Any) -> tuple[Any, Document | None, list[Finding]]:
+        if name not in raws:
+            return None, None, unread[name]
+        return parse_model(raws[name], f"{CATALOG_DIR}/{name}", model)
+
+    service, sdoc, d1 = parse(SERVICE_FILE, Service)
+    policy, pdoc, d2 = parse(IP_POLICY_FILE, IpPolicy)
+    register, rdoc, d3 = parse(REGISTER_FILE, Register)
+    diags = d1 + d2 + d3
     networks: list[IpNetwork] = []
     if policy is not None and pdoc is not None:
         networks, more = _policy_networks(policy, pdoc)
@@ -430,6 +527,8 @@ def register_from_rows(
     A row with an `abss` is a dependent entity, the others may integrate. `article` overrides
     that are not in the sheet are kept from the previous register.
     """
+    from provisioner.model import DependentEntity, Register, RegisteredEntity
+
     before: list[RegisterRow] = [*previous.eligible, *previous.dependent] if previous else []
     kept_articles = {r.ine10: r.article for r in before if r.article is not None}
     refused: list[RefusedRow] = []
@@ -520,6 +619,7 @@ def register_from_rows(
 
 def register_changes(old: Register | None, new: Register) -> RegisterChanges:
     """What an import adds, removes and changes, one line each, by INE10."""
+    from provisioner.model import RegisteredEntity
 
     def rows(register: Register | None) -> dict[str, RegisterRow]:
         if register is None:

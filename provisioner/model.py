@@ -6,9 +6,13 @@ characters, the register, the IP policy...) are checked by the named rules in
 Patterns still appear in the generated JSON Schema so editors flag mistakes as you type.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would have to evaluate every annotation
+# string when each class is made, which costs start-up time for nothing.
 
-from typing import Annotated, Any, Literal
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +25,10 @@ MODALITY_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: a model's validator is built when it first validates. A run that takes its
+    # catalog from the cache (built with `trusted`) never builds the catalog's validators, and
+    # building all of them at import cost more than the rest of a small run.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 # Patterns are shown to editors through the schema; the rules enforce them with better messages.
@@ -94,6 +101,50 @@ def trusted_integration(data: dict[str, Any]) -> Integration:
             "provider": Provider.model_construct(**data["provider"]),
         }
     )
+
+
+M = TypeVar("M", bound=BaseModel)
+_Rebuild = Callable[[Any], Any]
+_REBUILDERS: dict[type[BaseModel], dict[str, _Rebuild]] = {}
+
+
+def trusted(model: type[M], data: Mapping[str, Any]) -> M:
+    """The model of data that `model_dump` gave in an earlier run of this tool: not validated
+    again. Only for data this tool wrote itself (a kept result); anything else goes through
+    model_validate. Nested models are rebuilt as models, every other value is taken as it is."""
+    rebuilders = _REBUILDERS.get(model)
+    if rebuilders is None:
+        rebuilders = _REBUILDERS[model] = {
+            name: rebuild
+            for name, field in model.model_fields.items()
+            if (rebuild := _rebuilder(field.annotation)) is not None
+        }
+    values = dict(data)
+    for name, rebuild in rebuilders.items():
+        if name in values:
+            values[name] = rebuild(values[name])
+    return model.model_construct(**values)
+
+
+def _rebuilder(annotation: Any) -> _Rebuild | None:
+    """How to rebuild a dumped value of this annotation; None when the dump is the value."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _rebuilder(args[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return lambda value: trusted(annotation, value)
+    if origin is list:
+        item = _rebuilder(args[0])
+        return None if item is None else lambda values: [item(v) for v in values]
+    if origin in (typing.Union, types.UnionType):
+        arms = [r for r in map(_rebuilder, args) if r is not None]
+        if len(arms) > 1:
+            raise TypeError(f"{annotation}: a union of several models cannot be rebuilt")
+        if not arms:
+            return None
+        arm = arms[0]
+        return lambda value: value if value is None or isinstance(value, str) else arm(value)
+    return None
 
 
 # ----------------------------------------------------------------------------- the catalog

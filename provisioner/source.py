@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from provisioner.loading.strict_yaml import Document
-from provisioner.model import Integration
+if TYPE_CHECKING:  # types only: importing this module costs nothing (no YAML, no pydantic)
+    from provisioner.loading.strict_yaml import Document
+    from provisioner.model import Integration
 
 INTEGRATIONS_DIR = "integrations"
 

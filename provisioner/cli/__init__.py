@@ -143,9 +143,7 @@ class Commands(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(
-    cls=Commands, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]}
-)
+@click.group(cls=Commands, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hestia-provisioner")
 def cli() -> None:
     """Integrations of public entities with Hèstia, as reviewed files in git."""

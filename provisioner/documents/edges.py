@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from provisioner.catalog import CatalogMemory
     from provisioner.documents.cda import IssuerMarks
     from provisioner.documents.form import FormChecker, VerdictCache
     from provisioner.rules.incremental import ResultMemory
@@ -23,3 +24,4 @@ class DocumentEdges:
     issuer_marks: IssuerMarks | None = None  # CDA signatures already verified, across runs
     check_forms: FormChecker | None = None  # checks the forms that missed the cache (a pool)
     results: ResultMemory | None = None  # each file's validation result, across runs
+    catalog: CatalogMemory | None = None  # the last catalog read, across runs

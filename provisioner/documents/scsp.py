@@ -15,9 +15,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from provisioner.catalog import Catalog
-from provisioner.model import Integration
+if TYPE_CHECKING:
+    from provisioner.catalog import Catalog
+    from provisioner.model import Integration
 
 SCSP_NS = "http://gencat.net/scsp/esquemes/peticion"
 HESTIA_NS = "http://www.aoc.cat/hestia/"

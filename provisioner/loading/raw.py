@@ -8,6 +8,8 @@ from pathlib import Path
 
 from provisioner.diagnostics import Finding, error
 
+#: The strict loader's limit: a YAML file is at most this long (bytes).
+MAX_BYTES = 1024 * 1024
 #: Enough to know that a file is over the strict loader's limit.
 READ_LIMIT = 2 * 1024 * 1024
 

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from provisioner.diagnostics import Finding
-from provisioner.loading.loader import load_model
-from provisioner.model import Integration
 from provisioner.source import INTEGRATIONS_DIR, Source
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -40,6 +38,9 @@ def canonical_path(path: Path) -> Path:
 
 
 def load_sources(repo_root: Path, files: Iterable[Path]) -> tuple[list[Source], list[Finding]]:
+    from provisioner.loading.loader import load_model
+    from provisioner.model import Integration
+
     sources: list[Source] = []
     diags: list[Finding] = []
     for path in files:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from provisioner.diagnostics import Code, Finding, error, register_codes
+from provisioner.loading.raw import MAX_BYTES  # where it is defined: light to import
 
 register_codes(
     "loader (strict YAML)",
@@ -75,7 +76,6 @@ register_codes(
     ),
 )
 
-MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 32
 MAX_NODES = 100_000
 

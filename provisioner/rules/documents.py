@@ -22,7 +22,7 @@ from provisioner.documents.identity import (
     identity_in,
 )
 from provisioner.loading.paths import TooLarge
-from provisioner.loading.strict_yaml import MAX_BYTES
+from provisioner.loading.raw import MAX_BYTES
 from provisioner.rules import RuleContext, file_rule, set_rule
 from provisioner.source import Source
 

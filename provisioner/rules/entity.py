@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from provisioner.catalog import Catalog
 from provisioner.diagnostics import Code, Finding, error, warning
 from provisioner.identifiers import ine10_problem, nif_problem
-from provisioner.loading.strict_yaml import Document
-from provisioner.model import Entity
 from provisioner.rules import RuleContext, file_rule
 from provisioner.source import Source
+
+if TYPE_CHECKING:
+    from provisioner.loading.strict_yaml import Document
+    from provisioner.model import Entity
 
 Where = Callable[..., tuple[int, int]]
 
@@ -146,6 +147,10 @@ def partial_entity_diagnostics(doc: Document, catalog: Catalog) -> list[Finding]
     The procedure asks about eligibility first: a request from an entity that is not on the
     list, or that depends on an ABSS, gets that verdict even before its documents arrive.
     """
+    from pydantic import ValidationError
+
+    from provisioner.model import Entity
+
     data = doc.data
     if not isinstance(data, dict):
         return []

@@ -149,7 +149,7 @@ def _validate(
     if not (repo_root / CATALOG_DIR).is_dir():
         raise FatalError(f"{repo_root} has no '{CATALOG_DIR}/' folder; is --repo right?")
     chosen = select(paths, repo_root)
-    catalog, diags = load_catalog(catalog_from or repo_root)
+    catalog, diags = load_catalog(catalog_from or repo_root, edges.catalog)
     report = ValidationReport(repo_root, catalog)
     every = integration_files(repo_root)
     if chosen is not None:

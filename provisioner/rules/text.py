@@ -12,11 +12,13 @@ so a file refused for its structure still has its hostile text reported.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.diagnostics import Finding, error
-from provisioner.loading.strict_yaml import Document
 from provisioner.text import mixed_scripts, problem
+
+if TYPE_CHECKING:
+    from provisioner.loading.strict_yaml import Document
 
 CODES = {
     "control": "TEXT-CONTROL",

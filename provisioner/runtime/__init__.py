@@ -29,14 +29,16 @@ def local_edges(
 
     from provisioner.runtime.caches import FORMS_CACHE, ISSUERS_CACHE, FileCache, IssuerMarkFiles
     from provisioner.runtime.pool import PooledFormChecker
-    from provisioner.runtime.results import RESULTS_CACHE, ResultFile
+    from provisioner.runtime.results import CATALOG_CACHE, RESULTS_CACHE, ResultFile, tool_version
     from provisioner.runtime.settings import Settings
 
     settings = Settings.read(os.environ if environ is None else environ)
     cached = cache and settings.cache
+    tool = tool_version() if cached else None  # once for both files
     return DocumentEdges(
         form_verdicts=FileCache(repo_root / FORMS_CACHE) if cached else None,
         issuer_marks=IssuerMarkFiles(repo_root / ISSUERS_CACHE) if cached else None,
         check_forms=PooledFormChecker(settings.workers, progress=progress),
-        results=ResultFile(repo_root / RESULTS_CACHE) if cached else None,
+        results=ResultFile(repo_root / RESULTS_CACHE, tool) if cached else None,
+        catalog=ResultFile(repo_root / CATALOG_CACHE, tool) if cached else None,
     )

@@ -19,6 +19,7 @@ from typing import Any
 from provisioner.runtime.files import write_atomically
 
 RESULTS_CACHE = Path(".provisioner") / "cache" / "validation.json"
+CATALOG_CACHE = Path(".provisioner") / "cache" / "catalog.json"  # the last catalog read
 FORMAT = 1
 MAX_CACHE_BYTES = 512 * 1024 * 1024  # far above 10,000 integrations (~15 MB)
 
