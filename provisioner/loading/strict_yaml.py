@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from provisioner.diagnostics import Code, Finding, error, register_codes
-from provisioner.loading.raw import MAX_BYTES  # where it is defined: light to import
+from provisioner.loading.raw import MAX_BYTES as MAX_BYTES  # defined where it is light to import
 
 register_codes(
     "loader (strict YAML)",

@@ -1,0 +1,130 @@
+"""Start-up: every command is listed and runs, and a run imports only what it needs.
+
+The command modules are imported when their command runs, and `--help` lists them from the
+summaries kept in provisioner.cli. These tests check that the summaries are the commands' own,
+that no command is left out, and (in child processes, as a user runs the tool) which libraries
+`--help` and `validate` on a repository without integrations import.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from provisioner.cli import COMMANDS, Commands, LazyCommand, cli, load_command
+
+CLI_FOLDER = Path(__file__).resolve().parents[2] / "provisioner" / "cli"
+#: Modules of provisioner/cli that are not commands.
+HELPERS = {"__init__", "common", "render"}
+#: Libraries a run must not pay for unless it uses them.
+HEAVY = ("pydantic", "yaml", "cryptography", "pyhanko", "git", "defusedxml", "office365")
+
+
+def _imports_of(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run the command line in a child process; its result and the modules it imported."""
+    driver = (
+        "import json, sys\n"
+        "from provisioner.cli import main\n"
+        "sys.argv = ['hestia-provisioner', *json.loads(sys.argv[1])]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)))\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", driver, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+    stderr, _, modules = done.stderr.rpartition("\nMODULES ")
+    done.stderr = stderr
+    return done, set(json.loads(modules))
+
+
+def _heavy(modules: set[str]) -> set[str]:
+    """The heavy libraries among modules, by top-level name."""
+    return {m.split(".")[0] for m in modules} & set(HEAVY)
+
+
+def test_every_command_module_is_listed() -> None:
+    modules = {p.stem for p in CLI_FOLDER.glob("*.py")} - HELPERS
+    listed = {entry.target.partition(":")[0].rpartition(".")[2] for entry in COMMANDS.values()}
+    assert listed == modules
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_a_summary_is_its_command_s_own(name: str) -> None:
+    entry = COMMANDS[name]
+    command = load_command(entry)
+    assert command.name == name
+    assert not command.hidden and not command.short_help
+    first_paragraph = inspect.cleandoc(command.help or "").split("\n\n")[0]
+    assert entry.summary == first_paragraph
+    stand_in = click.Command(name, help=entry.summary)
+    for limit in (20, 45, 70, 200):
+        assert stand_in.get_short_help_str(limit) == command.get_short_help_str(limit)
+
+
+def test_help_lists_every_command_as_the_commands_themselves_would() -> None:
+    lazy = CliRunner().invoke(cli, ["--help"], terminal_width=80)
+    every = Commands(name="cli", help=cli.help)
+    for name, entry in COMMANDS.items():
+        every.add_command(load_command(entry), name)
+    eager = CliRunner().invoke(every, ["--help"], terminal_width=80)
+    assert lazy.exit_code == 0
+    assert lazy.output.partition("Commands:")[2] == eager.output.partition("Commands:")[2]
+    for name in COMMANDS:
+        assert f"\n  {name} " in lazy.output
+
+
+def test_an_unknown_command_is_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["valdate"])
+    assert result.exit_code == 2
+    assert "No such command 'valdate'" in result.output
+
+
+def test_a_table_entry_that_is_not_a_command_is_refused() -> None:
+    with pytest.raises(TypeError, match="is not a click command"):
+        load_command(LazyCommand("provisioner.cli.common:current_time", "Not a command."))
+
+
+def test_help_imports_no_command_and_no_heavy_library(tmp_path: Path) -> None:
+    done, modules = _imports_of(["--help"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "validate " in done.stdout
+    commands = {entry.target.partition(":")[0] for entry in COMMANDS.values()}
+    assert not modules & commands
+    assert not _heavy(modules)
+
+
+def test_a_command_imports_its_own_module_only(tmp_path: Path) -> None:
+    done, modules = _imports_of(["rules", "--format", "json"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert {c["code"] for c in json.loads(done.stdout)} >= {"CATALOG-INVALID", "YAML-SYNTAX"}
+    commands = {entry.target.partition(":")[0] for entry in COMMANDS.values()}
+    assert modules & commands == {"provisioner.cli.rules"}
+
+
+def test_validate_on_a_repository_without_integrations_stays_light(empty_repo: Path) -> None:
+    """The catalog is parsed (YAML, pydantic) on the first run only; no run reads a form,
+    a certificate or git when there is nothing to check."""
+    args = ["validate", "--repo", str(empty_repo)]
+    first, modules = _imports_of(args, empty_repo)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "0 file(s) checked: 0 error(s), 0 warning(s)\n"
+    assert _heavy(modules) == {"pydantic", "yaml"}  # the first run parses the catalog ...
+    again, modules = _imports_of(args, empty_repo)
+    assert again.stdout == first.stdout
+    assert again.returncode == 0
+    assert _heavy(modules) <= {"pydantic"}  # ... the next ones take it from the cache
