@@ -93,6 +93,8 @@ def test_only_the_comment_job_may_write_to_the_pull_request() -> None:
     assert writers == ["comment"]
     checkout = steps(jobs["comment"])[0]
     assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    # Nothing the plan job (the pull request's code) may have cached reaches the write token.
+    assert not [s for s in steps(jobs["comment"]) if "cache" in s.get("with", {})]
 
 
 def test_the_pull_request_check_restores_only_what_main_leaves() -> None:
