@@ -348,3 +348,37 @@ def test_the_artifact_of_a_real_upload_round_trips(tmp_path: Path) -> None:
         archive.writestr(zipfile.ZipInfo("../up/"), b"")
     with pytest.raises(cache_artifact.CacheRestoreError, match="not a plain path"):
         cache_artifact.unpack(bad.getvalue(), dest)
+
+
+def test_the_run_is_checked_too_not_only_the_artifact_listing(
+    github: tuple[State, dict[str, str]], main_cache: bytes, checkout: Path
+) -> None:
+    """The listing's summary of the run says main and this repository; the run itself is asked
+    and must agree, or the artifact is passed over."""
+    state, env = github
+    changes: list[tuple[str, object, str]] = [
+        ("head_branch", "feature", "its run is on another branch than main"),
+        ("head_repository", {"full_name": "someone/fork"}, "belongs to another repository"),
+        ("repository", None, "belongs to another repository"),
+        ("path", None, "another workflow than ci.yml"),
+        ("path", "someone/else/.github/workflows/ci.yml@main", "another workflow than ci.yml"),
+    ]
+    for field, value, why in changes:
+        state.artifacts.clear()
+        state.add_artifact(main_cache)
+        run_id = state.artifacts[0]["workflow_run"]["id"]
+        state.runs[run_id][field] = value
+        res = restore(checkout, env)
+        assert res.exit_code == 0 and why in res.output, (field, res.output)
+        assert not (checkout / CACHE_DIR).exists()
+    state.artifacts[0]["workflow_run"]["id"] = None
+    assert "made by no known run" in restore(checkout, env).output
+
+
+def test_an_encrypted_member_is_refused(tmp_path: Path) -> None:
+    raw = bytearray(zip_of({"validation.json": b"x"}))
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = raw.index(signature)
+        struct.pack_into("<H", raw, at + offset, 0x1)  # the "encrypted" flag
+    with pytest.raises(cache_artifact.CacheRestoreError, match="encrypted"):
+        cache_artifact.unpack(bytes(raw), tmp_path)
