@@ -382,3 +382,33 @@ def test_an_encrypted_member_is_refused(tmp_path: Path) -> None:
         struct.pack_into("<H", raw, at + offset, 0x1)  # the "encrypted" flag
     with pytest.raises(cache_artifact.CacheRestoreError, match="encrypted"):
         cache_artifact.unpack(bytes(raw), tmp_path)
+
+
+@pytest.mark.parametrize("results", ["kept", "foreign"])
+def test_a_pull_request_that_adds_an_integration_checks_only_its_form(
+    github: tuple[State, dict[str, str]], checkout: Path, tmp_path: Path, results: str
+) -> None:
+    """main lacks one integration; the pull request adds it: with main's cache restored, the
+    only form verdict computed (and so written) is the new integration's. "foreign": main's
+    validation results were made by other code (a pull request that changes the provisioner):
+    every file is checked again, but the form verdicts are still reused."""
+    main = copy_repo(tmp_path / "main")
+    added = "integrations/8100560009"
+    shutil.rmtree(main / added)
+    assert run(["validate", "--repo", str(main)]).exit_code == 0
+    if results == "foreign":
+        raw = (main / RESULTS_CACHE).read_bytes()
+        head, _, body = raw.partition(b"\n")
+        header = json.loads(head)
+        header["tool"] = "0" * 64
+        (main / RESULTS_CACHE).write_bytes(json.dumps(header).encode() + b"\n" + body)
+    state, env = github
+    state.add_artifact(zip_folder(main / CACHE_DIR))
+    assert restore(checkout, env).exit_code == 0
+    forms = checkout / CACHE_DIR / "forms"
+    before = {p.name: p.stat().st_ino for p in forms.iterdir()}  # a verdict written anew
+    assert validated(checkout) == validated(copy_repo(tmp_path / "cold"), "--no-cache")
+    after = {p.name: p.stat().st_ino for p in forms.iterdir()}  # ...gets a new file (inode)
+    assert {n: i for n, i in after.items() if n in before} == before
+    new = set(after) - set(before)
+    assert len(new) == len(list((checkout / added / "forms").glob("*.pdf"))) == 1
