@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from provisioner.diagnostics import Finding
 
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 #: pyHanko allows a second of tolerance at a certificate's bounds; keep well clear of them.
 BOUND_MARGIN = 2.0
 MAX_FORM_BYTES = 32 * 1024 * 1024
@@ -214,16 +214,25 @@ def _err(code: str, message: str) -> Finding:
 
 
 def check_form(
-    data: bytes, anchors_der: Sequence[bytes], parties: Parties, moment: float | None = None
+    data: bytes,
+    anchors_der: Sequence[bytes],
+    parties: Parties,
+    moment: float | None = None,
+    *,
+    fast: bool = True,
 ) -> FormVerdict:
-    """Every problem of a signed form at moment (Unix time; default now); never raises."""
+    """Every problem of a signed form at moment (Unix time; default now); never raises.
+
+    fast=False has pyHanko validate every signature, even those signature_proof can prove
+    good (the tests compare both).
+    """
     at = time.time() if moment is None else moment
-    verdict = _check_form(data, anchors_der, parties, at)
+    verdict = _check_form(data, anchors_der, parties, at, fast)
     return replace(verdict, checked_at=at)
 
 
 def _check_form(
-    data: bytes, anchors_der: Sequence[bytes], parties: Parties, moment: float
+    data: bytes, anchors_der: Sequence[bytes], parties: Parties, moment: float, fast: bool
 ) -> FormVerdict:
     if b"%PDF-" not in data[:1024]:
         return FormVerdict(
@@ -272,7 +281,7 @@ def _check_form(
                 ),
             )
         )
-    return _check_signatures(data, signatures, anchors_der, parties, moment)
+    return _check_signatures(data, signatures, anchors_der, parties, moment, fast)
 
 
 def _too_many(revisions: int) -> FormVerdict:
@@ -324,28 +333,94 @@ def _anchor_bounds(anchors_der: Sequence[bytes]) -> tuple[float, ...]:
     return _anchor_bounds_memo[key]
 
 
-def _check_signatures(
-    data: bytes,
-    signatures: Sequence[Any],
-    anchors_der: Sequence[bytes],
-    parties: Parties,
-    moment: float,
-) -> FormVerdict:
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What validation found about one signature (by pyHanko, or proven by signature_proof)."""
+
+    intact: bool  # the signature is valid and the signed bytes unchanged
+    modified: bool  # a change after signing that the signature does not allow
+    whole_file: bool  # it covers the whole file
+    trust_problem: str | None  # why its signer is not trusted; None: trusted
+
+
+_PROVEN = _Outcome(intact=True, modified=False, whole_file=True, trust_problem=None)
+
+
+def _pyhanko_outcome(sig: Any, anchors_der: Sequence[bytes], moment: float) -> _Outcome:
+    """pyHanko's full validation of one signature (raises on malformed signatures)."""
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.settings import KeyUsageConstraints
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
+    usage = KeyUsageConstraints(
+        key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
+    )
+    context = ValidationContext(
+        trust_roots=_asn1_anchors(anchors_der),
+        allow_fetching=False,
+        moment=datetime.fromtimestamp(moment, UTC),
+    )
+    status = validate_pdf_signature(sig, context, key_usage_settings=usage)
+    level = status.modification_level
+    return _Outcome(
+        intact=bool(status.intact and status.valid),
+        modified=status.docmdp_ok is False or level == ModificationLevel.OTHER,
+        whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        trust_problem=None if status.trusted else _trust_problem(status),
+    )
+
+
+_trust_memo: dict[str, Any] = {}
+
+
+def _trust(anchors_der: Sequence[bytes]) -> Any:
+    """The trusted CAs as signature_proof uses them, parsed once per process."""
+    from provisioner.documents.signature_proof import Trust
+
+    key = trust_digest(anchors_der)
+    if key not in _trust_memo:
+        _trust_memo.clear()  # one catalog per run
+        _trust_memo[key] = Trust(anchors_der)
+    return _trust_memo[key]
+
+
+def _outcome(sig: Any, anchors_der: Sequence[bytes], moment: float, fast: bool) -> _Outcome:
+    """Proven directly when signature_proof can, else pyHanko's verdict (which may raise)."""
+    if fast:
+        from provisioner.documents.signature_proof import prove
+
+        if prove(sig, _trust(anchors_der), moment) is not None:
+            return _PROVEN
+    return _pyhanko_outcome(sig, anchors_der, moment)
+
+
+def _embedded_bounds(sig: Any) -> tuple[float, ...]:
+    """Validity bounds of the signer's and the other certificates the signature carries (a
+    chain through an embedded CA changes verdict when that CA expires)."""
+    found: list[float] = []
+    with contextlib.suppress(Exception):  # no certificate to read: nothing to bound
+        found += _validity(sig.signer_cert.dump()) or ()
+        for cert in sig.other_embedded_certs:
+            found += _validity(cert.dump()) or ()
+    return tuple(found)
+
+
+def _check_signatures(
+    data: bytes,
+    signatures: Sequence[Any],
+    anchors_der: Sequence[bytes],
+    parties: Parties,
+    moment: float,
+    fast: bool = True,
+) -> FormVerdict:
     findings: list[Finding] = []
     signers: list[SignerName] = []
     entity_sig: Any = None
     covers_file = False
     recheck: list[float] = []
     bounds = _anchor_bounds(anchors_der)
-    usage = KeyUsageConstraints(
-        key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
-    )
     for number, sig in enumerate(signatures, start=1):
         label = f"signature {number} ({sig.field_name})" if len(signatures) > 1 else "the signature"
         try:
@@ -354,15 +429,9 @@ def _check_signatures(
             name, not_after = SignerName(None, None, None), None
         if not_after is not None:
             recheck.append(not_after)
-        with contextlib.suppress(Exception):  # as above: no certificate, nothing to bound
-            bounds += _validity(sig.signer_cert.dump()) or ()
+        bounds += _embedded_bounds(sig)
         try:
-            context = ValidationContext(
-                trust_roots=_asn1_anchors(anchors_der),
-                allow_fetching=False,
-                moment=datetime.fromtimestamp(moment, UTC),
-            )
-            status = validate_pdf_signature(sig, context, key_usage_settings=usage)
+            outcome = _outcome(sig, anchors_der, moment, fast)
         except Exception as exc:  # malformed signature dictionaries, unsupported algorithms
             findings.append(
                 _err(
@@ -374,7 +443,7 @@ def _check_signatures(
         signers.append(name)
         if name.belongs_to(parties.entity_nif, parties.entity_name):
             entity_sig = sig
-        if not (status.intact and status.valid):
+        if not outcome.intact:
             findings.append(
                 _err(
                     "FORM-SIGNATURE-BROKEN",
@@ -383,8 +452,7 @@ def _check_signatures(
                 )
             )
             continue
-        level = status.modification_level
-        if status.docmdp_ok is False or level == ModificationLevel.OTHER:
+        if outcome.modified:
             findings.append(
                 _err(
                     "FORM-MODIFIED",
@@ -392,13 +460,13 @@ def _check_signatures(
                     "signature does not allow; ask the entity for the form as it signed it",
                 )
             )
-        elif status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        elif outcome.whole_file:
             covers_file = True
-        if not status.trusted:
+        if outcome.trust_problem is not None:
             findings.append(
                 _err(
                     "FORM-SIGNER-UNTRUSTED",
-                    f"{label} by {name.describe()} is not trusted: {_trust_problem(status)}; "
+                    f"{label} by {name.describe()} is not trusted: {outcome.trust_problem}; "
                     "ask for a form signed with a current certificate from a CA in "
                     "catalog/service.yaml trusted_roots",
                 )
@@ -447,7 +515,13 @@ def signed_fields(data: bytes, sig: Any) -> tuple[tuple[str, str], ...]:
 
     try:
         _start, _len1, start2, len2 = (int(v) for v in sig.byte_range)
-        reader = PdfFileReader(io.BytesIO(data[: start2 + len2]), strict=False)
+        end = start2 + len2
+        # Signed up to the end of the file: the signature's own reader read exactly these bytes.
+        reader = (
+            sig.reader
+            if end == len(data)
+            else PdfFileReader(io.BytesIO(data[:end]), strict=False)
+        )
         acroform = reader.root.get("/AcroForm")
         pending = list(acroform.get("/Fields", [])) if acroform is not None else []
     except Exception:  # no readable form in the signed revision: no fields
