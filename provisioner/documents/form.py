@@ -518,9 +518,7 @@ def signed_fields(data: bytes, sig: Any) -> tuple[tuple[str, str], ...]:
         end = start2 + len2
         # Signed up to the end of the file: the signature's own reader read exactly these bytes.
         reader = (
-            sig.reader
-            if end == len(data)
-            else PdfFileReader(io.BytesIO(data[:end]), strict=False)
+            sig.reader if end == len(data) else PdfFileReader(io.BytesIO(data[:end]), strict=False)
         )
         acroform = reader.root.get("/AcroForm")
         pending = list(acroform.get("/Fields", [])) if acroform is not None else []
