@@ -170,6 +170,12 @@ class SignerName:
 
 def signer_name(der: bytes) -> tuple[SignerName, float | None]:
     """The signer's names, and the end of its certificate's validity (Unix time)."""
+    name, validity = _signer(der)
+    return name, validity[1] if validity else None
+
+
+def _signer(der: bytes) -> tuple[SignerName, tuple[float, float] | None]:
+    """The names and validity bounds (not before, not after) of a signer's certificate."""
     from cryptography import x509
     from cryptography.x509.oid import NameOID
 
@@ -188,7 +194,7 @@ def signer_name(der: bytes) -> tuple[SignerName, float | None]:
             first(NameOID.ORGANIZATION_NAME),
             first(NameOID.ORGANIZATION_IDENTIFIER),
         ),
-        cert.not_valid_after_utc.timestamp(),
+        (cert.not_valid_before_utc.timestamp(), cert.not_valid_after_utc.timestamp()),
     )
 
 
@@ -397,11 +403,10 @@ def _outcome(sig: Any, anchors_der: Sequence[bytes], moment: float, fast: bool) 
 
 
 def _embedded_bounds(sig: Any) -> tuple[float, ...]:
-    """Validity bounds of the signer's and the other certificates the signature carries (a
-    chain through an embedded CA changes verdict when that CA expires)."""
+    """Validity bounds of the other certificates the signature carries (a chain through an
+    embedded CA changes verdict when that CA expires)."""
     found: list[float] = []
     with contextlib.suppress(Exception):  # no certificate to read: nothing to bound
-        found += _validity(sig.signer_cert.dump()) or ()
         for cert in sig.other_embedded_certs:
             found += _validity(cert.dump()) or ()
     return tuple(found)
@@ -418,17 +423,19 @@ def _check_signatures(
     findings: list[Finding] = []
     signers: list[SignerName] = []
     entity_sig: Any = None
+    entity: SignerName | None = None
     covers_file = False
     recheck: list[float] = []
     bounds = _anchor_bounds(anchors_der)
     for number, sig in enumerate(signatures, start=1):
         label = f"signature {number} ({sig.field_name})" if len(signatures) > 1 else "the signature"
         try:
-            name, not_after = signer_name(sig.signer_cert.dump())
+            name, validity = _signer(sig.signer_cert.dump())
         except Exception:  # an unreadable SignedData has no certificate to name
-            name, not_after = SignerName(None, None, None), None
-        if not_after is not None:
-            recheck.append(not_after)
+            name, validity = SignerName(None, None, None), None
+        if validity is not None:
+            recheck.append(validity[1])
+            bounds += validity
         bounds += _embedded_bounds(sig)
         try:
             outcome = _outcome(sig, anchors_der, moment, fast)
@@ -442,7 +449,7 @@ def _check_signatures(
             continue
         signers.append(name)
         if name.belongs_to(parties.entity_nif, parties.entity_name):
-            entity_sig = sig
+            entity_sig, entity = sig, name
         if not outcome.intact:
             findings.append(
                 _err(
@@ -484,8 +491,7 @@ def _check_signatures(
     fields: tuple[tuple[str, str], ...] = ()
     if signers and entity_sig is None:
         findings.append(_not_entity(signers, parties))
-    elif entity_sig is not None:
-        entity = signer_name_of(entity_sig)
+    elif entity_sig is not None and entity is not None:
         match = "organizationIdentifier" if entity.organization_identifier else "name"
         fields = signed_fields(data, entity_sig)
     return FormVerdict(
@@ -496,13 +502,6 @@ def _check_signatures(
         entity_match=match,
         fields=fields,
     )
-
-
-def signer_name_of(sig: Any) -> SignerName:
-    try:
-        return signer_name(sig.signer_cert.dump())[0]
-    except Exception:  # checked above: a signature without certificate never gets here
-        return SignerName(None, None, None)
 
 
 def signed_fields(data: bytes, sig: Any) -> tuple[tuple[str, str], ...]:
