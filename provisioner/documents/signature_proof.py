@@ -295,6 +295,7 @@ def _trusted_chain(
 def _issued_properly(cert: Any, issuer: Any, at: datetime) -> bool:
     """cert: signed by issuer with a strong algorithm, valid at `at`, no unknown critical part."""
     from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
 
     if cert.version != x509.Version.v3:
         return False
@@ -306,7 +307,10 @@ def _issued_properly(cert: Any, issuer: Any, at: datetime) -> bool:
         return False
     if any(e.critical and e.oid.dotted_string not in _CRITICAL_OK for e in cert.extensions):
         return False
-    cert.verify_directly_issued_by(issuer)  # names and signature; raises when not
+    try:
+        cert.verify_directly_issued_by(issuer)  # the names, and the signature
+    except (ValueError, TypeError, InvalidSignature):
+        return False
     return True
 
 

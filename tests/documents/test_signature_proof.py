@@ -128,8 +128,14 @@ def make_cms(
     extra_signed: Sequence[Any] = (),
     unsigned: Sequence[Any] = (),
     mechanism: str | None = None,
+    content_type: str = "data",
+    signed_attributes: bool = True,
 ) -> bytes:
-    """A detached CMS SignedData over covered, signed by signer (no tool's defaults)."""
+    """A detached CMS SignedData over covered, signed by signer (no tool's defaults).
+
+    signed_attributes=False: the signature is over covered itself (CMS allows it; PDF signers
+    do not do it).
+    """
     from asn1crypto import cms
     from asn1crypto import x509 as asn1_x509
 
@@ -141,7 +147,7 @@ def make_cms(
     own = asn1(signer.cert)
     attrs = cms.CMSAttributes(
         [
-            cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+            cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
             cms.CMSAttribute(
                 {
                     "type": "message_digest",
@@ -151,7 +157,7 @@ def make_cms(
             *extra_signed,
         ]
     )
-    to_sign = attrs.dump()
+    to_sign = attrs.dump() if signed_attributes else covered
     key = signer.key
     if isinstance(key, rsa.RSAPrivateKey):
         signature = key.sign(to_sign, padding.PKCS1v15(), _HASHES[digest]())
@@ -169,10 +175,11 @@ def make_cms(
             ),
         ),
         "digest_algorithm": {"algorithm": digest},
-        "signed_attrs": attrs,
         "signature_algorithm": {"algorithm": algorithm},
         "signature": signature,
     }
+    if signed_attributes:
+        info["signed_attrs"] = attrs
     if unsigned:
         info["unsigned_attrs"] = cms.CMSAttributes(list(unsigned))
     signed_data = cms.SignedData(
@@ -209,7 +216,7 @@ def ca_with(
     issuer: demo_pki.Issued,
     name: str,
     *extensions: tuple[x509.ExtensionType, bool],
-    ca: bool = True,
+    ca: bool | None = True,
 ) -> demo_pki.Issued:
     """A certificate under issuer with the given extensions (what demo_pki does not make)."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -222,13 +229,14 @@ def ca_with(
         .serial_number(x509.random_serial_number())
         .not_valid_before(times["not_before"])
         .not_valid_after(times["not_after"])
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
             critical=False,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
     )
+    if ca is not None:  # None: no basic constraints at all
+        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), True)
     for extension, critical in extensions:
         builder = builder.add_extension(extension, critical=critical)
     return demo_pki.Issued(builder.sign(issuer.key, hashes.SHA256()), key)
@@ -350,6 +358,28 @@ def _unknown_attribute() -> Any:
     return cms.CMSAttribute({"type": "1.3.6.1.4.1.55555.2", "values": [core.Null()]})
 
 
+def _second_digest() -> Any:
+    from asn1crypto import cms
+
+    return cms.CMSAttribute({"type": "message_digest", "values": [b"\x00" * 32]})
+
+
+def _protection(digest: str) -> Any:
+    from asn1crypto import cms
+
+    return cms.CMSAttribute(
+        {
+            "type": "cms_algorithm_protection",
+            "values": [
+                {
+                    "digest_algorithm": {"algorithm": digest},
+                    "signature_algorithm": {"algorithm": "sha256_ecdsa"},
+                }
+            ],
+        }
+    )
+
+
 def _bad_signing_time() -> Any:
     from asn1crypto import cms
 
@@ -431,7 +461,32 @@ TAMPERED: list[tuple[str, Callable[[Pki, bytes, bytes], bytes], Sequence[str] | 
         lambda p, pdf, ok: resigned(ok, p.signer(p.root, key_type="rsa", key_size=1024)),
         ["FORM-SIGNER-UNTRUSTED"],
     ),
+    (
+        "mechanism-of-another-hash",
+        lambda p, pdf, ok: resigned(ok, p.signer(), mechanism="sha512_ecdsa"),
+        ["FORM-SIGNATURE-BROKEN"],
+    ),
+    (
+        "two-message-digests",
+        lambda p, pdf, ok: resigned(ok, p.signer(), extra_signed=[_second_digest()]),
+        ["FORM-SIGNATURE-BROKEN"],
+    ),
+    (
+        "algorithm-protection-contradicted",
+        lambda p, pdf, ok: resigned(ok, p.signer(), extra_signed=[_protection("sha512")]),
+        ["FORM-SIGNATURE-BROKEN"],
+    ),
+    (
+        "content-type-not-data",
+        lambda p, pdf, ok: resigned(ok, p.signer(), content_type="signed_data"),
+        ["FORM-SIGNATURE-BROKEN"],
+    ),
     # Not tampering, only what the proof does not know: pyHanko's verdict, whatever it is.
+    (
+        "no-signed-attributes",
+        lambda p, pdf, ok: resigned(ok, p.signer(), signed_attributes=False),
+        None,
+    ),
     (
         "unsigned-attribute",
         lambda p, pdf, ok: resigned(ok, p.signer(), unsigned=[_unknown_attribute()]),
@@ -599,6 +654,59 @@ def test_without_cryptographys_path_validation_pyhanko_checks(
     monkeypatch.setattr(signature_proof, "_build_verifier", lambda certificates, moment: None)
     assert not proven(signed, anchors(pki))
     assert codes(both_ways(signed, anchors(pki))) == []
+
+
+class _Believer:
+    """A path validator that believes any chain it is handed, so that the checks
+    signature_proof makes again on the chain are tested alone."""
+
+    def __init__(self, anchor: x509.Certificate) -> None:
+        self.anchor = anchor
+
+    def verify(self, leaf: x509.Certificate, others: Sequence[x509.Certificate]) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(chain=[leaf, *others, self.anchor])
+
+
+def _own_checks(pki: Pki, leaf: demo_pki.Issued, *cas: demo_pki.Issued) -> bool:
+    trust = Trust(anchors(pki, intermediate=False))
+    trust.verifier = lambda moment: _Believer(pki.root.cert)  # type: ignore[method-assign]
+    return (
+        signature_proof._trusted_chain(leaf.cert, [c.cert for c in cas], trust, MOMENT) is not None
+    )
+
+
+def test_the_checks_made_again_on_the_chain_refuse_alone(pki: Pki) -> None:
+    proper = ca_with(pki.root, "Proper CA", (_CA_USAGE, True))
+    assert _own_checks(pki, pki.signer(proper), proper)  # the control
+    for name, make_ca in CHAINS[:3]:  # constraints are refused before any link is looked at
+        ca = make_ca(pki)
+        assert not _own_checks(pki, pki.signer(ca), ca), name
+    expired = pki.signer(proper, not_before=NOW - timedelta(days=9), not_after=NOW - timedelta(1))
+    assert not _own_checks(pki, expired, proper)
+    assert not _own_checks(pki, pki.signer(proper, key_usage=("key_agreement",)), proper)
+    assert not _own_checks(pki, pki.signer(proper, key_usage=None), proper)
+    # Issued by another CA than the one the chain names, and a CA with too long a path.
+    assert not _own_checks(pki, pki.signer(pki.intermediate), proper)
+    below = demo_pki.make_intermediate_ca(
+        pki.intermediate, "Too deep DEMO", key_type="ec", key_size=256, **pki_times()
+    )
+    assert not _own_checks(pki, pki.signer(below), below, pki.intermediate)
+    for name, make_ca in CHAINS[3:]:
+        ca = make_ca(pki)
+        assert not _own_checks(pki, pki.signer(ca), ca), name
+    # A certificate signed with SHA-1, a CA with a weak key, an issuer without basic
+    # constraints; and, accepted as pyHanko accepts it, a CA without key usage (any usage).
+    assert not _own_checks(pki, pki.signer(proper, hash_name="sha1"), proper)
+    weak = demo_pki.make_intermediate_ca(pki.root, "Weak", key_size=1024, **pki_times())
+    assert not _own_checks(pki, pki.signer(weak), weak)
+    unconstrained = ca_with(pki.root, "No basic constraints", (_CA_USAGE, True), ca=None)
+    assert not _own_checks(pki, pki.signer(unconstrained), unconstrained)
+    any_usage = demo_pki.issue(
+        demo_pki.name("Any usage", "DEMO"), pki.root, ca=True, key_usage=None, **pki_times()
+    )
+    assert _own_checks(pki, pki.signer(any_usage), any_usage)
 
 
 # --- any change to a good form: the proof never accepts what pyHanko refuses ------------------
