@@ -33,6 +33,7 @@ from typing import Any
 
 from provisioner.errors import FatalError
 from provisioner.plan.ledger_format import (
+    BRANCH_PREFIX,
     MANIFEST_FILE,
     RECORDS_FILE,
     REQUIRED_TRAILERS,
@@ -139,12 +140,239 @@ class ChainCommit:
         return parse_trailers(self.message)
 
 
-def _ref_target(repo: Any, ref: str) -> tuple[str, str, str] | None:
+# ----------------------------------------------------------------------------- reading
+# Reading runs git itself, in a handful of processes: where the checkout is, its history and
+# the ledger refs (started before validation, so git works on one core while Python validates
+# on the other), one `git log` per ledger branch, and one `git cat-file --batch` for every tree
+# of a chain and the files of its tip. gitpython would import for longer than that takes and
+# start helper processes of its own.
+
+_REF_FIELDS = "%(refname)%00%(objectname)%00%(objecttype)%00%(symref)"
+#: The refs the ledger's checks look at: the ledger branches and every remote-tracking copy.
+_REF_PATTERNS = ("refs/heads/" + BRANCH_PREFIX.rstrip("/"), "refs/remotes")
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A git checkout as the ledger's readers need it: where to run git, where its refs are."""
+
+    working_dir: str
+    git_dir: str  # the common git directory: branches live there, also for a linked worktree
+
+
+class _Started:
+    """A git command started in the background; its output is collected when first needed."""
+
+    def __init__(self, cwd: Path | str, args: Sequence[str]) -> None:
+        self._done: subprocess.CompletedProcess[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._proc = subprocess.Popen(  # noqa: S603 (a fixed program, our own arguments)
+                [shutil.which("git") or "git", *args],
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:  # no git, or no such folder: said when the result is asked for
+            self._done = subprocess.CompletedProcess(list(args), 128, b"", str(exc).encode())
+
+    def result(self) -> subprocess.CompletedProcess[bytes]:
+        if self._done is None:
+            assert self._proc is not None
+            out, err = self._proc.communicate()
+            self._done = subprocess.CompletedProcess(
+                self._proc.args, self._proc.returncode, out, err
+            )
+        return self._done
+
+
+def _not_a_repository(repo_root: Path, reason: str = "") -> LedgerError:
+    why = f" ({visible(reason)})" if reason else ""
+    return LedgerError(
+        f"{repo_root} is not a git repository{why}: the ledger lives in its branches "
+        "(run `git init` and commit the files, or pass --repo)"
+    )
+
+
+class LedgerReader:
+    """Reads and checks the ledger branches of the checkout at repo_root.
+
+    Constructing it starts what needs neither the catalog nor the validation (where the
+    checkout is, its history, the refs); nothing is judged until a method asks. close() (or
+    `with`) collects whatever was started and not needed.
+    """
+
+    def __init__(self, repo_root: Path, *, ancestors: frozenset[str] | None = None) -> None:
+        self.repo_root = repo_root
+        self._where = _Started(
+            repo_root,
+            ["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir"],
+        )
+        self._history = None if ancestors is not None else _Started(repo_root, ["rev-list", "HEAD"])
+        self._listing = _Started(
+            repo_root, ["for-each-ref", f"--format={_REF_FIELDS}", *_REF_PATTERNS]
+        )
+        self._checkout: Checkout | None = None
+        self._ancestors = ancestors
+        self._refs: dict[str, tuple[str, str, str]] | None = None
+        self._trees: dict[str, list[tuple[int, str, str]] | None] = {}  # commit -> its tree
+        self._tips: dict[str, dict[str, tuple[str, str, bytes] | None]] = {}  # tip -> its files
+
+    def __enter__(self) -> LedgerReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for started in (self._where, self._history, self._listing):
+            if started is not None:
+                started.result()
+
+    def checkout(self) -> Checkout:
+        """The checkout; LedgerError when repo_root is not the top of a git checkout."""
+        if self._checkout is None:
+            done = self._where.result()
+            lines = done.stdout.decode("utf-8", "surrogateescape").splitlines()
+            if done.returncode != 0 or len(lines) != 2:
+                reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+                told = reason[0] if reason else ""
+                raise _not_a_repository(
+                    self.repo_root, "" if "not a git repository" in told else told
+                )
+            top, common = lines
+            try:
+                same = Path(top).resolve() == self.repo_root.resolve()
+            except OSError:
+                same = False
+            if not same:  # inside another checkout: its ledger is not this folder's
+                raise _not_a_repository(self.repo_root)
+            self._checkout = Checkout(top, common)
+        return self._checkout
+
+    def ancestors(self) -> frozenset[str]:
+        """Every commit of the checkout's history (empty before the first commit)."""
+        if self._ancestors is None:
+            self.checkout()
+            assert self._history is not None
+            out = self._history.result().stdout  # nothing before the first commit
+            self._ancestors = frozenset(out.decode("ascii", "replace").split())
+        return self._ancestors
+
+    def refs(self) -> dict[str, tuple[str, str, str]]:
+        """ref name -> (object, type, symbolic target) of the ledger branches and remote copies."""
+        if self._refs is None:
+            self.checkout()
+            done = self._listing.result()
+            if done.returncode != 0:
+                reason = visible(done.stderr.decode("utf-8", "replace").strip())
+                raise LedgerError(f"git for-each-ref failed: {reason}")
+            self._refs = _parse_refs(done.stdout.decode("utf-8", "replace"))
+        return self._refs
+
+    def chain(
+        self, env: str, signers: Sequence[tuple[str, str]] = (), *, files: bool = False
+    ) -> list[ChainCommit] | None:
+        """The ledger's commits, oldest first, each checked (see read_chain).
+
+        files: also read the tip's files, in the same git process as the trees.
+        """
+        repo = self.checkout()
+        target = _ref_target(repo, _ref(env), self.refs())
+        if target is None:
+            return None
+        chain = _log(repo, env, target, signers)
+        unread = [c for c in chain if c.sha not in self._trees]
+        names = sorted(ledger_files(env)) if files and chain else []
+        objects = _cat_objects(
+            repo, [c.tree for c in unread] + [f"{chain[-1].tree}:{name}" for name in names]
+        )
+        self._trees.update(_trees(unread, objects[: len(unread)]))
+        if names:
+            self._tips[chain[-1].sha] = dict(zip(names, objects[len(unread) :], strict=True))
+        _check_chain(env, chain, self._trees, signers)
+        if chain:
+            _check_remote(repo, env, chain[-1].sha, self.refs())
+        return chain
+
+    def read(self, env: str, signers: Sequence[tuple[str, str]] = ()) -> LedgerView | None:
+        """What the ledger's last commit holds, after checking the whole chain (see read_ledger)."""
+        chain = self.chain(env, signers, files=True)
+        if chain is None:
+            return None
+        if not chain:
+            return LedgerView()
+        known = self.ancestors()
+        for c in chain:
+            source = c.trailers["Source-Commit"].split(" ", 1)[0]
+            if source not in known:
+                raise LedgerError(
+                    f"{branch(env)}: commit {c.sha[:12]} was applied from {source[:12]}, which "
+                    "is not in this checkout's history: the ledger belongs to other sources or "
+                    "main was rewritten; check out the right branch or restore the ledger"
+                )
+        tip = chain[-1]
+        files: dict[str, bytes] = {}
+        for name, blob in self._tips[tip.sha].items():
+            if blob is None or blob[1] != "blob":
+                raise LedgerError(
+                    f"{branch(env)}: commit {tip.sha[:12]} holds {visible(name)}, which git "
+                    "cannot read; restore the branch from the remote or from its reflog"
+                )
+            files[name] = blob[2]
+        view = LedgerView(
+            tip=tip.sha,
+            files=files,
+            app_config=_json(files[app_file(env)], app_file(env), tip.sha),
+            manifest=_json(files[MANIFEST_FILE], MANIFEST_FILE, tip.sha),
+            records=_json(files[RECORDS_FILE], RECORDS_FILE, tip.sha),
+            steps=tuple(LedgerStep(c.sha, c.trailers["Applied-At"]) for c in chain),
+        )
+        problem = shape_problem(view)
+        if problem is not None:
+            raise LedgerError(
+                f"{branch(env)}: commit {tip.sha[:12]} holds {visible(problem)}, which this "
+                "tool never writes; restore the branch from the remote or from its reflog"
+            )
+        return view
+
+    def app_configs(self, env: str, commits: Sequence[str]) -> list[Any]:
+        """The APP configurations of (checked) ledger commits, each distinct file read once."""
+        name = app_file(env)
+        wanted: dict[str, str] = {}  # commit -> blob
+        for commit in commits:
+            for _mode, entry, oid in self._trees.get(commit) or []:
+                if entry == name:
+                    wanted[commit] = oid
+        distinct = sorted(set(wanted.values()))
+        read = dict(zip(distinct, _cat_objects(self.checkout(), distinct), strict=True))
+        parsed: dict[str, Any] = {}
+        out = []
+        for commit in commits:
+            blob = read.get(wanted.get(commit, ""))
+            if blob is None:
+                raise LedgerError(f"{name} in ledger commit {commit[:12]} cannot be read")
+            if blob[0] not in parsed:
+                parsed[blob[0]] = _json(blob[2], name, commit)
+            out.append(parsed[blob[0]])
+        return out
+
+
+def _parse_refs(listing: str) -> dict[str, tuple[str, str, str]]:
+    refs: dict[str, tuple[str, str, str]] = {}
+    for line in listing.splitlines():
+        name, obj, kind, symref = [*line.split("\0"), "", "", ""][:4]
+        refs.setdefault(name, (obj, kind, symref))
+    return refs
+
+
+def _ref_target(
+    repo: Any, ref: str, refs: Mapping[str, tuple[str, str, str]]
+) -> tuple[str, str, str] | None:
     """(object, type, symbolic target) of a ref, or None when it does not exist."""
-    out = _git(repo, "for-each-ref", "--format=%(objectname)%00%(objecttype)%00%(symref)", ref)
-    for line in out.splitlines():
-        obj, kind, symref = [*line.split("\0"), "", ""][:3]
-        return obj, kind, symref
+    if ref in refs:
+        return refs[ref]
     # for-each-ref skips a ref whose object is missing: look for the ref itself.
     git_dir = Path(repo.git_dir)
     packed = git_dir / "packed-refs"
@@ -154,6 +382,149 @@ def _ref_target(repo: Any, ref: str) -> tuple[str, str, str] | None:
         listed = False
     if (git_dir / ref).is_file() or listed:
         return "?", "", ""
+    return None
+
+
+def _list_refs(repo: Any) -> dict[str, tuple[str, str, str]]:
+    return _parse_refs(_git(repo, "for-each-ref", f"--format={_REF_FIELDS}", *_REF_PATTERNS))
+
+
+def _log(
+    repo: Any, env: str, target: tuple[str, str, str], signers: Sequence[tuple[str, str]]
+) -> list[ChainCommit]:
+    """The first-parent chain from target (a ref's), oldest first, unchecked.
+
+    LedgerError when the ref is not a branch pointing to a commit.
+    """
+    obj, kind, symref = target
+    if symref or kind != "commit":
+        what = f"the ref {symref}" if symref else f"a {kind or 'missing object'}"
+        raise LedgerError(
+            f"{branch(env)} points to {what} ({obj[:12]}), not to a ledger commit; restore the "
+            "branch from the remote or from its reflog"
+        )
+    fields = list(_FIELDS)
+    config: list[str] = []
+    allowed: Path | None = None
+    if not signers:
+        fields[8:10] = ["N", ""]  # nothing to verify: do not make git try
+    try:
+        if signers:
+            allowed = _allowed_signers_file(signers)
+            config = ["gpg.format=ssh", f"gpg.ssh.allowedSignersFile={allowed}"]
+        # The object the ref was read at, not the ref: one consistent snapshot of the branch.
+        out = _git(
+            repo,
+            "log",
+            "-z",
+            "--first-parent",
+            "--reverse",
+            "--format=" + "%x00".join(fields),
+            obj,
+            "--",
+            config=config,
+        )
+    finally:
+        if allowed is not None:
+            allowed.unlink(missing_ok=True)
+    # NUL separates fields and commits: no name or message can shift them (git refuses NUL).
+    tokens = out.split("\0")
+    size = len(fields)
+    return [
+        ChainCommit(f[0].strip(), tuple(f[1].split()), *f[2:size])
+        for f in (tokens[i : i + size] for i in range(0, len(tokens) - size + 1, size))
+    ]
+
+
+def log_chain(
+    repo: Any, env: str, signers: Sequence[tuple[str, str]] = ()
+) -> list[ChainCommit] | None:
+    """The first-parent chain of the ledger branch, oldest first, unchecked; None when absent.
+
+    LedgerError when the ref is not a branch pointing to a commit.
+    """
+    target = _ref_target(repo, _ref(env), _list_refs(repo))
+    if target is None:
+        return None
+    return _log(repo, env, target, signers)
+
+
+def _cat_objects(repo: Any, oids: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
+    """(object id, type, content) of each object, None for one git cannot give.
+
+    One `git cat-file --batch` for them all. A damaged object stops git: it and those after it
+    are None.
+    """
+    if not oids:
+        return []
+    done = _run(repo, ["cat-file", "--batch"], stdin=("\n".join(oids) + "\n").encode("ascii"))
+    out, at = done.stdout, 0
+    found: list[tuple[str, str, bytes] | None] = []
+    for _oid in oids:
+        end = out.find(b"\n", at)
+        header = out[at:end].split(b" ") if end >= 0 else []
+        if len(header) != 3 or not header[2].isdigit():  # "<oid> missing", or git stopped
+            found.append(None)
+            at = end + 1 if end >= 0 else len(out)
+            continue
+        start = end + 1
+        size = int(header[2])
+        if start + size > len(out):
+            found.append(None)
+            at = len(out)
+            continue
+        found.append(
+            (header[0].decode("ascii"), header[1].decode("ascii"), out[start : start + size])
+        )
+        at = start + size + 1  # the content is followed by a newline
+    return found
+
+
+def _tree_entries(data: bytes, oid_size: int) -> list[tuple[int, str, str]] | None:
+    """(mode, name, object id) of a raw git tree's entries; None when it is malformed."""
+    entries: list[tuple[int, str, str]] = []
+    at = 0
+    while at < len(data):
+        space = data.find(b" ", at)
+        nul = data.find(b"\0", space + 1) if space >= 0 else -1
+        if space < 0 or nul < 0 or nul + 1 + oid_size > len(data):
+            return None
+        try:
+            mode = int(data[at:space], 8)
+        except ValueError:
+            return None
+        name = data[space + 1 : nul].decode("utf-8", "replace")
+        entries.append((mode, name, data[nul + 1 : nul + 1 + oid_size].hex()))
+        at = nul + 1 + oid_size
+    return entries
+
+
+def _trees(
+    chain: Sequence[ChainCommit], objects: Sequence[tuple[str, str, bytes] | None]
+) -> dict[str, list[tuple[int, str, str]] | None]:
+    """commit -> the entries of its tree, None when git could not read it as a tree."""
+    trees: dict[str, list[tuple[int, str, str]] | None] = {}
+    for c, obj in zip(chain, objects, strict=True):
+        if obj is None or obj[1] != "tree" or _SHA_ANY.fullmatch(obj[0]) is None:
+            trees[c.sha] = None
+        else:
+            trees[c.sha] = _tree_entries(obj[2], len(obj[0]) // 2)
+    return trees
+
+
+_SHA_ANY = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _tree_problem(entries: list[tuple[int, str, str]] | None, wanted: frozenset[str]) -> str | None:
+    if entries is None:  # a missing or damaged tree object
+        return "has a tree git cannot read"
+    names = [name for _mode, name, _oid in entries]
+    if (
+        len(names) != len(wanted)
+        or set(names) != wanted
+        or any(mode != 0o100644 for mode, _name, _oid in entries)
+    ):
+        return "holds other files than " + ", ".join(sorted(wanted))
     return None
 
 
@@ -180,72 +551,18 @@ def commit_problem(env: str, c: ChainCommit, expected_parent: str | None) -> str
     return None
 
 
-def log_chain(
-    repo: Any, env: str, signers: Sequence[tuple[str, str]] = ()
-) -> list[ChainCommit] | None:
-    """The first-parent chain of the ledger branch, oldest first, unchecked; None when absent.
-
-    LedgerError when the ref is not a branch pointing to a commit.
-    """
-    ref = _ref(env)
-    target = _ref_target(repo, ref)
-    if target is None:
-        return None
-    obj, kind, symref = target
-    if symref or kind != "commit":
-        what = f"the ref {symref}" if symref else f"a {kind or 'missing object'}"
-        raise LedgerError(
-            f"{branch(env)} points to {what} ({obj[:12]}), not to a ledger commit; restore the "
-            "branch from the remote or from its reflog"
-        )
-    fields = list(_FIELDS)
-    config: list[str] = []
-    allowed: Path | None = None
-    if not signers:
-        fields[8:10] = ["N", ""]  # nothing to verify: do not make git try
-    try:
-        if signers:
-            allowed = _allowed_signers_file(signers)
-            config = ["gpg.format=ssh", f"gpg.ssh.allowedSignersFile={allowed}"]
-        out = _git(
-            repo,
-            "log",
-            "-z",
-            "--first-parent",
-            "--reverse",
-            "--format=" + "%x00".join(fields),
-            ref,
-            config=config,
-        )
-    finally:
-        if allowed is not None:
-            allowed.unlink(missing_ok=True)
-    # NUL separates fields and commits: no name or message can shift them (git refuses NUL).
-    tokens = out.split("\0")
-    size = len(fields)
-    return [
-        ChainCommit(f[0].strip(), tuple(f[1].split()), *f[2:size])
-        for f in (tokens[i : i + size] for i in range(0, len(tokens) - size + 1, size))
-    ]
-
-
-def read_chain(
-    repo: Any, env: str, signers: Sequence[tuple[str, str]] = ()
-) -> list[ChainCommit] | None:
-    """The ledger's commits, oldest first, each checked; None when the branch does not exist.
-
-    LedgerError, naming the commit, for anything this tool would not have written: a merge, a
-    commit not parented on the previous one, a commit by someone else, missing trailers, other
-    files; with signers (principal, public key), a commit without a good signature by one.
-    """
-    chain = log_chain(repo, env, signers)
-    if chain is None:
-        return None
+def _check_chain(
+    env: str,
+    chain: Sequence[ChainCommit],
+    trees: Mapping[str, list[tuple[int, str, str]] | None],
+    signers: Sequence[tuple[str, str]],
+) -> None:
+    """LedgerError, naming the first commit this tool would not have written (see read_chain)."""
     wanted = ledger_files(env)
     principals = {name for name, _key in signers}
     previous: str | None = None
     for c in chain:
-        problem = commit_problem(env, c, previous) or _tree_problem(repo, c.tree, wanted)
+        problem = commit_problem(env, c, previous) or _tree_problem(trees.get(c.sha), wanted)
         if problem is None and signers and not (c.signature == "G" and c.signer in principals):
             problem = (
                 "is not signed (catalog/service.yaml lists ledger_signers)"
@@ -258,9 +575,19 @@ def read_chain(
                 "this tool wrote: restore the branch from the remote or from its reflog"
             )
         previous = c.sha
-    if chain:
-        _check_remote(repo, env, chain[-1].sha)
-    return chain
+
+
+def read_chain(
+    repo: Any, env: str, signers: Sequence[tuple[str, str]] = ()
+) -> list[ChainCommit] | None:
+    """The ledger's commits, oldest first, each checked; None when the branch does not exist.
+
+    LedgerError, naming the commit, for anything this tool would not have written: a merge, a
+    commit not parented on the previous one, a commit by someone else, missing trailers, other
+    files; with signers (principal, public key), a commit without a good signature by one.
+    """
+    with LedgerReader(Path(repo.working_dir)) as reader:
+        return reader.chain(env, signers)
 
 
 def tree_of(repo: Any, sha: str) -> Any:
@@ -270,25 +597,13 @@ def tree_of(repo: Any, sha: str) -> Any:
     return git.Tree(repo, bytes.fromhex(sha), 0o040000, "")
 
 
-def _tree_problem(repo: Any, tree: str, wanted: frozenset[str]) -> str | None:
-    try:
-        entries = [(e.name, e.mode, e.type) for e in tree_of(repo, tree)]
-    except Exception:  # a missing or damaged tree object
-        return "has a tree git cannot read"
-    if {name for name, _m, _t in entries} != wanted or any(
-        kind != "blob" or mode != 0o100644 for _n, mode, kind in entries
-    ):
-        return "holds other files than " + ", ".join(sorted(wanted))
-    return None
-
-
-def _check_remote(repo: Any, env: str, tip: str) -> None:
+def _check_remote(repo: Any, env: str, tip: str, refs: Mapping[str, tuple[str, str, str]]) -> None:
     """A remote-tracking copy of the ledger must be the local ledger or one of its ancestors."""
-    out = _git(repo, "for-each-ref", "--format=%(refname)%00%(objectname)", "refs/remotes/")
     suffix = "/" + branch(env)
-    for line in out.splitlines():
-        name, _, remote_tip = line.partition("\0")
-        if not name.endswith(suffix) or remote_tip == tip:
+    for name, (remote_tip, _kind, _symref) in refs.items():
+        if not name.startswith("refs/remotes/") or not name.endswith(suffix):
+            continue
+        if remote_tip == tip:
             continue
         done = _run(repo, ["merge-base", "--is-ancestor", remote_tip, tip])
         if done.returncode != 0:
@@ -331,43 +646,8 @@ def read_ledger(
 
     ancestors: the commits of the checkout's history; every Source-Commit must be one of them.
     """
-    chain = read_chain(repo, env, signers)
-    if chain is None:
-        return None
-    if not chain:
-        return LedgerView()
-    known = head_ancestors(repo) if ancestors is None else ancestors
-    for c in chain:
-        source = c.trailers["Source-Commit"].split(" ", 1)[0]
-        if source not in known:
-            raise LedgerError(
-                f"{branch(env)}: commit {c.sha[:12]} was applied from {source[:12]}, which is "
-                "not in this checkout's history: the ledger belongs to other sources or main was "
-                "rewritten; check out the right branch or restore the ledger"
-            )
-    tip = chain[-1]
-    files = {blob.name: blob.data_stream.read() for blob in tree_of(repo, tip.tree).blobs}
-    view = LedgerView(
-        tip=tip.sha,
-        files=files,
-        app_config=_json(files[app_file(env)], app_file(env), tip.sha),
-        manifest=_json(files[MANIFEST_FILE], MANIFEST_FILE, tip.sha),
-        records=_json(files[RECORDS_FILE], RECORDS_FILE, tip.sha),
-        steps=tuple(LedgerStep(c.sha, c.trailers["Applied-At"]) for c in chain),
-    )
-    problem = shape_problem(view)
-    if problem is not None:
-        raise LedgerError(
-            f"{branch(env)}: commit {tip.sha[:12]} holds {visible(problem)}, which this tool "
-            "never writes; restore the branch from the remote or from its reflog"
-        )
-    return view
-
-
-def app_config_at(repo: Any, env: str, commit: str) -> Any:
-    """The APP configuration a (checked) ledger commit holds."""
-    tree = repo.commit(commit).tree
-    return _json(tree[app_file(env)].data_stream.read(), app_file(env), commit)
+    with LedgerReader(Path(repo.working_dir), ancestors=ancestors) as reader:
+        return reader.read(env, signers)
 
 
 # ----------------------------------------------------------------------------- writing

@@ -8,6 +8,7 @@ store's ensure steps skip what was already done.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 from collections.abc import Callable
@@ -38,7 +39,7 @@ class Prepared:
     report: ValidationReport
     problems: list[Finding] = field(default_factory=list)  # validation errors or gather
     plan: Plan | None = None
-    repo: Any = None  # git.Repo, once validation passed
+    repo: Any = None  # the git checkout (apply.ledger.Checkout), once validation passed
     assumed_pre: Plan | None = None  # PRO planned as if this PRE plan were applied
     signed: bool = False  # the catalog lists ledger signers: the ledger commit must be signed
     desired: DesiredState | None = None
@@ -73,64 +74,101 @@ def prepare(
     report: a validation of repo_root already made (planning both environments validates once).
     gathered: what `gather` read for that report (then it reads the documents once, too).
     """
-    from provisioner.apply.ledger import (
-        LedgerError,
-        LedgerMissing,
-        app_config_at,
-        head_ancestors,
-        open_repo,
-        read_ledger,
-    )
+    # Planning builds many containers and no reference cycles: as validate does, the cyclic
+    # collector waits until the plan is made (its passes over 1,000 records cost a third).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _prepare(
+            repo_root,
+            env,
+            now=now,
+            force=force,
+            edges=edges,
+            assume_pre_applied=assume_pre_applied,
+            report=report,
+            gathered=gathered,
+            init=init,
+            strict_init=strict_init,
+        )
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _prepare(
+    repo_root: Path,
+    env: Environment,
+    *,
+    now: datetime,
+    force: bool,
+    edges: DocumentEdges | None,
+    assume_pre_applied: bool,
+    report: ValidationReport | None,
+    gathered: tuple[list[IntegrationInput], list[Finding]] | None,
+    init: bool,
+    strict_init: bool,
+) -> Prepared:
+    from provisioner.apply.ledger import LedgerError, LedgerMissing, LedgerReader
     from provisioner.plan.diff import applied_view, safety_window
     from provisioner.plan.ledger_format import LedgerView, branch
 
-    report = report or validate(repo_root, edges=edges, now=now)
-    prepared = Prepared(report.repo_root, env, report)
-    if not report.ok or report.catalog is None:
-        prepared.problems = [d for d in report.diagnostics if d.is_error]
-        return prepared
-    inputs, problems = gathered or gather(
-        report.sources,
-        report.form_signers,
-        report.repository,
-        report.documents,
-        report.form_verified,
-    )
-    if problems:
-        prepared.problems = problems
-        return prepared
-    desired = desired_state(report.catalog, env, inputs)
-    prepared.desired = desired
-    repo = open_repo(report.repo_root)
-    prepared.repo = repo
-    ancestors = head_ancestors(repo)
-    if not ancestors:
-        raise LedgerError(
-            "the repository has no commit yet: commit the catalog and the integration files "
-            "first (each ledger commit names the commit it applied)"
+    # git reads where the checkout is, its history and the ledger refs while Python validates.
+    readers = [LedgerReader(report.repo_root if report else repo_root.resolve())]
+    try:
+        report = report or validate(repo_root, edges=edges, now=now)
+        prepared = Prepared(report.repo_root, env, report)
+        if not report.ok or report.catalog is None:
+            prepared.problems = [d for d in report.diagnostics if d.is_error]
+            return prepared
+        inputs, problems = gathered or gather(
+            report.sources,
+            report.form_signers,
+            report.repository,
+            report.documents,
+            report.form_verified,
         )
-    signers = tuple((s.name, s.key) for s in report.catalog.service.ledger_signers)
-    prepared.signed = bool(signers)
-    found = read_ledger(repo, env, signers=signers, ancestors=ancestors)
-    if found is None and not init:
-        raise LedgerMissing(
-            f"the ledger branch {branch(env)} does not exist: fetch it (git fetch origin "
-            f"'+provisioned/*:provisioned/*'); only for the very first apply of {env}, pass --init"
-        )
-    if found is not None and init and strict_init:
-        raise LedgerError(
-            f"--init is only for the first apply, and {branch(env)} already exists "
-            f"({(found.tip or '')[:12]}); run without --init"
-        )
-    ledger = found or LedgerView()
-    other = read_ledger(repo, _other(env), signers=signers, ancestors=ancestors) or LedgerView()
+        if problems:
+            prepared.problems = problems
+            return prepared
+        desired = desired_state(report.catalog, env, inputs)
+        prepared.desired = desired
+        if readers[0].repo_root != report.repo_root:  # validation resolved it otherwise
+            readers.append(LedgerReader(report.repo_root))
+        reader = readers[-1]
+        prepared.repo = reader.checkout()
+        if not reader.ancestors():
+            raise LedgerError(
+                "the repository has no commit yet: commit the catalog and the integration "
+                "files first (each ledger commit names the commit it applied)"
+            )
+        signers = tuple((s.name, s.key) for s in report.catalog.service.ledger_signers)
+        prepared.signed = bool(signers)
+        found = reader.read(env, signers)
+        if found is None and not init:
+            raise LedgerMissing(
+                f"the ledger branch {branch(env)} does not exist: fetch it (git fetch origin "
+                f"'+provisioned/*:provisioned/*'); only for the very first apply of {env}, "
+                "pass --init"
+            )
+        if found is not None and init and strict_init:
+            raise LedgerError(
+                f"--init is only for the first apply, and {branch(env)} already exists "
+                f"({(found.tip or '')[:12]}); run without --init"
+            )
+        ledger = found or LedgerView()
+        other = reader.read(_other(env), signers) or LedgerView()
+        # The safety rule's window: the states of the ledger's recent applies, oldest first.
+        window = ledger.steps[safety_window(ledger.steps, now) : -1] if ledger.steps else ()
+        configs = reader.app_configs(env, [step.commit for step in window])
+    finally:
+        for started in readers:
+            started.close()
     warnings = [d for d in report.diagnostics if not d.is_error]
-    # The safety rule's window: the states of the ledger's recent applies, oldest first.
-    earlier: list[tuple[str, Any]] = []
-    if ledger.steps:
-        for step in ledger.steps[safety_window(ledger.steps, now) : -1]:
-            label = f"{step.applied_at} ({step.commit[:12]})"
-            earlier.append((label, app_config_at(repo, env, step.commit)))
+    earlier: list[tuple[str, Any]] = [
+        (f"{step.applied_at} ({step.commit[:12]})", cfg)
+        for step, cfg in zip(window, configs, strict=True)
+    ]
     expiry_days = report.catalog.service.certificate_expiry_warning_days
     expiry_warned = frozenset(
         d.file for d in report.diagnostics if d.code == "CDA-EXPIRING" and not d.is_error
@@ -293,7 +331,14 @@ def apply(
     LedgerError, before anything is written, when the catalog requires signed ledger commits
     and HESTIA_PROVISIONER_SIGNING_KEY does not name a key file.
     """
-    from provisioner.apply.ledger import SIGNING_KEY_ENV, LedgerError, ci_run, record, source_info
+    from provisioner.apply.ledger import (
+        SIGNING_KEY_ENV,
+        LedgerError,
+        ci_run,
+        open_repo,
+        record,
+        source_info,
+    )
     from provisioner.plan.ledger_format import commit_message
     from provisioner.plan.render import commit_details, summary_line
 
@@ -334,7 +379,9 @@ def apply(
                 f"set {SIGNING_KEY_ENV} to the SSH private key file of a listed signer"
             )
         signing_key = Path(named)
-    source = source_info(prepared.repo) if plan.has_changes else None
+    # gitpython only when there is something to record: a run with nothing to do needs none.
+    repo = open_repo(prepared.repo_root) if plan.has_changes else None
+    source = source_info(repo) if plan.has_changes else None
     extra = repair_actions(prepared) if repair else None
     try:
         result.files_present = _store_documents(plan, prepared.repo_root, store, extra, progress)
@@ -376,7 +423,7 @@ def apply(
         override=("--force: " + "; ".join(m.describe() for m in tripped)) if tripped else None,
     )
     result.commit = record(
-        prepared.repo,
+        repo,
         plan.environment,
         plan.previous_tip,
         plan.ledger_files,

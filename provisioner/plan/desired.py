@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from provisioner.catalog import Catalog
@@ -100,7 +100,8 @@ def canonical_json(data: Any) -> bytes:
 @lru_cache(maxsize=65536)
 def _network(text: str) -> tuple[str, tuple[int, int, int]]:
     """(CIDR text, sort key) of an address or range; cached: each appears several times."""
-    net = ipaddress.ip_network(text)
+    # What ip_network does, without first trying (and failing) IPv4 for an IPv6 network.
+    net = (ipaddress.IPv6Network if ":" in text else ipaddress.IPv4Network)(text)
     return str(net), (net.version, int(net.network_address), net.prefixlen)
 
 
@@ -216,9 +217,22 @@ def _document(written: str, path: Path, repo_root: Path, files: RepositoryFiles)
     return Document(Path(written).name, rel, hashlib.sha256(data).hexdigest(), len(data))
 
 
+def _file_name(written: str) -> str:
+    """Path(written).name without building a Path (this runs twice per integration)."""
+    tail = written.rpartition("/")[2]
+    return tail if tail not in ("", ".") else Path(written).name
+
+
+def _relative(path: Path, repo_root: Path) -> str:
+    """path.relative_to(repo_root).as_posix(), by its text when path is plainly inside."""
+    text, root = str(path), str(repo_root)
+    if isinstance(path, PurePosixPath) and text.startswith(root + "/") and root != "/":
+        return text[len(root) + 1 :]
+    return path.relative_to(repo_root).as_posix()
+
+
 def _as_document(written: str, read: FileDigest, repo_root: Path) -> Document:
-    rel = read.path.relative_to(repo_root).as_posix()
-    return Document(Path(written).name, rel, read.sha256, read.size)
+    return Document(_file_name(written), _relative(read.path, repo_root), read.sha256, read.size)
 
 
 def _documents(
@@ -268,7 +282,7 @@ def gather(
     readers: dict[Path, RepositoryFiles] = {} if files is None else {files.root: files}
     for src in sources:
         integ = src.integration
-        root = roots.setdefault(src.repo_root, src.repo_root.resolve())
+        root = roots.get(src.repo_root) or roots.setdefault(src.repo_root, src.repo_root.resolve())
         reader = readers.get(src.repo_root) or readers.setdefault(
             src.repo_root, RepositoryFiles(src.repo_root)
         )

@@ -6,7 +6,6 @@ Pure functions over plain data: the desired state, what the ledger's last commit
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -299,8 +298,11 @@ def _documents(
 ) -> tuple[list[tuple[str, ...]], list[FileAction], dict[str, Any], list[Finding]]:
     """Folders and files to create, the new manifest, and documents that changed content."""
     known = _known_files([own] + ([other] if other else []))
-    manifest: dict[str, Any] = copy.deepcopy(dict(own)) if own else {}
-    folders_out: dict[str, Any] = manifest.setdefault("folders", {})
+    # A copy of own to add to: its folders and their file lists are what changes (each file's
+    # entry is replaced, never changed in place), so they are copied and nothing deeper.
+    manifest: dict[str, Any] = dict(own) if own else {}
+    folders_out: dict[str, Any] = {k: dict(v) for k, v in manifest.get("folders", {}).items()}
+    manifest["folders"] = folders_out
     new_folders: list[tuple[str, ...]] = []
     new_files: list[FileAction] = []
     problems: list[Finding] = []
@@ -411,10 +413,13 @@ def _safety(
     """
     after = _grants(new)
     measures: list[SafetyMeasure] = []
-    for label, items in _grants(old).items():
+    for label, items in (after if old is new else _grants(old)).items():
         measures.append(SafetyMeasure(label, len(items), len(items - after[label])))
+    grants: dict[int, dict[str, set[Any]]] = {}  # one count per distinct configuration
     for since, cfg in earlier:
-        for label, items in _grants(cfg).items():
+        if id(cfg) not in grants:
+            grants[id(cfg)] = _grants(cfg)
+        for label, items in grants[id(cfg)].items():
             measure = SafetyMeasure(label, len(items), len(items - after[label]), since)
             if measure.tripped:
                 measures.append(measure)
@@ -458,6 +463,9 @@ def make_plan(
     """
     old_cfg = ledger.app_config or _EMPTY_CONFIG
     new_cfg = desired.app_config
+    # Most plans change little: what is equal as a whole is not compared entity by entity.
+    same_cfg = ledger.app_config == new_cfg
+    same_records = ledger.records == desired.records
     old_perm = {p["ine10"]: p for p in old_cfg["permissions"]}
     new_perm = {p["ine10"]: p for p in new_cfg["permissions"]}
     old_ips, new_ips = _by_entity(old_cfg["ip_allowlist"]), _by_entity(new_cfg["ip_allowlist"])
@@ -468,10 +476,28 @@ def make_plan(
         desired, ledger.manifest, other_ledger.manifest if other_ledger else None
     )
     folder_owner = {r["folder"]: r["ine10"] for r in desired.records.values()}
+    owned_folders: dict[str | None, list[str]] = {}
+    for path in new_folders:
+        key = "/".join(path)
+        owned_folders.setdefault(folder_owner.get(key), []).append(key)
+    owned_files: dict[str | None, list[FileAction]] = {}
+    for action in new_files:
+        owned_files.setdefault(folder_owner.get("/".join(action.folder)), []).append(action)
 
+    everyone = set(old_perm) | set(new_perm) | set(old_recs) | set(new_recs)
+    if same_cfg and same_records:  # only the entities with documents to store can change
+        everyone &= set(owned_folders) | set(owned_files)
     entities: list[EntityChange] = []
-    for ine10 in sorted(set(old_perm) | set(new_perm) | set(old_recs) | set(new_recs)):
+    for ine10 in sorted(everyone):
         before, after = old_perm.get(ine10), new_perm.get(ine10)
+        if (
+            before == after
+            and old_ips.get(ine10) == new_ips.get(ine10)
+            and old_recs.get(ine10) == new_recs.get(ine10)
+            and ine10 not in owned_folders
+            and ine10 not in owned_files
+        ):
+            continue  # the same entries before and after: nothing of this entity changes
         kind: EntityKind = "new" if before is None else "removed" if after is None else "integrated"
         name = (after or before or {}).get("name", ine10)
         change = EntityChange(ine10, name, kind)
@@ -493,12 +519,8 @@ def make_plan(
         n_cert = {(c["provider"], c["sha256"]): c for c in (after or {}).get("certificates", [])}
         change.certificates_added = [CertInfo.of(c) for k, c in n_cert.items() if k not in o_cert]
         change.certificates_removed = [CertInfo.of(c) for k, c in o_cert.items() if k not in n_cert]
-        change.folders_to_create = [
-            "/".join(p) for p in new_folders if folder_owner.get("/".join(p)) == ine10
-        ]
-        change.files_to_create = [
-            f for f in new_files if folder_owner.get("/".join(f.folder)) == ine10
-        ]
+        change.folders_to_create = owned_folders.get(ine10, [])
+        change.files_to_create = owned_files.get(ine10, [])
         if change.has_changes:
             entities.append(change)
 
@@ -506,7 +528,9 @@ def make_plan(
         problems += _promotion_problems(
             desired, ledger.records, pre_ledger.records if pre_ledger else {}
         )
-    safety, safety_warnings = _safety(old_cfg, new_cfg, force, earlier_configs)
+    safety, safety_warnings = _safety(
+        new_cfg if same_cfg else old_cfg, new_cfg, force, earlier_configs
+    )
     warned = {r["certificate"] for r in desired.records.values() if r["file"] in expiry_warned}
     all_warnings = (
         safety_warnings + list(warnings) + _expiry_warnings(new_cfg, now, expiry_days, warned)
@@ -519,9 +543,9 @@ def make_plan(
     }
     # Compare data, not bytes: serialising 1,000 integrations costs more than the comparison.
     has_changes = (
-        ledger.app_config != new_cfg
+        not same_cfg
         or ledger.manifest != manifest
-        or ledger.records != desired.records
+        or not same_records
         or set(ledger.files) != set(ledger_docs)
     )
     return Plan(
@@ -563,11 +587,11 @@ def _expiry_warnings(
     out = []
     for perm in cfg["permissions"]:
         for c in perm["certificates"]:
-            cert = CertInfo.of(c)
-            if cert.sha256 in warned:
+            if c["sha256"] in warned:
                 continue
-            left = cert.days_left(now)
+            left = (datetime.fromisoformat(c["not_after"]) - now).days  # CertInfo.days_left
             if left <= days:
+                cert = CertInfo.of(c)
                 out.append(
                     Finding(
                         "warning",

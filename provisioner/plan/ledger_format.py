@@ -116,6 +116,49 @@ def _fields_problem(
     return None
 
 
+_ABSENT = object()
+
+
+def _fields_ok(value: Any, required: Mapping[str, str], optional: Mapping[str, str]) -> bool:
+    """_fields_problem(...) is None, quickly: this runs for every record of every ledger read."""
+    if not isinstance(value, dict):
+        return False
+    get = value.get
+    for key, kind in required.items():
+        field_value = get(key, _ABSENT)
+        if kind == _TEXT:
+            if not isinstance(field_value, str):
+                return False
+        elif not isinstance(field_value, list):
+            return False
+        elif kind == _TEXTS:
+            for item in field_value:
+                if not isinstance(item, str):
+                    return False
+    for key, kind in optional.items():
+        field_value = get(key, _ABSENT)
+        if field_value is not _ABSENT and not _kind_ok(field_value, kind):
+            return False
+    return True
+
+
+def _first_problem(
+    values: Any,
+    required: Mapping[str, str],
+    where: Any,
+    optional: Mapping[str, str] | None = None,
+) -> str | None:
+    """The problem of the first entry of values (index or key, entry) of the wrong shape.
+
+    where(index) names it: the names are only made for the entry that has a problem.
+    """
+    extra = optional or {}
+    for at, value in values:
+        if not _fields_ok(value, required, extra):
+            return _fields_problem(value, required, where(at), optional)
+    return None
+
+
 def shape_problem(view: LedgerView) -> str | None:
     """What in a ledger commit's files is not the shape this tool writes, or None."""
     cfg = view.app_config
@@ -124,20 +167,20 @@ def shape_problem(view: LedgerView) -> str | None:
     for name in ("ip_allowlist", "permissions"):
         if not isinstance(cfg.get(name), list):
             return f"an APP configuration whose {name} is not a list"
-    for i, entry in enumerate(cfg["ip_allowlist"]):
-        if problem := _fields_problem(entry, _IP_ENTRY, f"ip_allowlist[{i}]"):
-            return problem
+    if problem := _first_problem(
+        enumerate(cfg["ip_allowlist"]), _IP_ENTRY, "ip_allowlist[{}]".format
+    ):
+        return problem
     for i, perm in enumerate(cfg["permissions"]):
-        if problem := _fields_problem(perm, _PERMISSION, f"permissions[{i}]"):
-            return problem
+        if not _fields_ok(perm, _PERMISSION, {}):
+            return _fields_problem(perm, _PERMISSION, f"permissions[{i}]")
         for j, cert in enumerate(perm["certificates"]):
-            where = f"permissions[{i}].certificates[{j}]"
-            if problem := _fields_problem(cert, _CERTIFICATE, where):
-                return problem
+            if not _fields_ok(cert, _CERTIFICATE, {}):
+                return _fields_problem(cert, _CERTIFICATE, f"permissions[{i}].certificates[{j}]")
             try:
                 datetime.fromisoformat(cert["not_after"])
             except ValueError:
-                return f"{where}: not_after is not a date"
+                return f"permissions[{i}].certificates[{j}]: not_after is not a date"
     folders = view.manifest.get("folders") if isinstance(view.manifest, dict) else None
     if not isinstance(folders, dict):
         return "a SharePoint manifest without folders"
@@ -148,10 +191,7 @@ def shape_problem(view: LedgerView) -> str | None:
             return f"a SharePoint manifest entry {folder!r} of the wrong shape"
     if not isinstance(view.records, dict):
         return "integration records that are not an object"
-    for key, record in view.records.items():
-        if problem := _fields_problem(record, _RECORD, f"record {key}", _RECORD_OPTIONAL):
-            return problem
-    return None
+    return _first_problem(view.records.items(), _RECORD, "record {}".format, _RECORD_OPTIONAL)
 
 
 @dataclass(frozen=True)
