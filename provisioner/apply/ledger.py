@@ -274,9 +274,12 @@ class LedgerReader:
     def chain(
         self, env: str, signers: Sequence[tuple[str, str]] = (), *, files: bool = False
     ) -> list[ChainCommit] | None:
-        """The ledger's commits, oldest first, each checked (see read_chain).
+        """The ledger's commits, oldest first, each checked; None when the branch does not exist.
 
-        files: also read the tip's files, in the same git process as the trees.
+        LedgerError, naming the commit, for anything this tool would not have written: a merge,
+        a commit not parented on the previous one, a commit by someone else, missing trailers,
+        other files; with signers (principal, public key), a commit without a good signature by
+        one. files: also read the tip's files, in the same git process as the trees.
         """
         repo = self.checkout()
         target = _ref_target(repo, _ref(env), self.refs())
@@ -557,7 +560,7 @@ def _check_chain(
     trees: Mapping[str, list[tuple[int, str, str]] | None],
     signers: Sequence[tuple[str, str]],
 ) -> None:
-    """LedgerError, naming the first commit this tool would not have written (see read_chain)."""
+    """LedgerError, naming the first commit this tool would not have written (see chain)."""
     wanted = ledger_files(env)
     principals = {name for name, _key in signers}
     previous: str | None = None
@@ -575,19 +578,6 @@ def _check_chain(
                 "this tool wrote: restore the branch from the remote or from its reflog"
             )
         previous = c.sha
-
-
-def read_chain(
-    repo: Any, env: str, signers: Sequence[tuple[str, str]] = ()
-) -> list[ChainCommit] | None:
-    """The ledger's commits, oldest first, each checked; None when the branch does not exist.
-
-    LedgerError, naming the commit, for anything this tool would not have written: a merge, a
-    commit not parented on the previous one, a commit by someone else, missing trailers, other
-    files; with signers (principal, public key), a commit without a good signature by one.
-    """
-    with LedgerReader(Path(repo.working_dir)) as reader:
-        return reader.chain(env, signers)
 
 
 def tree_of(repo: Any, sha: str) -> Any:
@@ -621,11 +611,6 @@ def _allowed_signers_file(signers: Sequence[tuple[str, str]]) -> Path:
         for principal, key in signers:
             out.write(f'{principal} namespaces="git" {key}\n')
     return Path(name)
-
-
-def head_ancestors(repo: Any) -> frozenset[str]:
-    """Every commit of the checkout's history (empty before the first commit)."""
-    return frozenset(_git(repo, "rev-list", "HEAD", check=False).split())
 
 
 def _json(data: bytes, name: str, tip: str) -> Any:
