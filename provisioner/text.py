@@ -18,6 +18,7 @@ Pure functions, standard library only.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -173,12 +174,23 @@ def trailer_value(text: str) -> str:
 def json_text(data: object) -> str:
     """JSON for output: readable accents, but every refused character as a \\u escape.
 
-    json.dumps escapes C0 controls itself; bidi overrides, zero-width characters and U+2028/9
-    would otherwise reach a log or terminal raw. Outside strings JSON holds none of them.
+    json.dumps escapes C0 controls itself; DEL, C1 controls, bidi overrides, zero-width
+    characters and U+2028/9 would otherwise reach a log or terminal raw. Outside strings JSON
+    holds none of them.
     """
     import json
 
     text = json.dumps(data, indent=2, ensure_ascii=False)
-    if text.isascii():
+    if text.isascii() and "\x7f" not in text:
         return text
-    return "".join(f"\\u{ord(c):04x}" if 0x80 <= ord(c) < 0x10000 and _kind(c) else c for c in text)
+    # Only DEL and the characters beyond ASCII are looked at: a plan of 1,000 entities is
+    # megabytes of JSON.
+    return _BEYOND_ASCII.sub(_json_escape, text)
+
+
+_BEYOND_ASCII = re.compile("[\x7f-\uffff]")
+
+
+def _json_escape(found: re.Match[str]) -> str:
+    char = found.group()
+    return f"\\u{ord(char):04x}" if _kind(char) else char

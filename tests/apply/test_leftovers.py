@@ -51,6 +51,19 @@ def test_sweep_ignores_links_and_young_files(tmp_path: Path) -> None:
     assert sweep_leftovers(tmp_path / "missing", time.time()) == []
 
 
+def test_the_store_is_swept_in_every_folder_but_not_through_links(tmp_path: Path) -> None:
+    store, outside = tmp_path / "store", tmp_path / "outside"
+    (store / "library" / "FP1 Ajuntament").mkdir(parents=True)
+    outside.mkdir()
+    deep = aged(store / "library" / "FP1 Ajuntament" / ".form.pdf.x1.tmp", 3600)
+    theirs = aged(outside / ".other.pdf.x2.tmp", 3600)
+    (store / "library" / "linked").symlink_to(outside, target_is_directory=True)
+    folder_named_like_one = store / ".folder.tmp"
+    folder_named_like_one.mkdir()
+    assert sweep_leftovers(store, time.time(), recursive=True) == [deep]
+    assert not deep.exists() and theirs.exists() and folder_named_like_one.is_dir()
+
+
 def test_a_yaml_file_linked_outside_the_repository_is_refused(
     sample_repo: Path, tmp_path: Path
 ) -> None:
