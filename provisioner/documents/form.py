@@ -673,7 +673,8 @@ class VerdictCache(Protocol):
 
     def get(self, key: str, now: float) -> FormVerdict | None: ...
 
-    def put(self, key: str, verdict: FormVerdict) -> None: ...
+    def put_many(self, items: Sequence[tuple[str, FormVerdict]]) -> None:
+        """Remember every (key, verdict) of a run (at once: one write for all)."""
 
 
 # --- many forms --------------------------------------------------------------------------------
@@ -709,6 +710,6 @@ def check_forms(
         fresh = (checker or check_serially)([jobs[i] for i in missing], anchors)
         for i, verdict in zip(missing, fresh, strict=True):
             verdicts[i] = verdict
-            if cache is not None:
-                cache.put(keys[i], verdict)
+        if cache is not None:
+            cache.put_many([(keys[i], verdict) for i, verdict in zip(missing, fresh, strict=True)])
     return [v for v in verdicts if v is not None]

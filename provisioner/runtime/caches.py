@@ -2,55 +2,150 @@
 
 Local only: a cache committed to git could be forged by anyone with a pull request. A cache that
 cannot be read is a miss; one that cannot be written is simply not used.
+
+Each cache is one append-only log (one entry a line), not a file per entry: creating a thousand
+small files cost a cold run of 1,000 forms more than checking their signatures. A run reads a
+log once, and adds its new entries with O_APPEND writes, which runs on the same repository at the
+same time cannot interleave within a line; a line that does not parse (a run killed halfway) is
+ignored like any damaged entry. When a log holds far more lines than entries (entries made again
+after their certificates' bounds), the next run that reads it writes it back compacted.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from provisioner.documents.form import FormVerdict, verdict_from_json, verdict_to_json
 from provisioner.runtime.files import write_atomically
 
-FORMS_CACHE = Path(".provisioner") / "cache" / "forms"
-ISSUERS_CACHE = Path(".provisioner") / "cache" / "cda-issuers"
+FORMS_CACHE = Path(".provisioner") / "cache" / "form-verdicts.jsonl"
+ISSUERS_CACHE = Path(".provisioner") / "cache" / "cda-issuers.txt"
+#: A bigger log is not read (damaged, or not ours): it is started again.
+MAX_LOG_BYTES = 256 * 1024 * 1024
+#: Compact a log holding more than this many times as many lines as entries (and > MIN lines).
+COMPACT_RATIO, COMPACT_MIN_LINES = 2, 1000
+_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+def _read_lines(path: Path) -> list[bytes] | None:
+    """The log's non-empty lines; [] when there is none; None when it is too big to be ours."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as log:
+            data = log.read(MAX_LOG_BYTES + 1)
+    except OSError:
+        return []
+    if len(data) > MAX_LOG_BYTES:
+        return None
+    return [line for line in data.splitlines() if line]
+
+
+def _append(path: Path, data: bytes) -> None:
+    """data at the end of path, in one write (O_APPEND), on a line of its own even after a
+    line a killed run left unfinished; OSError when it cannot be written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _rewrite(path: Path, lines: Iterable[bytes]) -> None:
+    try:
+        write_atomically(path, b"".join(line + b"\n" for line in lines))
+    except OSError:
+        return
 
 
 class FileCache:
-    """Form verdicts, one JSON file per key (provisioner.documents.form.VerdictCache)."""
+    """Form verdicts by cache key (provisioner.documents.form.VerdictCache), as JSON lines
+    {"key": ..., "verdict": ...}; the last line of a key is its verdict."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, Any] | None = None
+
+    def _load(self) -> dict[str, Any]:
+        if self._entries is None:
+            lines = _read_lines(self.path)
+            entries: dict[str, Any] = {}
+            kept: dict[str, bytes] = {}
+            for line in lines or ():
+                try:
+                    item = json.loads(line)
+                except (ValueError, RecursionError):
+                    continue  # damaged: ignored
+                if isinstance(item, dict) and isinstance(item.get("key"), str):
+                    entries[item["key"]] = item.get("verdict")
+                    kept[item["key"]] = line
+            self._entries = entries
+            if lines is None:
+                _rewrite(self.path, ())
+            elif len(lines) > max(COMPACT_MIN_LINES, COMPACT_RATIO * len(kept)):
+                _rewrite(self.path, kept.values())
+        return self._entries
 
     def get(self, key: str, now: float) -> FormVerdict | None:
-        try:
-            raw = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
-        return verdict_from_json(raw, now)
+        return verdict_from_json(self._load().get(key), now)
 
     def put(self, key: str, verdict: FormVerdict) -> None:
-        data = json.dumps(verdict_to_json(verdict), ensure_ascii=False).encode()
+        self.put_many([(key, verdict)])
+
+    def put_many(self, items: Sequence[tuple[str, FormVerdict]]) -> None:
+        """Every verdict in one append."""
+        entries = self._load()
+        lines = []
+        for key, verdict in items:
+            raw = verdict_to_json(verdict)
+            entries[key] = raw
+            line = {"key": key, "verdict": raw}
+            lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode())
+        if not lines:
+            return
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            write_atomically(self.folder / f"{key}.json", data)
+            _append(self.path, b"".join(line + b"\n" for line in lines))
         except OSError:
             return
 
 
 class IssuerMarkFiles:
-    """CDA signatures already verified: an empty file per mark (documents.cda.IssuerMarks)."""
+    """CDA signatures already verified (documents.cda.IssuerMarks): one mark (a SHA-256 in hex)
+    a line."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._marks: set[str] | None = None
+
+    def _load(self) -> set[str]:
+        if self._marks is None:
+            lines = _read_lines(self.path)
+            found = (line.decode("ascii", "replace") for line in lines or ())
+            self._marks = {mark for mark in found if _KEY.fullmatch(mark)}
+            if lines is None:
+                _rewrite(self.path, ())
+        return self._marks
 
     def known(self, key: str) -> bool:
-        return os.path.isfile(os.path.join(self.folder, key))
+        return key in self._load()
 
     def remember(self, key: str) -> None:
+        marks = self._load()
+        if key in marks or not _KEY.fullmatch(key):
+            return
+        marks.add(key)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / key).touch()
+            _append(self.path, key.encode("ascii") + b"\n")
         except OSError:
             return

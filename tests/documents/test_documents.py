@@ -31,6 +31,7 @@ from provisioner.rules.run import validate as validate_core
 from provisioner.runtime import caches, local_edges
 from provisioner.runtime.caches import FileCache
 from provisioner.runtime.pool import PooledFormChecker
+from provisioner.runtime.results import RESULTS_CACHE
 from provisioner.runtime.settings import NO_CACHE_ENV, WORKERS_ENV, Settings
 from tests.conftest import NOW, ROOT, pki_times
 
@@ -371,11 +372,12 @@ def test_no_trusted_roots_means_no_certificate_is_trusted(repo: Path) -> None:
 
 def test_issuer_verification_is_remembered_locally(repo: Path) -> None:
     validate(repo, now=NOW)
-    marks = repo / ".provisioner" / "cache" / "cda-issuers"
-    assert len(list(marks.iterdir())) == 3
-    for mark in marks.iterdir():
-        mark.write_bytes(b"garbage")  # contents do not matter; a mark is only a name
+    marks = repo / caches.ISSUERS_CACHE
+    assert len(marks.read_text(encoding="ascii").split()) == 3  # one line per CDA
+    (repo / RESULTS_CACHE).unlink()  # so that the CDAs are checked again
+    marks.write_bytes(b"garbage\n\xff\n" + b"0" * 64)  # damaged lines are ignored
     assert not [d for d in validate(repo, now=NOW).diagnostics if d.code.startswith("CDA-")]
+    assert len(marks.read_text(encoding="ascii", errors="replace").split()) == 3 + 3
 
 
 # --- identity -------------------------------------------------------------------------------
@@ -571,7 +573,13 @@ def test_a_signature_that_cannot_be_parsed_is_broken(repo: Path, entity_signed: 
 
 
 def _cache(repo: Path) -> Path:
-    return repo / caches.FORMS_CACHE  # the fixture's folder (conftest: isolated_form_cache)
+    return repo / caches.FORMS_CACHE  # the fixture's log (conftest: isolated_form_cache)
+
+
+def _form_codes(repo: Path) -> dict[str, list[str]]:
+    """codes(repo) with the forms checked again: the per-file results are forgotten first."""
+    (repo / RESULTS_CACHE).unlink(missing_ok=True)
+    return codes(repo)
 
 
 def test_verdicts_are_cached_and_a_corrupt_cache_is_a_miss(
@@ -580,15 +588,16 @@ def test_verdicts_are_cached_and_a_corrupt_cache_is_a_miss(
     (repo / ALTA_FORM).write_bytes(
         demo_pki.sign_pdf(form_pdf, pki.signer(PROVIDER_NAME, PROVIDER_NIF))
     )
-    first = codes(repo)
-    entries = sorted(_cache(repo).glob("*.json"))
-    assert len(entries) == 3
-    assert codes(repo) == first  # from the cache
-    for garbage in (b"{not json", b"[]", b'{"version": 1, "findings": [{"code": 3}]}', b"\xff"):
-        for entry in entries:
-            entry.write_bytes(garbage)
-        assert codes(repo) == first
+    first = _form_codes(repo)
     assert "FORM-SIGNER-NOT-ENTITY" in first
+    log = _cache(repo).read_bytes()
+    assert len(log.splitlines()) == 3  # one verdict per form
+    assert _form_codes(repo) == first
+    assert _cache(repo).read_bytes() == log  # every verdict from the cache: nothing added
+    for garbage in (b"{not json", b"[]", b'{"key": "k", "verdict": {"version": 1}}', b"\xff"):
+        _cache(repo).write_bytes(b"\n".join(garbage for _ in range(3)))
+        assert _form_codes(repo) == first
+        assert len(_cache(repo).read_bytes().splitlines()) == 3 + 3  # made again, appended
 
 
 def test_the_cache_is_keyed_by_the_form_and_the_trust(
@@ -614,19 +623,42 @@ def test_the_cache_can_be_turned_off(repo: Path, monkeypatch: pytest.MonkeyPatch
 
 def test_a_stale_or_foreign_cache_entry_is_a_miss(tmp_path: Path) -> None:
     verdict = forms.FormVerdict((), recheck_after=1000.0)
-    cache = FileCache(tmp_path)
-    cache.put("k", verdict)
+    log = tmp_path / "verdicts.jsonl"
+    FileCache(log).put("k", verdict)
+    cache = FileCache(log)
     assert cache.get("k", now=999.0) == verdict
     assert cache.get("k", now=1000.0) is None  # a signer certificate expired
-    (tmp_path / "k.json").write_text(json.dumps({"version": 99, "findings": []}))
-    assert cache.get("k", now=0.0) is None
-    (tmp_path / "k.json").write_text(json.dumps({"version": 1}))
-    assert cache.get("k", now=0.0) is None
-    (tmp_path / "k.json").write_text(json.dumps({"version": 1, "recheck_after": "x"}))
-    assert cache.get("k", now=0.0) is None
+    for foreign in ({"version": 99, "findings": []}, {"version": 1}, {"recheck_after": "x"}):
+        log.write_text(json.dumps({"key": "k", "verdict": foreign}) + "\n")
+        assert FileCache(log).get("k", now=0.0) is None
     blocked = tmp_path / "file"
     blocked.write_text("")
-    FileCache(blocked / "sub").put("k", verdict)  # cannot write: ignored, no exception
+    FileCache(blocked / "sub.jsonl").put("k", verdict)  # cannot write: ignored, no exception
+    assert FileCache(blocked / "sub.jsonl").get("k", now=0.0) is None
+
+
+def test_runs_append_to_one_log_that_is_compacted_and_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "verdicts.jsonl"
+    old, new = forms.FormVerdict((), checked_at=1.0), forms.FormVerdict((), checked_at=2.0)
+    first, second = FileCache(log), FileCache(log)
+    first.get("a", 0.0), second.get("b", 0.0)  # both read the log before either writes
+    first.put_many([("a", old)])
+    second.put_many([("b", old), ("a", new)])
+    assert FileCache(log).get("a", 0.0) == new and FileCache(log).get("b", 0.0) == old
+    with log.open("ab") as out:
+        out.write(b'{"key": "c", "verdict": {"versi')  # a run killed halfway
+    assert FileCache(log).get("c", 0.0) is None and FileCache(log).get("a", 0.0) == new
+    for _ in range(2):  # made again: each run adds a line (after the broken one, not in it)
+        FileCache(log).put_many([("a", new)])
+    monkeypatch.setattr(caches, "COMPACT_MIN_LINES", 1)
+    FileCache(log).get("a", 0.0)  # 6 lines (one broken) for 2 entries: written back
+    assert len(log.read_bytes().splitlines()) == 2
+    assert FileCache(log).get("a", 0.0) == new and FileCache(log).get("b", 0.0) == old
+    monkeypatch.setattr(caches, "MAX_LOG_BYTES", 10)
+    assert FileCache(log).get("a", 0.0) is None  # too big to be ours: started again
+    assert log.read_bytes() == b""
 
 
 def test_a_warm_validate_does_not_import_pyhanko(repo: Path, isolated_form_cache: Path) -> None:
