@@ -109,9 +109,10 @@ env_option = click.option(
 def desk_file(file: Path, repo: Path | None) -> Any:
     from provisioner.desk.draft import load_desk_file
     from provisioner.rules.run import find_repo_root
+    from provisioner.runtime import catalog_memory
 
     root = repo.resolve() if repo is not None else find_repo_root(file.absolute().parent)
-    return load_desk_file(file, root)
+    return load_desk_file(file, root, catalog_memory(root))
 
 
 # Messages that state what was checked: written only for a file that validates (or --force).

@@ -42,9 +42,10 @@ def entity(
     from provisioner.catalog import load_catalog
     from provisioner.desk.eligibility import verdicts
     from provisioner.desk.messages import MessageProblem, render_for_entity
+    from provisioner.runtime import catalog_memory
 
     root = resolve_repo(repo)
-    catalog, problems = load_catalog(root)
+    catalog, problems = load_catalog(root, catalog_memory(root))
     if catalog is None:
         raise FatalError(
             "the catalog cannot be loaded: "

@@ -110,12 +110,12 @@ def new(
     from provisioner.desk.messages import MessageProblem, entity_names, render_for_entity
     from provisioner.desk.start import StartProblem, Ticket, next_step, start, text_problem
     from provisioner.rules.run import validate
-    from provisioner.runtime import local_edges
+    from provisioner.runtime import catalog_memory, local_edges
 
     if interactive is None:
         interactive = sys.stdin.isatty()
     root = resolve_repo(repo)
-    catalog, problems = load_catalog(root)
+    catalog, problems = load_catalog(root, catalog_memory(root))
     if catalog is None:
         raise FatalError(
             "the catalog cannot be loaded: "

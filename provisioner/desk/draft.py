@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from provisioner.catalog import Catalog, load_catalog
+from provisioner.catalog import Catalog, CatalogMemory, load_catalog
 from provisioner.diagnostics import Finding
 from provisioner.errors import FatalError
 from provisioner.loading.loader import load_model, model_diagnostics
@@ -45,9 +45,9 @@ def _summary(diags: list[Finding]) -> str:
     return "; ".join(f"{d.line}:{d.column} {d.code} {d.message}" for d in diags if d.is_error)
 
 
-def load_desk_file(path: Path, repo_root: Path) -> DeskFile:
-    """The integration in `path`, leniently, and the repository's catalog."""
-    catalog, cdiags = load_catalog(repo_root)
+def load_desk_file(path: Path, repo_root: Path, catalogs: CatalogMemory | None = None) -> DeskFile:
+    """The integration in `path`, leniently, and the repository's catalog (kept in catalogs)."""
+    catalog, cdiags = load_catalog(repo_root, catalogs)
     if catalog is None:
         raise DeskProblem(f"the catalog cannot be loaded: {_summary(cdiags)}; run `validate`")
     path = canonical_path(path)  # '..' or a linked folder: the same file validate reads

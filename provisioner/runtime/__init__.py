@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provisioner.documents.edges import DocumentEdges
+
+if TYPE_CHECKING:
+    from provisioner.catalog import CatalogMemory
 
 
 def local_edges(
@@ -42,3 +46,17 @@ def local_edges(
         results=ResultFile(repo_root / RESULTS_CACHE, tool) if cached else None,
         catalog=ResultFile(repo_root / CATALOG_CACHE, tool) if cached else None,
     )
+
+
+def catalog_memory(
+    repo_root: Path, environ: Mapping[str, str] | None = None
+) -> CatalogMemory | None:
+    """Where the repository's catalog is kept between runs; None when caches are off
+    (HESTIA_PROVISIONER_NO_CACHE=1). For the commands that read the catalog alone."""
+    import os
+
+    from provisioner.runtime.results import CATALOG_CACHE, ResultFile
+    from provisioner.runtime.settings import Settings
+
+    settings = Settings.read(os.environ if environ is None else environ)
+    return ResultFile(repo_root / CATALOG_CACHE) if settings.cache else None

@@ -39,11 +39,11 @@ class Memory:
         self.state = json.loads(json.dumps(state))
 
 
-def _no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_parsing_of_the_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object) -> None:
         raise AssertionError("the catalog was parsed although it was kept")
 
-    monkeypatch.setattr("provisioner.loading.loader.parse_model", refuse)
+    monkeypatch.setattr("provisioner.catalog._parse_catalog", refuse)
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_a_kept_catalog_is_the_parsed_one(
     memory = Memory()
     assert load_catalog(full_catalog, memory) == (parsed, findings)
     assert memory.saves == 1
-    _no_parsing(monkeypatch)
+    _no_parsing_of_the_catalog(monkeypatch)
     kept, again = load_catalog(full_catalog, memory)
     assert (kept, again) == (parsed, findings)
     assert kept is not None
@@ -91,7 +91,7 @@ def test_a_broken_catalog_s_findings_are_kept_too(
     catalog, findings = load_catalog(empty_repo, memory)
     assert catalog is None
     assert [(d.file, d.code) for d in findings] == [("catalog/entities.yaml", "CATALOG-NIF")]
-    _no_parsing(monkeypatch)
+    _no_parsing_of_the_catalog(monkeypatch)
     assert load_catalog(empty_repo, memory) == (None, findings)
 
 
@@ -166,3 +166,25 @@ def test_validate_keeps_the_catalog_under_provisioner_cache(empty_repo: Path, ru
     assert run_cli(["validate", "--repo", str(empty_repo)]).output == result.output
     assert (empty_repo / CATALOG_CACHE).is_file()
     assert run_cli(["validate", "--repo", str(empty_repo)]).output == result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["entity", "Castelldefels"],
+        ["message", "pre-ready", "integrations/0805690004/solucions-socials-digitals.yaml"],
+    ],
+)
+def test_the_desk_commands_use_the_kept_catalog(
+    sample_repo: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.chdir(sample_repo)
+    monkeypatch.setenv("HESTIA_PROVISIONER_NO_CACHE", "1")
+    uncached = run_cli(args)
+    assert not (sample_repo / CATALOG_CACHE).exists()
+    monkeypatch.delenv("HESTIA_PROVISIONER_NO_CACHE")
+    assert run_cli(args).output == uncached.output
+    assert (sample_repo / CATALOG_CACHE).is_file()
+    _no_parsing_of_the_catalog(monkeypatch)
+    again = run_cli(args)
+    assert (again.exit_code, again.output) == (uncached.exit_code, uncached.output)
