@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from provisioner.diagnostics import Code, Finding, error, register_codes
+from provisioner.diagnostics import SEVERITIES, Code, Finding, error, register_codes
 from provisioner.identifiers import ine10_problem, nif_problem
 from provisioner.sharepoint_names import hidden_characters, name_problem
 
@@ -375,16 +375,21 @@ def catalog_from_json(
     folder: Path, state: Mapping[str, Any]
 ) -> tuple[Catalog | None, list[Finding]] | None:
     """The catalog and findings catalog_to_json kept; None when the state is not of that shape."""
-    from provisioner.model import IpPolicy, Register, Service, trusted
-
     try:
         diags = [
             Finding(d["severity"], d["code"], d["message"], d["file"], d["line"], d["column"])
             for d in state["diags"]
         ]
+        if not all(
+            d.severity in SEVERITIES and isinstance(d.message, str) and isinstance(d.line, int)
+            for d in diags
+        ):
+            return None
         models = state["catalog"]
         if models is None:
             return None, diags
+        from provisioner.model import IpPolicy, Register, Service, trusted
+
         policy = trusted(IpPolicy, models["ip_policy"])
         networks = tuple(ipaddress.ip_network(r.cidr, strict=True) for r in policy.allow)
         service = trusted(Service, models["service"])

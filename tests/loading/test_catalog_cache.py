@@ -110,11 +110,16 @@ def test_a_changed_byte_in_any_file_reads_the_catalog_again(empty_repo: Path, na
         assert "Ajuntament de Vic (Osona)" in {e.name for e in after.register.eligible}
 
 
+_finding = {"file": "catalog/service.yaml", "line": 1, "column": 1, "code": "X", "message": "m"}
+
+
 @pytest.mark.parametrize(
     "damage",
     [
         lambda state: {**state, "catalog": {"service": 5}},
         lambda state: {**state, "diags": [{"severity": "error"}]},
+        lambda state: {**state, "diags": [{**_finding, "severity": "fatal"}]},
+        lambda state: {**state, "diags": [{**_finding, "line": "1"}]},
         lambda state: {**state, "catalog": {**state["catalog"], "ip_policy": {"allow": [{}]}}},
         lambda state: {"key": state["key"]},
     ],
