@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from provisioner.diagnostics import Code, Finding
-from provisioner.documents.evidence import Expectations, check_evidence
 from provisioner.identifiers import ine10_problem
 from provisioner.rules import RuleContext, file_rule
 from provisioner.source import Source
@@ -118,6 +117,9 @@ def homologation_evidence(src: Source, ctx: RuleContext) -> Iterator[Finding]:
         return
     if ine10_problem(integration.entity.ine10):
         return  # reported by ine10_format; every request would only look foreign
+    # Imported here: the XML checks are needed only by files that name evidence (or go to PRO).
+    from provisioner.documents.evidence import Expectations, check_evidence
+
     service = ctx.catalog.service
     want = Expectations(
         entity_ine10=integration.entity.ine10,
