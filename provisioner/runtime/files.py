@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +17,8 @@ def write_atomically(
     linked under the final name. durable: flushed to disk before it gets its name.
     OSError when the folder cannot be written.
     """
+    import tempfile  # here: a run that writes nothing need not import it (and shutil, bz2...)
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
