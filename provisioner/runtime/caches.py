@@ -18,10 +18,12 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provisioner.documents.form import FormVerdict, verdict_from_json, verdict_to_json
 from provisioner.runtime.files import write_atomically
+
+if TYPE_CHECKING:  # the form checks are imported when a verdict is read or written
+    from provisioner.documents.form import FormVerdict
 
 FORMS_CACHE = Path(".provisioner") / "cache" / "form-verdicts.jsonl"
 ISSUERS_CACHE = Path(".provisioner") / "cache" / "cda-issuers.txt"
@@ -98,6 +100,8 @@ class FileCache:
         return self._entries
 
     def get(self, key: str, now: float) -> FormVerdict | None:
+        from provisioner.documents.form import verdict_from_json
+
         return verdict_from_json(self._load().get(key), now)
 
     def put(self, key: str, verdict: FormVerdict) -> None:
@@ -105,6 +109,8 @@ class FileCache:
 
     def put_many(self, items: Sequence[tuple[str, FormVerdict]]) -> None:
         """Every verdict in one append."""
+        from provisioner.documents.form import verdict_to_json
+
         entries = self._load()
         lines = []
         for key, verdict in items:

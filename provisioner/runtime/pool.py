@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from provisioner.documents.form import (
-    FormJob,
-    FormVerdict,
-    check_form,
-    check_serially,
-    load_pyhanko,
-)
+# The form checks are imported when forms are checked: a run that checks none (or replays the
+# last run's results) does not load them.
+if TYPE_CHECKING:
+    from provisioner.documents.form import FormJob, FormVerdict
 
 #: Below this many forms to check, starting processes costs more than it saves: most forms are
 #: proven in 1-2 ms (documents.signature_proof), and a pool takes tens of milliseconds to start.
@@ -29,6 +27,8 @@ def _start_worker(anchors_der: tuple[bytes, ...]) -> None:
 
 
 def _check_job(job: FormJob) -> FormVerdict:
+    from provisioner.documents.form import check_form
+
     return check_form(job.data, _anchors, job.parties, job.moment)
 
 
@@ -48,6 +48,8 @@ class PooledFormChecker:
     def __call__(
         self, jobs: Sequence[FormJob], anchors_der: tuple[bytes, ...]
     ) -> list[FormVerdict]:
+        from provisioner.documents.form import check_serially, load_pyhanko
+
         workers = min(self.workers, len(jobs))
         if workers <= 1 or len(jobs) < self.min_jobs:
             return check_serially(jobs, anchors_der)
