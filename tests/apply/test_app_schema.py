@@ -55,8 +55,10 @@ _ODD = st.one_of(
         ["", "PRO", "DEV", "0805690004\n", "080569000", "b12345678", "A" * 64, "a" * 64, "1a2b"]
     ),
     st.text(max_size=4),
-    st.just([]),
-    st.just({}),
+    # builds: a new list or dict at each draw; st.just would share one object, and a change
+    # placed inside it could then make the document contain itself.
+    st.builds(list),
+    st.builds(dict),
 )
 
 
