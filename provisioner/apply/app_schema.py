@@ -91,7 +91,20 @@ def _compile(node: Any, defs: Mapping[str, Any], done: dict[str, Check]) -> Chec
         if not isinstance(least, int):
             raise _Unsupported
         checks.append(lambda value: not isinstance(value, list) or len(value) >= least)
-    return lambda value: all(check(value) for check in checks)
+    return _all_of(checks)
+
+
+def _all_of(checks: list[Check]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+
+    def every(value: Any) -> bool:
+        for check in checks:  # noqa: SIM110 (a loop: no generator made per value)
+            if not check(value):
+                return False
+        return True
+
+    return every
 
 
 def _object_checks(
@@ -105,18 +118,19 @@ def _object_checks(
     if fields:
 
         def each_field(value: Any) -> bool:
-            if not isinstance(value, dict):
-                return True
-            return all(check(value[name]) for name, check in fields.items() if name in value)
+            if isinstance(value, dict):
+                for name, check in fields.items():
+                    if name in value and not check(value[name]):
+                        return False
+            return True
 
         checks.append(each_field)
     if "required" in node:
         required = node["required"]
-        if not isinstance(required, list):
+        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
             raise _Unsupported
-        checks.append(
-            lambda value: not isinstance(value, dict) or all(r in value for r in required)
-        )
+        needed = frozenset(required)
+        checks.append(lambda value: not isinstance(value, dict) or needed <= value.keys())
     if "additionalProperties" in node:
         extra = node["additionalProperties"]
         if extra is not False and extra is not True:

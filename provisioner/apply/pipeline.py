@@ -351,7 +351,8 @@ def apply(
     if dry_run:
         return result
     app_name = app_file(plan.environment)
-    problems = app_config_problems(plan.ledger_files[app_name])
+    app_data = plan.ledger_file(app_name)
+    problems = app_config_problems(app_data)
     if problems:  # before anything is stored: a document APP cannot read changes nothing
         result.status = "output-invalid"
         result.error = (
@@ -398,9 +399,7 @@ def apply(
         result.files_created = store.writes.files
     result.app_path = out_dir / app_name
     try:
-        result.app_written = _write_if_changed(
-            result.app_path, plan.ledger_files[result.app_path.name]
-        )
+        result.app_written = _write_if_changed(result.app_path, app_data)
     except OSError as exc:
         result.status = "output-failed"
         result.error = f"cannot write {result.app_path}: {exc.strerror}"

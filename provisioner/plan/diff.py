@@ -211,6 +211,12 @@ class Plan:
         """The next ledger commit's files, serialised (only apply needs the bytes)."""
         return {name: canonical_json(data) for name, data in self.ledger_docs.items()}
 
+    def ledger_file(self, name: str) -> bytes:
+        """One of ledger_files, without serialising the others when they were not needed yet
+        (an apply with nothing to record writes only the APP configuration)."""
+        made = self.__dict__.get("ledger_files")  # where cached_property keeps its value
+        return made[name] if made is not None else canonical_json(self.ledger_docs[name])
+
     @property
     def refused(self) -> bool:
         return bool(self.errors) or self.safety.blocks
