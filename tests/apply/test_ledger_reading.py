@@ -243,3 +243,19 @@ def test_the_fast_certificate_check_agrees_with_the_named_one(value: Any) -> Non
     assert _fields_ok(value, _CERTIFICATE, {}) == (
         _fields_problem(value, _CERTIFICATE, "certificate") is None
     )
+
+
+def test_plan_and_apply_leave_the_cyclic_collector_as_they_found_it(repo: Path) -> None:
+    """They freeze what they made while they render; the tests' own process gets it back."""
+    import gc
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert apply_cli(repo, "PRE")[0].exit_code == 0
+    assert plan(repo).exit_code == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        assert plan(repo).exit_code == 0
+        assert not gc.isenabled() and gc.get_freeze_count() == 0  # nothing frozen, still off
+    finally:
+        gc.enable()
