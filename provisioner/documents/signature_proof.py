@@ -38,7 +38,9 @@ from typing import Any
 
 #: Subfilters of a CMS signature of a byte range (what pyHanko validates as such).
 SUBFILTERS = frozenset({"/adbe.pkcs7.detached", "/ETSI.CAdES.detached"})
-#: Signed attributes whose meaning is fully checked here, or that pyHanko ignores.
+#: Signed attributes whose meaning is checked here (or by pyHanko's own code that the proof
+#: calls), or that pyHanko's validation does not read: a signature policy and a commitment type
+#: (PAdES-EPES, as Spanish signing software makes by default) are declarations, not checks.
 KNOWN_SIGNED_ATTRIBUTES = frozenset(
     {
         "content_type",
@@ -48,6 +50,8 @@ KNOWN_SIGNED_ATTRIBUTES = frozenset(
         "signing_certificate_v2",
         "cms_algorithm_protection",
         "smime_capabilities",
+        "signature_policy_identifier",
+        "commitment_type",
     }
 )
 DIGESTS = ("sha256", "sha384", "sha512")

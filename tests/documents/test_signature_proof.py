@@ -286,6 +286,33 @@ def test_a_cms_made_by_other_software_is_proven(pki: Pki, signed: bytes) -> None
         assert codes(both_ways(form, anchors(pki))) == []
 
 
+def _policy_attributes() -> list[Any]:
+    """A signature policy and a commitment type, as PAdES-EPES signing software adds them."""
+    from asn1crypto import cms
+
+    forms.load_pyhanko()  # registers the CAdES attribute types with asn1crypto
+    from pyhanko.sign.ades import cades_asn1
+
+    policy = cades_asn1.SignaturePolicyIdentifier(
+        name="signature_policy_id",
+        value={
+            "sig_policy_id": "2.16.724.1.3.1.1.2.1.9",
+            "sig_policy_hash": {"digest_algorithm": {"algorithm": "sha1"}, "digest": b"\0" * 20},
+        },
+    )
+    commitment = {"commitment_type_id": "1.2.840.113549.1.9.16.6.5"}  # proof of approval
+    return [
+        cms.CMSAttribute({"type": "signature_policy_identifier", "values": [policy]}),
+        cms.CMSAttribute({"type": "commitment_type", "values": [commitment]}),
+    ]
+
+
+def test_a_signature_with_a_policy_and_a_commitment_type_is_proven(pki: Pki, signed: bytes) -> None:
+    form = resigned(signed, pki.signer(), extra_signed=_policy_attributes())
+    assert proven(form, anchors(pki))
+    assert codes(both_ways(form, anchors(pki))) == []
+
+
 def test_the_proof_leaves_the_signer_to_the_register_check(pki: Pki, pdf: bytes) -> None:
     provider = demo_pki.make_signer(
         pki.intermediate, PROVIDER_NAME, PROVIDER_NIF, key_type="ec", key_size=256, **pki_times()
