@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,7 @@ class ChainCommit:
     signer: str  # the allowed-signers principal that signed, if any
     message: str
 
-    @property
+    @cached_property
     def trailers(self) -> dict[str, str]:
         return parse_trailers(self.message)
 

@@ -238,9 +238,11 @@ def commit_message(
 
 def parse_trailers(message: str) -> dict[str, str]:
     """The `Key: value` lines of a ledger commit message's last paragraph that this tool writes."""
-    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
+    # The last paragraph, found from the end: a first apply's message names every integration.
+    # (Where blank lines run together, this drops no more than an empty first line.)
+    last = message.strip().rpartition("\n\n")[2]
     out: dict[str, str] = {}
-    for line in paragraphs[-1].splitlines() if paragraphs else []:
+    for line in last.splitlines():
         name, sep, value = line.partition(": ")
         if sep and name in TRAILERS and name not in out:
             out[name] = value.strip()

@@ -259,3 +259,29 @@ def test_plan_and_apply_leave_the_cyclic_collector_as_they_found_it(repo: Path) 
         assert not gc.isenabled() and gc.get_freeze_count() == 0  # nothing frozen, still off
     finally:
         gc.enable()
+
+
+def _trailers_by_paragraphs(message: str) -> dict[str, str]:
+    """The definition: the trailers of the last paragraph that is not blank."""
+    from provisioner.plan.ledger_format import TRAILERS
+
+    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
+    out: dict[str, str] = {}
+    for line in paragraphs[-1].splitlines() if paragraphs else []:
+        name, sep, value = line.partition(": ")
+        if sep and name in TRAILERS and name not in out:
+            out[name] = value.strip()
+    return out
+
+
+_PIECES = st.sampled_from(
+    ["\n", "\n\n", "\n\n\n", " ", "\r\n", "x", "Source-Commit: abc", "Environment: PRE", ": "]
+)
+
+
+@settings(deadline=None, max_examples=400)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=4)), max_size=12).map("".join))
+def test_trailers_are_read_from_the_last_paragraph(message: str) -> None:
+    from provisioner.plan.ledger_format import parse_trailers
+
+    assert parse_trailers(message) == _trailers_by_paragraphs(message)
