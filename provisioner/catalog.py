@@ -15,6 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from provisioner.diagnostics import SEVERITIES, Code, Finding, error, register_codes
 from provisioner.identifiers import ine10_problem, nif_problem
+from provisioner.layout import CATALOG_DIR as CATALOG_DIR
+from provisioner.layout import IP_POLICY_FILE as IP_POLICY_FILE
+from provisioner.layout import REGISTER_FILE as REGISTER_FILE
+from provisioner.layout import SERVICE_FILE as SERVICE_FILE
 from provisioner.sharepoint_names import hidden_characters, name_problem
 
 # The models (pydantic) and the YAML loader are imported where a catalog is parsed or built:
@@ -85,10 +89,6 @@ register_codes(
     ),
 )
 
-CATALOG_DIR = "catalog"
-SERVICE_FILE = "service.yaml"
-IP_POLICY_FILE = "ip-policy.yaml"
-REGISTER_FILE = "entities.yaml"
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -54,7 +54,7 @@ def validate(
     from contextlib import AbstractContextManager, nullcontext
 
     from provisioner.cli.render import FORMATS
-    from provisioner.rules.run import validate as run
+    from provisioner.rules.run import findings
     from provisioner.runtime import local_edges
     from provisioner.runtime.progress import terminal_progress
 
@@ -68,7 +68,7 @@ def validate(
             catalog = catalog_at(open_repo(root), catalog_ref)
         with catalog as other:
             edges = local_edges(root, cache=not no_cache, progress=progress)
-            report = run(root, paths, edges=edges, catalog_from=other, now=current_time())
+            report = findings(root, paths, edges=edges, catalog_from=other, now=current_time())
     finally:
         if progress is not None:
             progress.close()

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from provisioner.catalog import CatalogMemory
     from provisioner.documents.cda import IssuerMarks
     from provisioner.documents.form import FormChecker, VerdictCache
-    from provisioner.rules.incremental import ResultMemory
+    from provisioner.rules.kept import ResultMemory
 
 
 @dataclass(frozen=True)

@@ -2,25 +2,32 @@
 
 A rule is a small function that returns findings and never raises. It declares every code it can
 emit (severity, one-line summary, how to fix) in its decorator; a code declared twice is refused
-when the module is imported. File rules see one integration at a time; set rules see all of them
-(duplicates, overlaps). Adding a rule is writing the function in one of the modules below and
-decorating it. Codes emitted outside rules (loader, catalog, plan, history) are declared with
-`register_codes` in their own modules; `all_codes()` lists them all (`hestia-provisioner rules`).
+when the module is imported. File rules see one integration at a time; set rules see the facts
+of all of them (duplicates, overlaps: provisioner.source.Facts, kept between runs); batched
+rules see many loaded files at once but judge each alone (forms checked in parallel). Adding a
+rule is writing the function in one of the modules below and decorating it. Codes emitted
+outside rules (loader, catalog, plan, history) are declared with `register_codes` in their own
+modules; `all_codes()` lists them all (`hestia-provisioner rules`).
+
+Imports no model or catalog at run time: the replay of an unchanged run (rules.kept) loads none.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provisioner.catalog import Catalog
 from provisioner.diagnostics import CODES, Code, Finding, register_codes
 from provisioner.documents.edges import DocumentEdges
 from provisioner.loading.paths import RepositoryFiles
-from provisioner.source import Source
+
+if TYPE_CHECKING:  # not imported at run time: replaying an unchanged run loads no model
+    from provisioner.catalog import Catalog
+    from provisioner.source import Facts, Source
 
 
 @dataclass
@@ -34,14 +41,26 @@ class RuleContext:
     memo: dict[str, Any] = field(default_factory=dict)
     # The time of the run: what depends on the clock (expiry) is judged at it.
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # path -> SHA-256 of the bytes the rules read there (None: they read two different ones).
+    read_digests: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def repo_root(self) -> Path:
         return self.files.root
 
+    def read(self, path: Path, limit: int) -> bytes:
+        """A document's bytes (RepositoryFiles.read), noting their SHA-256: a file's kept result
+        is keyed by the bytes its rules saw, not by what a later read finds."""
+        data = self.files.read(path, limit)
+        sha256 = hashlib.sha256(data).hexdigest()
+        if self.read_digests.setdefault(str(path), sha256) != sha256:
+            self.read_digests[str(path)] = None
+        return data
 
-FileCheck = Callable[[Source, RuleContext], Iterable[Finding]]
-SetCheck = Callable[[Sequence[Source], RuleContext], Iterable[Finding]]
+
+FileCheck = Callable[["Source", RuleContext], Iterable[Finding]]
+SetCheck = Callable[[Sequence["Facts"], RuleContext], Iterable[Finding]]
+BatchCheck = Callable[[Sequence["Source"], RuleContext], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
@@ -49,7 +68,7 @@ class Rule:
     name: str
     codes: tuple[Code, ...]
     doc: str
-    check: Any  # FileCheck or SetCheck
+    check: Any  # FileCheck, SetCheck or BatchCheck
     per_file: bool
 
 
@@ -79,12 +98,22 @@ def file_rule(*codes: Code) -> Callable[[FileCheck], FileCheck]:
     return register
 
 
-def set_rule(*codes: Code, batched: bool = False) -> Callable[[SetCheck], SetCheck]:
-    """Register a rule over every file; codes: every code it can emit. batched: a rule whose
-    findings each concern one file alone."""
+def set_rule(*codes: Code) -> Callable[[SetCheck], SetCheck]:
+    """Register a rule over the facts of every loaded file; codes: every code it can emit."""
 
     def register(fn: SetCheck) -> SetCheck:
-        _register(BATCHED_RULES if batched else SET_RULES, fn, codes, False)
+        _register(SET_RULES, fn, codes, False)
+        return fn
+
+    return register
+
+
+def batched_rule(*codes: Code) -> Callable[[BatchCheck], BatchCheck]:
+    """Register a rule over many loaded files at once whose findings each concern one file and
+    depend on it alone (kept and reused per file); codes: every code it can emit."""
+
+    def register(fn: BatchCheck) -> BatchCheck:
+        _register(BATCHED_RULES, fn, codes, False)
         return fn
 
     return register

@@ -23,8 +23,8 @@ from provisioner.documents.identity import (
 )
 from provisioner.loading.paths import TooLarge
 from provisioner.loading.raw import MAX_BYTES
-from provisioner.rules import RuleContext, file_rule, set_rule
-from provisioner.source import Source
+from provisioner.rules import RuleContext, batched_rule, file_rule, set_rule
+from provisioner.source import Facts, Source
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -224,7 +224,7 @@ def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     anchors = trust(ctx)
     trust_users(ctx).add(src.rel)
     try:
-        data = ctx.files.read(path, MAX_CERTIFICATE_BYTES)
+        data = ctx.read(path, MAX_CERTIFICATE_BYTES)
     except TooLarge:
         yield error(
             src.rel,
@@ -256,6 +256,13 @@ def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Finding]:
         yield _place(src, "cda", finding, "cda")
 
 
+def facts_of(src: Source, ctx: RuleContext) -> Facts:
+    """What the checks across files know of src, once its file rules and batched rules ran."""
+    read = ctx.memo.get(READ_MEMO, {}).get(src.rel)
+    form = read.form if read is not None else None
+    return Facts.of(src, cda_fingerprint(src, ctx), form.sha256 if form is not None else None)
+
+
 def cda_fingerprint(src: Source, ctx: RuleContext) -> str | None:
     """The SHA-256 of a source's CDA: from this run's memo, else read from the file."""
     known: dict[str, str | None] = ctx.memo.get(FINGERPRINT_MEMO, {})
@@ -273,26 +280,26 @@ def cda_fingerprint(src: Source, ctx: RuleContext) -> str | None:
         "check which provider owns the certificate",
     ),
 )
-def cda_one_provider(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
+def cda_one_provider(files: Sequence[Facts], ctx: RuleContext) -> Iterator[Finding]:
     """One certificate belongs to one provider: two providers never share a CDA."""
-    first: dict[str, Source] = {}
-    for src in sources:
-        sha256 = cda_fingerprint(src, ctx)
+    first: dict[str, Facts] = {}
+    for src in files:
+        sha256 = src.cda_sha256
         if sha256 is None:
             continue
         owner = first.setdefault(sha256, src)
-        if owner.integration.provider.nif != src.integration.provider.nif:
+        if owner.provider_nif != src.provider_nif:
             yield error(
                 src.rel,
                 *src.at("cda"),
                 "CDA-DUPLICATE",
                 f"cda: this certificate (SHA-256 {sha256[:16]}…) is also the CDA of "
-                f"provider {owner.integration.provider.name} ({owner.integration.provider.nif}) "
+                f"provider {owner.provider_name} ({owner.provider_nif}) "
                 f"in {owner.rel}; each provider must send its own application certificate",
             )
 
 
-@set_rule(
+@batched_rule(
     Code("FORM-NOT-PDF", "error", "form is not a PDF", "commit the signed PDF form"),
     Code(
         "FORM-UNREADABLE",
@@ -350,7 +357,6 @@ def cda_one_provider(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Fi
         "a field of the signed revision says something else than the file",
         "fix the file, or ask the entity to sign a form with these values",
     ),
-    batched=True,
 )
 def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
     """The form is a PDF signed by the entity of the register, intact, whole, trusted, and (when
@@ -369,7 +375,7 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Findin
         if path is None:
             continue
         try:
-            data = ctx.files.read(path, MAX_FORM_BYTES)
+            data = ctx.read(path, MAX_FORM_BYTES)
         except TooLarge:
             limit = MAX_FORM_BYTES // (1024 * 1024)
             yield _place(
@@ -429,19 +435,16 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Findin
         "each integration needs the form the entity signed for it",
     ),
 )
-def forms_unique(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
+def forms_unique(files: Sequence[Facts], ctx: RuleContext) -> Iterator[Finding]:
     """One signed form authorises one integration: the same PDF in two integrations is refused.
 
     Reusing a form would grant another certificate and other IPs on the strength of a
-    signature given for something else. Reads the forms' SHA-256 that the form rule kept (for
-    files reused from the validation cache too).
+    signature given for something else. Compares the forms' SHA-256 that the form rule read.
     """
-    read = ctx.memo.get(READ_MEMO, {})
-    uses: dict[str, list[Source]] = {}
-    for src in sources:
-        form = getattr(read.get(src.rel), "form", None)
-        if form is not None:
-            uses.setdefault(form.sha256, []).append(src)
+    uses: dict[str, list[Facts]] = {}
+    for src in files:
+        if src.form_sha256 is not None:
+            uses.setdefault(src.form_sha256, []).append(src)
     for digest, users in uses.items():
         for src in users if len(users) > 1 else ():
             others = ", ".join(o.rel for o in users if o is not src)

@@ -132,7 +132,7 @@ def homologation_evidence(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     )
     usable = ctx.files.usable
     evidence = [(written, usable(src.folder, written)) for written in integration.homologation]
-    for finding in check_evidence(evidence, want, ctx.files.read):
+    for finding in check_evidence(evidence, want, ctx.read):
         if finding.where:
             where = src.at(*finding.where)
         elif integration.homologation:

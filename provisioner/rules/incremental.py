@@ -1,8 +1,7 @@
-"""Incremental validation: a file's results from the last run, reused while nothing changed.
+"""Incremental validation: each file's result of the last run, reused while nothing it depends on
+changed (provisioner.rules.kept says what is kept and when it still holds).
 
-Pure: the edge (provisioner.runtime.results) keeps the state between runs and lends it as a
-ResultMemory; this module decides what may be reused. A file's result is reused only when all
-of these are as they were:
+A file's result is reused only when all of these are as they were:
 - the tool's version, the catalog's three files and the trusted roots' files (the context; any
   change drops every result);
 - the bytes of the YAML file;
@@ -10,31 +9,25 @@ of these are as they were:
   it has) and the bytes of the file behind it;
 - for the signed form, that no certificate validity bound (signers, trusted CAs) lies between
   the time of its check and now.
-What depends on the clock and changes without any file changing (a CDA that expires) is
-computed again on every run from the dates kept here; checks across files (duplicates,
-overlaps) always run again, over every file's model. A result that does not have the expected
-shape is not reused.
+What depends on the clock alone (a CDA that expires) is computed again on every run from the
+dates kept. Checks across files (duplicates, overlaps) always run again, over every file's
+facts (provisioner.source.Facts): a reused file is not loaded for them. Its model is rebuilt
+only when the caller needs every file loaded (the plan); the validate command does not.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from provisioner.catalog import IP_POLICY_FILE, REGISTER_FILE, SERVICE_FILE
 from provisioner.diagnostics import Finding
-from provisioner.documents.form import window_holds
 from provisioner.documents.identity import CertificateIdentity, FileDigest, ReadDocuments
-from provisioner.loading.paths import RepositoryFiles
-from provisioner.loading.sources import relative_name
+from provisioner.loading.tree import Observed, Signature, Tree, relative_name
 from provisioner.rules import BATCHED_RULES, FILE_RULES, SET_RULES, RuleContext, all_rules
 from provisioner.rules.documents import (
-    FINGERPRINT_MEMO,
     FORM_SIGNERS_MEMO,
     FORM_VERDICT_MEMO,
     FORM_VERIFIED_MEMO,
@@ -42,102 +35,89 @@ from provisioner.rules.documents import (
     SERVICE_REL,
     TRUST_MEMO,
     VALIDITY_MEMO,
-    cda_fingerprint,
-    clock_diagnostics,
+    facts_of,
     trust,
     trust_users,
 )
 from provisioner.rules.entity import partial_entity_diagnostics
-from provisioner.source import Source
+from provisioner.rules.kept import (
+    CLOCK_CODES,
+    FILES,
+    MODELS,
+    RUN,
+    SHAPE,
+    ResultMemory,
+    clock_findings,
+    context_key,
+    decode,
+    dependencies_hold,
+    digest,
+    encode,
+    file_state,
+    finding_from_json,
+    finding_to_json,
+    form_window_holds,
+    portable,
+    resolution,
+    run_summary,
+    tree_record,
+)
+from provisioner.source import Facts, Source
 
-#: Changes whenever what an entry holds or means changes.
-SHAPE = 2
-#: Codes a CDA gets from the clock alone: computed again on every run.
-CLOCK_CODES = frozenset({"CDA-NOT-YET-VALID", "CDA-EXPIRED", "CDA-EXPIRING"})
-#: Documents are hashed whole; a path naming something bigger is checked again each run.
-MAX_DEPENDENCY_BYTES = 32 * 1024 * 1024
-
-
-class ResultMemory(Protocol):
-    """Where results are kept between runs (the edge decides): one JSON-like state."""
-
-    def load(self) -> Mapping[str, Any] | None: ...
-
-    def save(self, state: Mapping[str, Any]) -> None: ...
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def context_key(parts: Iterable[tuple[str, bytes | None]]) -> str:
-    """The key of what every file's result depends on: the catalog and the trusted roots.
-
-    The tool's version is the edge's to check (a result file of another version is ignored).
-    """
-    h = hashlib.sha256(f"{SHAPE}\0".encode())
-    for name, data in parts:
-        h.update(name.encode() + b"\0")
-        h.update(b"-" if data is None else digest(data).encode())
-        h.update(b"\0")
-    return h.hexdigest()
+_NOT_KEPT = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 
 
-# --- what a path resolves to, as a comparable value --------------------------------------------
+@dataclass
+class Checked:
+    # Loaded files in file order: every one when check_files was asked for sources, else only
+    # those checked again.
+    sources: list[Source] = field(default_factory=list)
+    diagnostics: list[Finding] = field(default_factory=list)
+    reused: int = 0  # files whose result was reused
 
 
-def resolution(files: RepositoryFiles, folder: Path, written: str) -> list[Any]:
-    """Where a written path leads now: ["problem", code] or ["file", where, sha256 or None]."""
-    found = files.check(folder, written)
-    if isinstance(found, tuple):
-        return ["problem", found[0]]
-    try:
-        data: str | None = digest(files.read(found, MAX_DEPENDENCY_BYTES))
-    except OSError:
-        data = None  # unreadable or too large: never equal to a kept result (see below)
-    return ["file", _portable(found, files.root), data]
+# --- (de)serialising what the rules noted -------------------------------------------------------
 
 
-def _portable(path: Path, root: Path) -> str:
-    """Relative to the repository when inside it: a restored cache works in another checkout.
-
-    root is the run's resolved repository root (validation resolves it first).
-    """
-    text, prefix = str(path), str(root) + os.sep
-    return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-def dependencies_hold(files: RepositoryFiles, folder: Path, kept: Any) -> bool:
-    if not isinstance(kept, list):
-        return False
-    for item in kept:
-        written, was = item
-        now = resolution(files, folder, written)
-        if now != was or (now[0] == "file" and now[2] is None):
-            return False
-    return True
-
-
-# --- (de)serialising what a result holds -------------------------------------------------------
-
-
-def diagnostic_to_json(d: Finding) -> list[Any]:
-    return [d.line, d.column, d.code, d.severity, d.message]
-
-
-def diagnostic_from_json(rel: str, raw: Sequence[Any]) -> Finding:
-    line, column, code, severity, message = raw
-    if severity not in ("error", "warning") or not isinstance(message, str):
-        raise ValueError("not a diagnostic")
-    return Finding(severity, str(code), message, rel, int(line), int(column))
-
-
-def positions_to_json(positions: Mapping[tuple[str | int, ...], tuple[int, int]]) -> list[Any]:
+def positions_to_json(positions: dict[tuple[str | int, ...], tuple[int, int]]) -> list[Any]:
     return [[list(path), line, col] for path, (line, col) in positions.items()]
 
 
 def positions_from_json(raw: Sequence[Any]) -> dict[tuple[str | int, ...], tuple[int, int]]:
     return {tuple(path): (int(line), int(col)) for path, line, col in raw}
+
+
+def facts_to_json(facts: Facts) -> list[Any]:
+    return [
+        facts.fp,
+        facts.ine10,
+        facts.entity_name,
+        facts.provider_nif,
+        facts.provider_name,
+        list(facts.ips),
+        facts.cda_sha256,
+        facts.form_sha256,
+        {key: list(place) for key, place in facts.places.items()},
+    ]
+
+
+def facts_from_json(rel: str, raw: Any) -> Facts:
+    fp, ine10, entity_name, provider_nif, provider_name, ips, cda, form, places = raw
+    texts = (fp, ine10, entity_name, provider_nif, provider_name, *ips)
+    if not all(isinstance(t, str) for t in texts) or not isinstance(places, dict):
+        raise ValueError("not facts")
+    return Facts(
+        rel,
+        fp,
+        ine10,
+        entity_name,
+        provider_nif,
+        provider_name,
+        tuple(ips),
+        None if cda is None else str(cda),
+        None if form is None else str(form),
+        {str(key): (int(line), int(col)) for key, (line, col) in places.items()},
+    )
 
 
 def _identity_to_json(identity: CertificateIdentity | None) -> Any:
@@ -157,19 +137,18 @@ def _identity_from_json(raw: Any) -> CertificateIdentity | None:
     )
 
 
-def _digest_to_json(found: FileDigest | None, root: Path) -> Any:
-    return None if found is None else [_portable(found.path, root), found.sha256, found.size]
+def _digest_to_json(found: FileDigest | None, root: str) -> Any:
+    return None if found is None else [portable(str(found.path), root), found.sha256, found.size]
 
 
 def _digest_from_json(raw: Any, root: Path) -> FileDigest | None:
     if raw is None:
         return None
     where, sha256, size = raw
-    path = Path(where) if os.path.isabs(where) else root / where
-    return FileDigest(path, str(sha256), int(size))
+    return FileDigest(root / where, str(sha256), int(size))
 
 
-def read_to_json(read: ReadDocuments | None, root: Path) -> Any:
+def read_to_json(read: ReadDocuments | None, root: str) -> Any:
     if read is None:
         return None
     return [
@@ -188,37 +167,36 @@ def read_from_json(raw: Any, root: Path) -> ReadDocuments | None:
     )
 
 
-def timestamp(moment: datetime) -> float:
-    return moment.astimezone(UTC).timestamp()
-
-
 # --- one run ---------------------------------------------------------------------------------
 
 
 @dataclass
-class Checked:
-    sources: list[Source] = field(default_factory=list)  # every valid file, in file order
-    diagnostics: list[Finding] = field(default_factory=list)
-    reused: int = 0  # files whose result was reused
+class _Kept:
+    """What the last run kept, as far as it holds in this run's context."""
+
+    run: dict[str, Any] = field(default_factory=dict)
+    entries: dict[str, Any] = field(default_factory=dict)
+    memory: ResultMemory | None = None
+    _models: list[bytes] | None = None
+
+    def model_line(self, index: Any) -> bytes | None:
+        """A loaded file's kept line of the models part (read once, when first needed)."""
+        if self._models is None:
+            data = self.memory.load(MODELS) if self.memory is not None else None
+            self._models = data.split(b"\n") if data else []
+        if type(index) is not int or not 0 <= index < len(self._models):
+            return None
+        return self._models[index]
 
 
-def _context(ctx: RuleContext) -> str:
-    catalog = ctx.catalog
-    parts: list[tuple[str, bytes | None]] = []
-    for name in (SERVICE_FILE, IP_POLICY_FILE, REGISTER_FILE):
-        parts.append((name, _read_or_none(ctx.files, catalog.root / name)))
-    for written, path in zip(
-        catalog.service.trusted_roots, catalog.trusted_root_paths(), strict=True
-    ):
-        parts.append((f"trust:{written}", _read_or_none(ctx.files, path)))
-    return context_key(parts)
-
-
-def _read_or_none(files: RepositoryFiles, path: Path) -> bytes | None:
-    try:
-        return files.read(path, MAX_DEPENDENCY_BYTES)
-    except (OSError, ValueError):
-        return None
+def _load_kept(memory: ResultMemory | None, context: str) -> _Kept:
+    if memory is None:
+        return _Kept()
+    run = decode(memory.load(RUN))
+    if not (isinstance(run, dict) and run.get("shape") == SHAPE and run.get("context") == context):
+        return _Kept(memory=memory)
+    entries = decode(memory.load(FILES))
+    return _Kept(run, entries if isinstance(entries, dict) else {}, memory)
 
 
 def _written_paths(src: Source) -> list[str]:
@@ -226,70 +204,174 @@ def _written_paths(src: Source) -> list[str]:
     return [integration.cda, integration.form, *integration.homologation]
 
 
-def _reuse(kept: Any, sha256: str, rel: str, path: Path, ctx: RuleContext) -> Source | None:
-    """The file's Source rebuilt from its kept result, or None when it must be checked again."""
+def _rebuild(line: bytes | None, rel: str, path: Path, ctx: RuleContext) -> Source | None:
+    """A reused file's Source from its kept model line, with what its rules noted recalled."""
     from provisioner.loading.strict_yaml import Document
     from provisioner.model import trusted_integration
 
-    try:
-        if kept["yaml"] != sha256 or kept["model"] is None:
-            return None
-        absolute = path.absolute()
-        if not dependencies_hold(ctx.files, absolute.parent, kept["deps"]):
-            return None
-        form = kept["form"]
-        if form is not None and not window_holds(form[0], form[1], timestamp(ctx.now)):
-            return None
-        doc = Document(
-            rel,
-            kept["model"],
-            positions_from_json(kept["positions"]),
-            positions_from_json(kept["keys"]),
+    raw = decode(line)
+    if not isinstance(raw, list):
+        return None
+    model, positions, keys, signers, verified, read = raw
+    doc = Document(rel, model, positions_from_json(positions), positions_from_json(keys))
+    src = Source(rel, path.absolute(), ctx.repo_root, trusted_integration(model), doc)
+    if signers is not None:
+        ctx.memo.setdefault(FORM_SIGNERS_MEMO, {})[rel] = tuple(str(s) for s in signers)
+    if isinstance(verified, list) and all(isinstance(v, str) for v in verified):
+        ctx.memo.setdefault(FORM_VERIFIED_MEMO, {})[rel] = tuple(verified)
+    documents = read_from_json(read, ctx.repo_root)
+    if documents is not None:
+        ctx.memo.setdefault(READ_MEMO, {})[rel] = documents
+    return src
+
+
+class _Run:
+    """One pass over the files: what is reused, what is checked again, what will be kept."""
+
+    def __init__(self, ctx: RuleContext, kept: _Kept, seen: Observed, sources: bool) -> None:
+        self.ctx, self.kept, self.seen, self.sources = ctx, kept, seen, sources
+        self.settled_before = kept.memory.settled_before if kept.memory is not None else 0
+        self.warning_days = ctx.catalog.service.certificate_expiry_warning_days
+        self.out = Checked()
+        self.entries: dict[str, Any] = {}  # what this run keeps, per file
+        self.models: list[bytes] = []  # the models part's lines this run keeps
+        # Per loaded file in file order: its kept facts, or its Source (facts once checked).
+        self.slots: list[Facts | Source] = []
+        self.trusting: set[str] = set()  # reused files whose checks needed the trusted roots
+        self.complete = True  # every file's result is kept (a replay of the run is possible)
+
+    def keep(self, rel: str, entry: dict[str, Any]) -> None:
+        self.entries[rel] = entry
+
+    def reuse(self, rel: str, path: Path, entry: Any, sig: Signature | None) -> bool:
+        """Reuse the kept result of a file whose bytes did not change, if what else it depends
+        on holds; False when it must be checked again."""
+        ctx = self.ctx
+        if not entry["loaded"]:  # a file that does not load: its problems depend on its bytes
+            self.out.diagnostics += [finding_from_json(rel, d) for d in entry["diags"]]
+            self.keep(rel, {**entry, "sig": sig})
+            self.out.reused += 1
+            return True
+        folder = str(path.absolute().parent)
+        holds, deps = dependencies_hold(
+            ctx.files, self.seen, folder, entry["deps"], self.settled_before
         )
-        return Source(rel, absolute, ctx.repo_root, trusted_integration(kept["model"]), doc)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
-        return None  # not the shape this version writes: check the file again
+        if not holds or not form_window_holds(entry["form"], ctx.now):
+            return False
+        facts = facts_from_json(rel, entry["facts"])
+        found = [finding_from_json(rel, d) for d in entry["diags"]]
+        found += clock_findings(rel, entry["clock"], self.warning_days, ctx.now)
+        line = self.kept.model_line(entry["m"])
+        if self.sources:
+            src = _rebuild(line, rel, path, ctx)
+            if src is None:
+                return False
+            self.out.sources.append(src)
+        self.out.diagnostics += found
+        self.slots.append(facts)
+        if entry["trust"]:
+            self.trusting.add(rel)
+        index = None
+        if line is not None:
+            index = len(self.models)
+            self.models.append(line)
+        self.keep(rel, {**entry, "sig": sig, "deps": deps or entry["deps"], "m": index})
+        self.out.reused += 1
+        return True
+
+    def summary(
+        self,
+        context: str,
+        paths: Sequence[Path],
+        catalog_findings: Sequence[Finding],
+        across: Sequence[Finding],
+        tree: Tree | None,
+    ) -> dict[str, Any]:
+        """The "run" part (kept.run_summary) of this run."""
+        ctx, root = self.ctx, str(self.ctx.repo_root)
+        every = [relative_name(p, ctx.repo_root) for p in paths]
+        findings: list[Finding] | None = None
+        if self.complete:
+            findings = list(catalog_findings)
+            for rel in every:
+                findings += [finding_from_json(rel, d) for d in self.entries[rel]["diags"]]
+            findings += across
+        kept = [(rel, self.entries[rel]) for rel in every if rel in self.entries]
+        deps = [
+            (str((ctx.repo_root / rel).parent), entry["deps"])
+            for rel, entry in kept
+            if entry["loaded"]
+        ]
+        record = None
+        if tree is not None and self.complete:
+            absolute = [str(p) for p in paths]
+            record = tree_record(tree, root, absolute, deps, self.seen, self.settled_before)
+        known = ctx.memo.get(TRUST_MEMO)
+        return run_summary(
+            context=context,
+            root=root,
+            trust_roots=list(ctx.catalog.service.trusted_roots),
+            warning_days=self.warning_days,
+            every=every,
+            findings=findings,
+            clock=[[rel, *entry["clock"]] for rel, entry in kept if entry["clock"] is not None],
+            windows=[entry["form"] for _, entry in kept if entry["form"] is not None],
+            trust=(
+                [finding_to_json(d) for d in known.problems]
+                if known is not None
+                else self.kept.run.get("trust")
+            ),
+            tree=record,
+        )
 
 
-def check_files(paths: Sequence[Path], ctx: RuleContext, memory: ResultMemory | None) -> Checked:
-    """Load and check every file, reusing kept results where nothing they depend on changed."""
+def check_files(
+    paths: Sequence[Path],
+    ctx: RuleContext,
+    memory: ResultMemory | None,
+    *,
+    sources: bool = True,
+    catalog: Sequence[str] = (),
+    catalog_findings: Sequence[Finding] = (),
+    tree: Tree | None = None,
+) -> Checked:
+    """Load and check every file, reusing kept results where nothing they depend on changed.
+
+    sources: load every file (rebuild reused ones from the kept models); False: only those
+    checked again (the validate command needs findings only). catalog: the catalog's digests
+    (kept.catalog_digests), taken before it was loaded; catalog_findings: its findings, kept
+    for the replay of the run. tree: the walk of integrations/ that found the files, whose
+    real folders spare the path checks of documents below them.
+    """
     from provisioner.loading.raw import read_raw
 
     all_rules()
-    state = memory.load() if memory is not None else None
-    context = _context(ctx) if memory is not None else ""
-    same = isinstance(state, Mapping) and state.get("context") == context
-    kept_files: Mapping[str, Any] = state.get("files", {}) if same and state else {}
-    if not isinstance(kept_files, Mapping):
-        kept_files = {}
-    out = Checked()
-    entries: dict[str, Any] = {}
-    fresh: list[tuple[Source, str, list[Finding]]] = []
-    reused: list[tuple[Source, Mapping[str, Any]]] = []
+    root = str(ctx.repo_root)
+    seen = Observed(root, tree.folders if tree is not None else ())
+    context = ""
+    if memory is not None:
+        trust_roots = list(ctx.catalog.service.trusted_roots)
+        context = context_key(catalog, ctx.catalog.root, trust_roots, ctx.files)
+    kept = _load_kept(memory, context)
+    run = _Run(ctx, kept, seen, sources)
+    out = run.out
+    fresh: list[tuple[Source, str, Signature | None, list[Finding]]] = []
     for path in paths:
         rel = relative_name(path, ctx.repo_root)
+        entry = kept.entries.get(rel)
+        state = file_state(seen, str(path), entry, run.settled_before)
+        if state.same:
+            try:
+                if run.reuse(rel, path, entry, state.sig):
+                    continue
+            except _NOT_KEPT:
+                pass  # not the shape this version writes: check the file again
         raw, problems = read_raw(path, rel, ctx.repo_root)
         if raw is None:
             out.diagnostics += problems
+            run.complete = False
             continue
         sha256 = digest(raw)
-        kept = kept_files.get(rel)
-        if isinstance(kept, Mapping):
-            if kept.get("yaml") == sha256 and kept.get("model") is None and "diags" in kept:
-                try:  # a file that does not load: its problems depend on its bytes alone
-                    out.diagnostics += [diagnostic_from_json(rel, d) for d in kept["diags"]]
-                    entries[rel] = kept
-                    out.reused += 1
-                    continue
-                except (TypeError, ValueError):
-                    pass
-            src = _reuse(kept, sha256, rel, path, ctx)
-            if src is not None:
-                out.sources.append(src)
-                reused.append((src, kept))
-                entries[rel] = kept
-                out.reused += 1
-                continue
         from provisioner.loading.loader import parse_model
         from provisioner.model import Integration
 
@@ -300,99 +382,129 @@ def check_files(paths: Sequence[Path], ctx: RuleContext, memory: ResultMemory | 
                 # has (they depend on the register, which is part of the kept results' context).
                 problems = problems + partial_entity_diagnostics(doc, ctx.catalog)
             out.diagnostics += problems
-            entries[rel] = {
-                "yaml": sha256,
-                "model": None,
-                "diags": [diagnostic_to_json(d) for d in problems],
-            }
+            run.keep(rel, _unloaded_entry(state.sig, sha256, problems))
             continue
         src = Source(rel, path.absolute(), ctx.repo_root, integration, doc)
         out.sources.append(src)
-        fresh.append((src, sha256, problems))
+        run.slots.append(src)
+        fresh.append((src, sha256, state.sig, problems))
+    # What the documents of the files checked again look like before the rules read them (the
+    # signatures kept with the bytes the rules saw).
+    for src, _, _, _ in fresh:
+        for written in _written_paths(src):
+            target = ctx.files.usable(src.folder, written)
+            if target is not None:
+                seen.lstat(str(target))
     # File rules, and the batched rules (forms checked together), on what was not reused.
     found: dict[str, list[Finding]] = {}
-    for src, _, problems in fresh:
+    for src, _, _, problems in fresh:
         mine = found[src.rel] = list(problems)
         for rule in FILE_RULES:
             mine.extend(rule.check(src, ctx))
     stray: list[Finding] = []
-    batch = [src for src, _, _ in fresh]
+    batch = [src for src, _, _, _ in fresh]
     for rule in BATCHED_RULES:
         for d in rule.check(batch, ctx):
             found.get(d.file, stray).append(d)
-    for src, kept in reused:
-        _recall(src, kept, ctx)
-        out.diagnostics += [diagnostic_from_json(src.rel, d) for d in kept["diags"]]
-        out.diagnostics += clock_diagnostics(src, kept.get("cda_validity"), ctx)
-    for src, sha256, _ in fresh:
+    for src, sha256, sig, _ in fresh:
         out.diagnostics += found[src.rel]
-        entry = _entry(src, sha256, found[src.rel], ctx) if memory is not None else None
-        if entry is not None:
-            entries[src.rel] = entry
+        if memory is None:
+            continue
+        made = _entry(src, sha256, sig, found[src.rel], ctx, seen, run)
+        if made is None:
+            run.complete = False
+            continue
+        entry, line = made
+        run.keep(src.rel, entry)
+        run.models.append(line)
     out.diagnostics += stray
+    run.complete = run.complete and not stray
+    facts = [s if isinstance(s, Facts) else facts_of(s, ctx) for s in run.slots]
+    across: list[Finding] = []
     for rule in SET_RULES:
-        out.diagnostics.extend(rule.check(out.sources, ctx))
-    users = trust_users(ctx) | {src.rel for src, kept in reused if kept.get("trust_user")}
-    trust_kept = state.get("trust") if same and state else None
-    if users:
-        out.diagnostics += _trust_problems(ctx, trust_kept)
+        across.extend(rule.check(facts, ctx))
+    if trust_users(ctx) | run.trusting:
+        across += _trust_problems(ctx, kept.run.get("trust"))
+    out.diagnostics += across
     if memory is not None:
-        known = ctx.memo.get(TRUST_MEMO)
-        trust_now = (
-            [diagnostic_to_json(d) for d in known.problems] if known is not None else trust_kept
+        summary = run.summary(context, paths, catalog_findings, across, tree)
+        memory.save(
+            {RUN: encode(summary), FILES: encode(run.entries), MODELS: b"\n".join(run.models)}
         )
-        changed = any(entries[rel] is not kept_files.get(rel) for rel in entries)
-        if not same or changed or trust_now != trust_kept or entries.keys() != kept_files.keys():
-            memory.save({"context": context, "trust": trust_now, "files": entries})
     return out
 
 
 def _trust_problems(ctx: RuleContext, kept: Any) -> list[Finding]:
     if ctx.memo.get(TRUST_MEMO) is None and isinstance(kept, list):
         try:
-            return [diagnostic_from_json(SERVICE_REL, d) for d in kept]
-        except (TypeError, ValueError):
+            return [finding_from_json(SERVICE_REL, d) for d in kept]
+        except _NOT_KEPT:
             pass
     return trust(ctx).problems
 
 
-def _recall(src: Source, kept: Mapping[str, Any], ctx: RuleContext) -> None:
-    """Put what the rules would have noted about a reused file where the later steps look."""
-    ctx.memo.setdefault(FINGERPRINT_MEMO, {})[src.rel] = kept["cda_sha"]
-    if kept["signers"] is not None:
-        ctx.memo.setdefault(FORM_SIGNERS_MEMO, {})[src.rel] = tuple(kept["signers"])
-    verified = kept.get("verified")
-    if isinstance(verified, list) and all(isinstance(v, str) for v in verified):
-        ctx.memo.setdefault(FORM_VERIFIED_MEMO, {})[src.rel] = tuple(verified)
-    read = read_from_json(kept["read"], ctx.repo_root)
-    if read is not None:
-        ctx.memo.setdefault(READ_MEMO, {})[src.rel] = read
+def _unloaded_entry(
+    sig: Signature | None, sha256: str, problems: Sequence[Finding]
+) -> dict[str, Any]:
+    return {
+        "sig": sig,
+        "sha": sha256,
+        "loaded": False,
+        "diags": [finding_to_json(d) for d in problems],
+        "deps": [],
+        "clock": None,
+        "form": None,
+        "trust": False,
+        "facts": None,
+        "m": None,
+    }
 
 
 def _entry(
-    src: Source, sha256: str, diagnostics: Sequence[Finding], ctx: RuleContext
-) -> dict[str, Any] | None:
-    folder = src.folder
+    src: Source,
+    sha256: str,
+    sig: Signature | None,
+    diagnostics: Sequence[Finding],
+    ctx: RuleContext,
+    seen: Observed,
+    run: _Run,
+) -> tuple[dict[str, Any], bytes] | None:
+    """A checked file's entry and models line; None when its result cannot be kept."""
     verdict = ctx.memo.get(FORM_VERDICT_MEMO, {}).get(src.rel)
     form = None
     if verdict is not None:
         if verdict.checked_at is None:
             return None  # a verdict without its time of check: check this file every run
         form = [list(verdict.bounds), verdict.checked_at]
+    validity = ctx.memo.get(VALIDITY_MEMO, {}).get(src.rel)
+    clock = None if validity is None else [*validity, *src.at("cda")]
     signers = ctx.memo.get(FORM_SIGNERS_MEMO, {}).get(src.rel)
-    return {
-        "yaml": sha256,
-        "deps": [[w, resolution(ctx.files, folder, w)] for w in _written_paths(src)],
-        # Every field, defaults too: rebuilding the model then calls no default factory.
-        "model": src.integration.model_dump(),
-        "positions": positions_to_json(src.doc.positions),
-        "keys": positions_to_json(src.doc.key_positions),
-        "diags": [diagnostic_to_json(d) for d in diagnostics if d.code not in CLOCK_CODES],
-        "cda_validity": ctx.memo.get(VALIDITY_MEMO, {}).get(src.rel),
+    root = str(ctx.repo_root)
+    folder = str(src.folder)
+    entry = {
+        "sig": sig,
+        "sha": sha256,
+        "loaded": True,
+        "diags": [finding_to_json(d) for d in diagnostics if d.code not in CLOCK_CODES],
+        "deps": [
+            [w, resolution(ctx.files, seen, folder, w, run.settled_before, ctx.read_digests)]
+            for w in _written_paths(src)
+        ],
+        "clock": clock,
         "form": form,
-        "cda_sha": cda_fingerprint(src, ctx),
-        "signers": None if signers is None else list(signers),
-        "verified": list(ctx.memo.get(FORM_VERIFIED_MEMO, {}).get(src.rel, ())),
-        "read": read_to_json(ctx.memo.get(READ_MEMO, {}).get(src.rel), ctx.repo_root),
-        "trust_user": src.rel in trust_users(ctx),
+        "trust": src.rel in trust_users(ctx),
+        "facts": facts_to_json(facts_of(src, ctx)),
+        "m": len(run.models),
     }
+    line = encode(
+        [
+            # Every field, defaults too: rebuilding the model then calls no default factory.
+            src.integration.model_dump(),
+            positions_to_json(src.doc.positions),
+            positions_to_json(src.doc.key_positions),
+            None if signers is None else list(signers),
+            list(ctx.memo.get(FORM_VERIFIED_MEMO, {}).get(src.rel, ())),
+            read_to_json(ctx.memo.get(READ_MEMO, {}).get(src.rel), root),
+        ]
+    )
+    return entry, line

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from provisioner.catalog import Catalog, IpNetwork
 from provisioner.diagnostics import Code, Finding, error
 from provisioner.rules import RuleContext, file_rule, set_rule
-from provisioner.source import Source
+from provisioner.source import Facts, Source
 
 _CATEGORY_TEST: dict[str, Callable[[IpNetwork], bool]] = {
     "unspecified": lambda n: n.is_unspecified,
@@ -126,29 +126,29 @@ def ips_valid(src: Source, ctx: RuleContext) -> Iterator[Finding]:
         "check which provider really uses it",
     ),
 )
-def ips_single_owner(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
+def ips_single_owner(files: Sequence[Facts], ctx: RuleContext) -> Iterator[Finding]:
     """No address is claimed by two different providers (APP keys the allowlist on it)."""
-    claims: list[tuple[int, int, int, Source, int, str]] = []  # version, first, last, src, index
-    for src in sources:
-        for i, text in enumerate(src.integration.ips):
+    claims: list[tuple[int, int, int, Facts, int, str]] = []  # version, first, last, file, index
+    for src in files:
+        for i, text in enumerate(src.ips):
             net, _, _ = parse_ip(text)
             if net is not None:
                 first, last = int(net.network_address), int(net.broadcast_address)
                 claims.append((net.version, first, last, src, i, text))
     claims.sort(key=lambda c: (c[0], c[1], c[2], c[3].rel))
-    open_claims: list[tuple[int, int, int, Source, int, str]] = []
+    open_claims: list[tuple[int, int, int, Facts, int, str]] = []
     for claim in claims:
         version, first, _, src, i, text = claim
         open_claims = [c for c in open_claims if c[0] == version and c[2] >= first]
         for other in open_claims:
             o_src = other[3]
-            if o_src.integration.provider.nif != src.integration.provider.nif:
+            if o_src.provider_nif != src.provider_nif:
                 yield error(
                     src.rel,
                     *src.at("ips", i),
                     "IP-CLAIMED-TWICE",
                     f"ips: {text} overlaps {other[5]} of provider "
-                    f"{o_src.integration.provider.name} in {o_src.rel}; "
+                    f"{o_src.provider_name} in {o_src.rel}; "
                     "one address can belong to one provider only",
                 )
         open_claims.append(claim)

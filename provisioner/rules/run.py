@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from provisioner.catalog import CATALOG_DIR, Catalog, load_catalog
 from provisioner.diagnostics import Finding, error, sort_diagnostics
 from provisioner.documents.edges import DocumentEdges
 from provisioner.documents.identity import ReadDocuments
 from provisioner.errors import FatalError
+from provisioner.layout import CATALOG_DIR, YAML_SUFFIXES
 from provisioner.loading.paths import RepositoryFiles
-from provisioner.loading.sources import (
-    YAML_SUFFIXES,
-    canonical_path,
-    integration_files,
-    relative_name,
-)
-from provisioner.rules import BATCHED_RULES, FILE_RULES, SET_RULES, RuleContext, all_rules
-from provisioner.rules.documents import (
-    FORM_SIGNERS_MEMO,
-    FORM_VERIFIED_MEMO,
-    READ_MEMO,
-    trust_problems,
-)
-from provisioner.rules.incremental import check_files
-from provisioner.source import Source
+from provisioner.loading.tree import Tree, canonical_path, relative_name, walk_integrations
+
+if TYPE_CHECKING:  # the replay of an unchanged run loads no model, catalog or rule
+    from provisioner.catalog import Catalog
+    from provisioner.rules import RuleContext
+    from provisioner.source import Source
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -66,6 +60,27 @@ class ValidationReport:
         return any(d.is_error and d.file == rel for d in self.diagnostics)
 
 
+@dataclass
+class Findings:
+    """What a validation found, without the files it loaded (the validate command's answer)."""
+
+    diagnostics: list[Finding]
+    files: int  # how many selected files were checked
+    replayed: bool = False  # nothing had changed: the last run's findings, the clock's redone
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for d in self.diagnostics if not d.is_error)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
 def find_repo_root(start: Path) -> Path:
     """The nearest folder at or above start that holds a catalog."""
     start = start.resolve()
@@ -99,15 +114,57 @@ def select(paths: Sequence[Path], repo_root: Path) -> set[Path] | None:
 
 def run_rules(sources: Sequence[Source], ctx: RuleContext) -> list[Finding]:
     """Every rule over sources (no results kept or reused)."""
+    from provisioner.rules import BATCHED_RULES, FILE_RULES, SET_RULES, all_rules
+    from provisioner.rules.documents import facts_of, trust_problems
+
     all_rules()  # make sure every rule module is registered
     diags: list[Finding] = []
     for src in sources:
         for rule in FILE_RULES:
             diags.extend(rule.check(src, ctx))
-    for rule in BATCHED_RULES + SET_RULES:
+    for rule in BATCHED_RULES:
         diags.extend(rule.check(sources, ctx))
+    facts = [facts_of(src, ctx) for src in sources]
+    for rule in SET_RULES:
+        diags.extend(rule.check(facts, ctx))
     diags += trust_problems(ctx)
     return diags
+
+
+class _Files:
+    """The files a run checks (listed when first needed), and what the walk that found them saw."""
+
+    def __init__(self, repo_root: Path, paths: Sequence[Path]) -> None:
+        repo_root = repo_root.resolve()
+        if not (repo_root / CATALOG_DIR).is_dir():
+            raise FatalError(f"{repo_root} has no '{CATALOG_DIR}/' folder; is --repo right?")
+        self.repo_root = repo_root
+        self.chosen = select(paths, repo_root)
+        self._tree: Tree | None = None
+
+    def tree(self) -> Tree:
+        if self._tree is None:
+            self._tree = walk_integrations(str(self.repo_root))
+        return self._tree
+
+    @property
+    def every(self) -> list[Path]:
+        every = [Path(p) for p in self.tree().files]
+        if self.chosen is not None:
+            every += sorted(self.chosen - set(every))
+        return every
+
+
+def _without_collector(run: Callable[[], _T]) -> _T:
+    # Loading builds many small containers and no reference cycles; the cyclic collector's
+    # repeated passes over them cost about 15% on 10,000 files, so it waits until the end.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return run()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def validate(
@@ -117,7 +174,8 @@ def validate(
     catalog_from: Path | None = None,
     now: datetime | None = None,
 ) -> ValidationReport:
-    """Every problem in the catalog and the integration files (or in those named by paths).
+    """Every problem in the catalog and the integration files (or in those named by paths),
+    with every file loaded (the plan and the commands that follow validation need them).
 
     edges: the caches, the kept results and the form pool the caller lends
     (provisioner.runtime); none by default.
@@ -125,59 +183,105 @@ def validate(
     a pull request with its base branch's catalog).
     now: the time the checks that depend on the clock (expiry) are made at; default the clock's.
     """
-    # Loading builds many small containers and no reference cycles; the cyclic collector's
-    # repeated passes over them cost about 15% on 10,000 files, so it waits until the end.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _validate(
-            repo_root, paths, edges or DocumentEdges(), catalog_from, now or datetime.now(UTC)
+    moment = now or datetime.now(UTC)
+    return _without_collector(
+        lambda: _validate(
+            _Files(repo_root, paths), edges or DocumentEdges(), catalog_from, moment, True
         )
-    finally:
-        if collecting:
-            gc.enable()
+    )
+
+
+def findings(
+    repo_root: Path,
+    paths: Sequence[Path] = (),
+    edges: DocumentEdges | None = None,
+    catalog_from: Path | None = None,
+    now: datetime | None = None,
+) -> Findings:
+    """What validate() reports (same arguments), without keeping the files loaded.
+
+    When nothing the last run's findings depended on changed (edges.results; see
+    provisioner.rules.kept), they are replayed: no file is parsed and no model, catalog or
+    rule module is even imported; what depends on the clock is computed again.
+    """
+    moment = now or datetime.now(UTC)
+    edges = edges or DocumentEdges()
+    found = _Files(repo_root, paths)
+    if edges.results is not None:
+        from provisioner.rules.kept import replay
+
+        catalog_folder = (catalog_from or found.repo_root) / CATALOG_DIR
+        replayed = replay(
+            edges.results, found.repo_root, catalog_folder, found.chosen, moment, found.tree
+        )
+        if replayed is not None:
+            return Findings(*_selected(found, replayed.diagnostics, replayed.count), True)
+    report = _without_collector(lambda: _validate(found, edges, catalog_from, moment, False))
+    return Findings(report.diagnostics, report.files)
+
+
+def _selected(
+    found: _Files, diags: list[Finding], count: int | None = None
+) -> tuple[list[Finding], int]:
+    """The findings about the selected files (and the catalog), sorted; how many files (count:
+    of every file, when known without listing them)."""
+    if found.chosen is not None:
+        wanted = {relative_name(p, found.repo_root) for p in found.chosen}
+        diags = [d for d in diags if d.file in wanted or d.file.startswith(CATALOG_DIR + "/")]
+        return sort_diagnostics(diags), len(wanted)
+    return sort_diagnostics(diags), len(found.every) if count is None else count
 
 
 def _validate(
-    repo_root: Path,
-    paths: Sequence[Path],
+    found: _Files,
     edges: DocumentEdges,
     catalog_from: Path | None,
     now: datetime,
+    sources: bool,
 ) -> ValidationReport:
-    repo_root = repo_root.resolve()
-    if not (repo_root / CATALOG_DIR).is_dir():
-        raise FatalError(f"{repo_root} has no '{CATALOG_DIR}/' folder; is --repo right?")
-    chosen = select(paths, repo_root)
-    catalog, diags = load_catalog(catalog_from or repo_root, edges.catalog)
-    report = ValidationReport(repo_root, catalog)
-    every = integration_files(repo_root)
-    if chosen is not None:
-        extra = sorted(chosen - {p.absolute() for p in every})
-        every = every + extra
+    from provisioner.catalog import load_catalog
+    from provisioner.rules import RuleContext
+    from provisioner.rules.documents import FORM_SIGNERS_MEMO, FORM_VERIFIED_MEMO, READ_MEMO
+    from provisioner.rules.incremental import check_files
+    from provisioner.rules.kept import catalog_digests
+
+    repo_root = found.repo_root
+    catalog_root = catalog_from or repo_root
+    report = ValidationReport(repo_root, None)
+    # Taken before the catalog is loaded: a change meanwhile makes the next key differ.
+    digests = (
+        catalog_digests(catalog_root / CATALOG_DIR, report.repository)
+        if edges.results is not None
+        else []
+    )
+    catalog, diags = load_catalog(catalog_root, edges.catalog)
+    report.catalog = catalog
+    every = found.every
     if catalog is None:
         from provisioner.loading.sources import load_sources
 
-        sources, problems = load_sources(repo_root, every)
+        loaded, problems = load_sources(repo_root, every)
         diags += problems
-        report.sources = sources
+        report.sources = loaded
         if not any(d.is_error for d in diags):
             diags.append(
                 error(CATALOG_DIR, 1, 1, "CATALOG-INVALID", "the catalog could not be loaded")
             )
     else:
         ctx = RuleContext(catalog, report.repository, edges=edges, now=now)
-        checked = check_files(every, ctx, edges.results)
+        checked = check_files(
+            every,
+            ctx,
+            edges.results,
+            sources=sources,
+            catalog=digests,
+            catalog_findings=diags,
+            tree=found.tree(),
+        )
         report.sources = checked.sources
-        diags += checked.diagnostics
+        diags = diags + checked.diagnostics
         report.form_signers = ctx.memo.get(FORM_SIGNERS_MEMO, {})
         report.documents = ctx.memo.get(READ_MEMO, {})
         report.form_verified = ctx.memo.get(FORM_VERIFIED_MEMO, {})
-    if chosen is not None:
-        wanted = {relative_name(p, repo_root) for p in chosen}
-        diags = [d for d in diags if d.file in wanted or d.file.startswith(CATALOG_DIR + "/")]
-        report.files = len(wanted)
-    else:
-        report.files = len(every)
-    report.diagnostics = sort_diagnostics(diags)
+    report.diagnostics, report.files = _selected(found, diags)
     return report

@@ -8,15 +8,15 @@ from pathlib import PurePosixPath
 from provisioner.diagnostics import Code, Finding, error
 from provisioner.rules import RuleContext, file_rule, set_rule
 from provisioner.sharepoint_names import name_problem, path_too_long
-from provisioner.source import Source, folder_name
+from provisioner.source import Facts, Source, folder_name
 
 
 def folder_name_problem(name: str, base_path: str) -> str | None:
     return name_problem(name) or path_too_long(base_path, name)
 
 
-def _registered_name(src: Source, ctx: RuleContext) -> str | None:
-    registered = ctx.catalog.eligible_by_ine10.get(src.integration.entity.ine10)
+def _registered_name(ine10: str, ctx: RuleContext) -> str | None:
+    registered = ctx.catalog.eligible_by_ine10.get(ine10)
     return registered.name if registered else None
 
 
@@ -31,7 +31,8 @@ def _registered_name(src: Source, ctx: RuleContext) -> str | None:
 def folder_name_legal(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """The folder name built from the catalog's pattern is legal in SharePoint."""
     sp = ctx.catalog.service.sharepoint
-    name = folder_name(sp.folder_pattern, src.integration, _registered_name(src, ctx))
+    ine10 = src.integration.entity.ine10
+    name = folder_name(sp.folder_pattern, src.integration, _registered_name(ine10, ctx))
     if problem := folder_name_problem(name, f"{sp.library}/{sp.base_folder}"):
         yield error(
             src.rel,
@@ -74,12 +75,16 @@ def document_names_legal(src: Source, ctx: RuleContext) -> Iterator[Finding]:
         "give each integration its own FP number",
     ),
 )
-def folder_names_unique(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
+def folder_names_unique(files: Sequence[Facts], ctx: RuleContext) -> Iterator[Finding]:
     """Two integrations never share a folder (SharePoint compares names without case)."""
     pattern = ctx.catalog.service.sharepoint.folder_pattern
-    first: dict[str, Source] = {}
-    for src in sources:
-        name = folder_name(pattern, src.integration, _registered_name(src, ctx))
+    first: dict[str, Facts] = {}
+    for src in files:
+        name = pattern.format(
+            fp=src.fp,
+            entity_name=_registered_name(src.ine10, ctx) or src.entity_name,
+            ine10=src.ine10,
+        )
         key = name.casefold()
         if key in first:
             yield error(

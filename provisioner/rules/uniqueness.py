@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 
 from provisioner.diagnostics import Code, Finding, error, warning
 from provisioner.rules import RuleContext, file_rule, set_rule
-from provisioner.source import Source
+from provisioner.source import Facts, Source
 
 
 @set_rule(
@@ -17,11 +17,11 @@ from provisioner.source import Source
         "edit the existing file instead of adding another",
     ),
 )
-def one_file_per_pair(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
+def one_file_per_pair(files: Sequence[Facts], ctx: RuleContext) -> Iterator[Finding]:
     """The same entity and provider are described once."""
-    first: dict[tuple[str, str], Source] = {}
-    for src in sources:
-        key = (src.integration.entity.ine10, src.integration.provider.nif)
+    first: dict[tuple[str, str], Facts] = {}
+    for src in files:
+        key = (src.ine10, src.provider_nif)
         if key in first:
             yield error(
                 src.rel,
@@ -37,11 +37,11 @@ def one_file_per_pair(sources: Sequence[Source], ctx: RuleContext) -> Iterator[F
 @set_rule(
     Code("DUPLICATE-FP", "error", "two files use the same FP number", "check the ticket number"),
 )
-def one_file_per_ticket(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
+def one_file_per_ticket(files: Sequence[Facts], ctx: RuleContext) -> Iterator[Finding]:
     """An FP ticket number identifies one request."""
-    first: dict[str, Source] = {}
-    for src in sources:
-        fp = src.integration.fp
+    first: dict[str, Facts] = {}
+    for src in files:
+        fp = src.fp
         ticket = fp.lstrip("0") or "0"  # "0265594" and "265594" name the same ticket
         if ticket in first:
             yield error(

@@ -33,7 +33,13 @@ def local_edges(
 
     from provisioner.runtime.caches import FORMS_CACHE, ISSUERS_CACHE, FileCache, IssuerMarkFiles
     from provisioner.runtime.pool import PooledFormChecker
-    from provisioner.runtime.results import CATALOG_CACHE, RESULTS_CACHE, ResultFile, tool_version
+    from provisioner.runtime.results import (
+        CATALOG_CACHE,
+        RESULTS_CACHE,
+        ResultFile,
+        ValidationCache,
+        tool_version,
+    )
     from provisioner.runtime.settings import Settings
 
     settings = Settings.read(os.environ if environ is None else environ)
@@ -43,7 +49,7 @@ def local_edges(
         form_verdicts=FileCache(repo_root / FORMS_CACHE) if cached else None,
         issuer_marks=IssuerMarkFiles(repo_root / ISSUERS_CACHE) if cached else None,
         check_forms=PooledFormChecker(settings.workers, progress=progress),
-        results=ResultFile(repo_root / RESULTS_CACHE, tool) if cached else None,
+        results=ValidationCache(repo_root / RESULTS_CACHE, tool) if cached else None,
         catalog=ResultFile(repo_root / CATALOG_CACHE, tool) if cached else None,
     )
 

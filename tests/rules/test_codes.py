@@ -218,7 +218,7 @@ def test_an_unloadable_catalog_is_one_problem(
 ) -> None:
     # A catalog that fails to load always says why; should a future loader fail silently,
     # validate must still refuse to run the rules without one.
-    monkeypatch.setattr("provisioner.rules.run.load_catalog", lambda root, memory=None: (None, []))
+    monkeypatch.setattr("provisioner.catalog.load_catalog", lambda root, memory=None: (None, []))
     report = validate(empty_repo)
     assert [(d.file, d.code) for d in report.diagnostics] == [("catalog", "CATALOG-INVALID")]
 

@@ -1,15 +1,24 @@
 """Incremental validation: a run that reuses kept results says exactly what a full run says.
 
 The property test drives a repository (the shipped samples) through random sequences of edits
-to integration files, documents and the catalog, and moves the clock back and forth across the
-certificates' validity; after every step it validates twice, once with the validation and
-form caches and once with none, and compares everything a user or the plan would see.
+to integration files, documents, folders and the catalog (among them a file touched without a
+change, a change that keeps the size and forges the modification time back, files added and
+removed), and moves the clock back and forth across the certificates' validity; after every
+step it validates with the caches (the plan's way, every file loaded, and the validate
+command's way, which may replay the last run) and with none, and compares everything a user or
+the plan would see. It runs both with every file's signature trusted (settled) and with none
+trusted (every change too recent: the racy case, where bytes are compared).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,27 +28,37 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provisioner.documents.edges import DocumentEdges
-from provisioner.rules.run import ValidationReport, validate
+from provisioner.loading import tree
+from provisioner.rules.kept import FILES, MODELS, RUN
+from provisioner.rules.run import Findings, ValidationReport, findings, validate
 from provisioner.runtime.caches import FORMS_CACHE, FileCache
-from provisioner.runtime.results import RESULTS_CACHE, ResultFile
+from provisioner.runtime.results import RESULTS_CACHE, ResultFile, ValidationCache
 from tests.conftest import copy_repo
 
 GESTIO = "integrations/0805690004/gestio-municipal-oberta.yaml"
 SOLUCIONS = "integrations/0805690004/solucions-socials-digitals.yaml"
 PIRINEU = "integrations/8100560009/serveis-informatics-pirineu.yaml"
+PIRINEU_COPY = "integrations/8100560009/serveis-informatics-pirineu-copy.yaml"
 PIRINEU_CDA = "integrations/8100560009/certs/serveis-informatics-pirineu.pem"
 GESTIO_CDA = "integrations/0805690004/certs/gestio-municipal-oberta.pem"
 PIRINEU_FORM = "integrations/8100560009/forms/FP265594-formulari-integracio.pdf"
+EVIDENCE = "integrations/0805690004/evidence/HESTIA_CITES.response.xml"
 SERVICE = "catalog/service.yaml"
 REGISTER = "catalog/entities.yaml"
+TRUST_ROOT = "catalog/trust/demo-root-ca.pem"
 # The demo certificates are valid from 2026-11-25 for five years: the clock crosses both ends.
 T0 = datetime(2026, 11, 20, tzinfo=UTC)
+#: settled_before for a run that trusts every file's signature (all changes count as old).
+ALL_SETTLED = 2**62
 
 
-def cached(repo: Path) -> DocumentEdges:
+def cached(repo: Path, settled: bool = True) -> DocumentEdges:
+    """The caches a command lends; settled: every signature trusted, else none (racy)."""
     return DocumentEdges(
         form_verdicts=FileCache(repo / FORMS_CACHE),
-        results=ResultFile(repo / RESULTS_CACHE, tool="test"),
+        results=ValidationCache(
+            repo / RESULTS_CACHE, tool="test", settled_before=ALL_SETTLED if settled else 0
+        ),
     )
 
 
@@ -52,6 +71,34 @@ def seen(report: ValidationReport) -> dict[str, Any]:
         "form_signers": report.form_signers,
         "documents": report.documents,
     }
+
+
+def shown(found: Findings | ValidationReport) -> dict[str, Any]:
+    """What the validate command prints."""
+    return {"diagnostics": [d.as_dict() for d in found.diagnostics], "files": found.files}
+
+
+def kept_parts(repo: Path) -> dict[str, Any]:
+    memory = ValidationCache(repo / RESULTS_CACHE, tool="test")
+    return {name: json.loads(memory.load(name) or b"null") for name in (RUN, FILES)}
+
+
+def change_kept(repo: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Edit the kept run and files parts as a test needs (the models part is kept as it is)."""
+    memory = ValidationCache(repo / RESULTS_CACHE, tool="test")
+    models = memory.load(MODELS) or b""
+    parts = kept_parts(repo)
+    change(parts)
+    memory.save(
+        {
+            RUN: json.dumps(parts[RUN]).encode(),
+            FILES: json.dumps(parts[FILES]).encode(),
+            MODELS: models,
+        }
+    )
+
+
+# --- the steps ---------------------------------------------------------------------------------
 
 
 def replace_text(repo: Path, rel: str, old: str, new: str) -> None:
@@ -108,15 +155,62 @@ def step_unregister(repo: Path, n: int) -> None:
     (repo / REGISTER).write_text("".join(kept), encoding="utf-8")
 
 
+def step_break_trust_root(repo: Path, n: int) -> None:
+    (repo / TRUST_ROOT).write_text("not a certificate\n", encoding="utf-8")
+
+
 def step_delete_file(repo: Path, n: int) -> None:
     (repo / SOLUCIONS).unlink(missing_ok=True)
+
+
+def step_add_file(repo: Path, n: int) -> None:
+    """A second file for the same entity and provider: found by the walk, a duplicate."""
+    if (repo / PIRINEU).exists():
+        shutil.copyfile(repo / PIRINEU, repo / PIRINEU_COPY)
+
+
+def step_remove_added_file(repo: Path, n: int) -> None:
+    (repo / PIRINEU_COPY).unlink(missing_ok=True)
+
+
+def step_add_folder(repo: Path, n: int) -> None:
+    """A new folder with no integration file: the tree changes, no result does."""
+    (repo / "integrations" / f"9{n:09d}" / "forms").mkdir(parents=True, exist_ok=True)
+
+
+def step_touch(repo: Path, n: int) -> None:
+    """Files written again with the same bytes: new signatures, the same results."""
+    for rel in (GESTIO, GESTIO_CDA, EVIDENCE)[: 1 + n % 3]:
+        path = repo / rel
+        if path.exists():
+            path.write_bytes(path.read_bytes())
+
+
+def step_same_size_forged_time(repo: Path, n: int) -> None:
+    """A change that keeps the size, with the modification time set back to what it was: only
+    the change time (which nobody can set) tells."""
+    for rel, old, new in ((PIRINEU, "203.0.113.", "203.0.114."), (EVIDENCE, "<", "<")):
+        path = repo / rel
+        if not path.exists():
+            continue
+        before = path.stat()
+        data = path.read_bytes()
+        if rel == EVIDENCE:  # swap two bytes of the response: same size, other content
+            at = data.find(b"0</")
+            if at < 0:
+                continue
+            data = data[:at] + b"9" + data[at + 1 :]
+        else:
+            data = data.replace(old.encode(), new.encode())
+        path.write_bytes(data)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def step_restore(repo: Path, n: int) -> None:
     """Back to the samples: kept results from before the edits become valid again."""
     for folder in ("integrations", "catalog"):
         shutil.rmtree(repo / folder)
-    fresh = copy_repo(repo.parent / f"fresh-{n}")
+    fresh = copy_repo(repo.parent / f"fresh-{n}-{time.monotonic_ns()}")
     for folder in ("integrations", "catalog"):
         shutil.copytree(fresh / folder, repo / folder)
     shutil.rmtree(fresh)
@@ -132,60 +226,144 @@ STEPS = [
     step_append_to_form,
     step_warning_days,
     step_unregister,
+    step_break_trust_root,
     step_delete_file,
+    step_add_file,
+    step_remove_added_file,
+    step_add_folder,
+    step_touch,
+    step_same_size_forged_time,
     step_restore,
 ]
 
-# A step, with a number it may use, and the clock: days from T0 (before, inside and after the
-# certificates' validity, and near its start).
+# A step, with a number it may use, the clock (days from T0: before, inside and after the
+# certificates' validity, near its start and its end), and which cached run goes first.
 PLAN = st.lists(
     st.tuples(
         st.sampled_from(STEPS),
         st.integers(0, 1000),
         st.sampled_from([0, 3, 4, 6, 30, 1700, 1820, 1830, 1900, 4000]),
+        st.booleans(),
     ),
     min_size=1,
-    max_size=5,
+    max_size=6,
 )
 
 
 @settings(
-    max_examples=10,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(plan=PLAN)
+@given(plan=PLAN, settled=st.booleans())
 def test_cached_and_uncached_runs_say_the_same(
-    tmp_path_factory: pytest.TempPathFactory, plan: list[Any]
+    tmp_path_factory: pytest.TempPathFactory, plan: list[Any], settled: bool
 ) -> None:
     repo = copy_repo(tmp_path_factory.mktemp("incremental") / "repo")
     now = T0
-    validate(repo, edges=cached(repo), now=now)  # every result kept
-    for step, n, days in plan:
+    validate(repo, edges=cached(repo, settled), now=now)  # every result kept
+    for step, n, days, findings_first in plan:
         step(repo, n)
         now = T0 + timedelta(days=days, hours=n % 24)
-        with_cache = validate(repo, edges=cached(repo), now=now)
         without = validate(repo, edges=DocumentEdges(), now=now)
+        if findings_first:
+            found = findings(repo, edges=cached(repo, settled), now=now)
+            with_cache = validate(repo, edges=cached(repo, settled), now=now)
+        else:
+            with_cache = validate(repo, edges=cached(repo, settled), now=now)
+            found = findings(repo, edges=cached(repo, settled), now=now)
         assert seen(with_cache) == seen(without), step.__name__
+        assert shown(found) == shown(without), step.__name__
+        again = findings(repo, edges=cached(repo, settled), now=now)  # the replay, if any
+        assert shown(again) == shown(without), step.__name__
 
 
-def test_nothing_changed_reuses_every_result_and_writes_nothing(sample_repo: Path) -> None:
+# --- the replay ----------------------------------------------------------------------------------
+
+
+def test_nothing_changed_replays_and_writes_nothing(sample_repo: Path) -> None:
     first = validate(sample_repo, edges=cached(sample_repo), now=T0)
     cache = sample_repo / RESULTS_CACHE
     written = cache.stat().st_mtime_ns, cache.read_bytes()
-    again = validate(sample_repo, edges=cached(sample_repo), now=T0)
-    assert seen(again) == seen(first)
+    again = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert again.replayed
+    assert shown(again) == shown(first)
+    assert seen(validate(sample_repo, edges=cached(sample_repo), now=T0)) == seen(first)
     assert (cache.stat().st_mtime_ns, cache.read_bytes()) == written
 
 
-def test_a_kept_result_is_used_not_recomputed(sample_repo: Path) -> None:
-    """Proof that results are reused: a result planted in the cache is what validate reports."""
+def test_a_replay_lists_no_folder_when_no_signature_changed(
+    sample_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = shown(findings(sample_repo, edges=cached(sample_repo), now=T0))
+
+    def no_walk(root: str) -> tree.Tree:
+        raise AssertionError("the folders were listed")
+
+    monkeypatch.setattr("provisioner.rules.run.walk_integrations", no_walk)
+    again = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert again.replayed
+    assert shown(again) == expected
+
+
+def test_a_replay_loads_no_model(sample_repo: Path) -> None:
+    """The validate command on an unchanged repository imports neither pydantic nor the YAML
+    parser nor cryptography: a whole process, as a user runs it."""
+    code = (
+        "import sys; from pathlib import Path; "
+        "from provisioner.rules.run import findings; "
+        "from provisioner.runtime import local_edges; "
+        f"repo = Path({str(sample_repo)!r}); "
+        "found = findings(repo, edges=local_edges(repo)); "
+        "heavy = [m for m in ('pydantic', 'yaml', 'cryptography', 'pyhanko') if m in sys.modules]; "
+        "print(found.replayed, heavy, found.files)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HESTIA_PROVISIONER")}
+    run = [sys.executable, "-c", code]
+    first = subprocess.run(run, capture_output=True, text=True, env=env, check=True)
+    assert first.stdout.split()[0] == "False"  # the first run checks every file
+    again = subprocess.run(run, capture_output=True, text=True, env=env, check=True)
+    assert again.stdout.strip() == "True [] 3", again.stderr
+
+
+def test_the_clock_is_read_again_on_a_replay(sample_repo: Path) -> None:
+    """A replay computes again what depends on the clock: a CDA that expired since."""
+    findings(sample_repo, edges=cached(sample_repo), now=T0 + timedelta(days=30))
+    later = T0 + timedelta(days=5 * 365 + 30)
+    again = findings(sample_repo, edges=cached(sample_repo), now=later)
+    expected = validate(sample_repo, edges=DocumentEdges(), now=later)
+    assert "CDA-EXPIRED" in {d.code for d in expected.diagnostics}
+    assert shown(again) == shown(expected)
+
+
+def test_a_kept_finding_is_replayed_until_a_file_changes(sample_repo: Path) -> None:
+    """Proof that the last run's findings are what a replay shows: one planted in the cache is
+    reported while nothing changed, also when a file is only touched, and no longer once a
+    file really changed."""
     validate(sample_repo, edges=cached(sample_repo), now=T0)
-    cache = sample_repo / RESULTS_CACHE
-    memory = ResultFile(cache, tool="test")
-    state = json.loads(json.dumps(memory.load()))
-    state["files"][PIRINEU]["diags"].append([1, 1, "PLANTED", "warning", "from the cache"])
-    memory.save(state)
+    planted = [PIRINEU, 1, 1, "PLANTED", "warning", "from the cache"]
+    change_kept(sample_repo, lambda parts: parts[RUN]["findings"].append(planted))
+
+    def codes() -> set[str]:
+        return {
+            d.code for d in findings(sample_repo, edges=cached(sample_repo), now=T0).diagnostics
+        }
+
+    assert "PLANTED" in codes()
+    (sample_repo / PIRINEU).write_bytes((sample_repo / PIRINEU).read_bytes())  # touched
+    assert "PLANTED" in codes()
+    (sample_repo / PIRINEU).write_text((sample_repo / PIRINEU).read_text() + "\n")
+    assert "PLANTED" not in codes()
+
+
+def test_a_kept_result_is_used_not_recomputed(sample_repo: Path) -> None:
+    """Proof that per-file results are reused: a finding planted in a file's kept result is
+    what validate reports, until that file changes."""
+    validate(sample_repo, edges=cached(sample_repo), now=T0)
+    change_kept(
+        sample_repo,
+        lambda parts: parts[FILES][PIRINEU]["diags"].append([1, 1, "PLANTED", "warning", "x"]),
+    )
     report = validate(sample_repo, edges=cached(sample_repo), now=T0)
     assert "PLANTED" in {d.code for d in report.diagnostics}
     (sample_repo / PIRINEU).write_text((sample_repo / PIRINEU).read_text() + "\n")
@@ -193,33 +371,118 @@ def test_a_kept_result_is_used_not_recomputed(sample_repo: Path) -> None:
     assert "PLANTED" not in {d.code for d in report.diagnostics}
 
 
+def _plant_with_other_bytes(repo: Path, settled: bool) -> None:
+    """Keep results whose signatures say "unchanged" but whose bytes say otherwise."""
+    validate(repo, edges=cached(repo, settled), now=T0)
+
+    def plant(parts: dict[str, Any]) -> None:
+        entry = parts[FILES][PIRINEU]
+        entry["sha"] = "0" * 64
+        entry["diags"].append([1, 1, "PLANTED", "warning", "from the cache"])
+        parts[RUN]["findings"].append([PIRINEU, 1, 1, "PLANTED", "warning", "from the cache"])
+        parts[RUN]["tree"] = None  # no replay by signatures alone
+
+    change_kept(repo, plant)
+
+
+def test_a_settled_signature_is_trusted_without_reading(sample_repo: Path) -> None:
+    _plant_with_other_bytes(sample_repo, settled=True)
+    found = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert "PLANTED" in {d.code for d in found.diagnostics}
+
+
+def test_a_change_too_recent_is_compared_by_its_bytes(sample_repo: Path) -> None:
+    """Racy timestamps: a file changed too close to the run that looked at it gets no kept
+    signature, so the next run reads it (and here finds other bytes than kept)."""
+    _plant_with_other_bytes(sample_repo, settled=False)
+    assert kept_parts(sample_repo)[FILES][PIRINEU]["sig"] is None
+    found = findings(sample_repo, edges=cached(sample_repo, settled=False), now=T0)
+    assert "PLANTED" not in {d.code for d in found.diagnostics}
+    assert shown(found) == shown(validate(sample_repo, edges=DocumentEdges(), now=T0))
+
+
+def test_signatures_are_kept_once_settled(sample_repo: Path) -> None:
+    """Files changed just before a run are not trusted by their signatures; a later run that
+    finds them old enough keeps their signatures (and can then replay without listing)."""
+    findings(sample_repo, edges=cached(sample_repo, settled=False), now=T0)
+    assert kept_parts(sample_repo)[RUN]["tree"] is None
+    assert kept_parts(sample_repo)[FILES][GESTIO]["sig"] is None
+    again = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert again.replayed
+    assert kept_parts(sample_repo)[FILES][GESTIO]["sig"] is not None
+    assert kept_parts(sample_repo)[RUN]["tree"] is not None
+
+
+def test_a_new_integration_file_is_seen(sample_repo: Path) -> None:
+    findings(sample_repo, edges=cached(sample_repo), now=T0)
+    shutil.copyfile(sample_repo / PIRINEU, sample_repo / PIRINEU_COPY)
+    found = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert not found.replayed
+    assert found.files == 4
+    assert "DUPLICATE-INTEGRATION" in {d.code for d in found.diagnostics}
+    (sample_repo / PIRINEU_COPY).unlink()
+    assert shown(findings(sample_repo, edges=cached(sample_repo), now=T0)) == shown(
+        validate(sample_repo, edges=DocumentEdges(), now=T0)
+    )
+
+
+def test_named_paths_are_replayed_and_filtered(sample_repo: Path) -> None:
+    expected = validate(sample_repo, [sample_repo / PIRINEU], edges=DocumentEdges(), now=T0)
+    findings(sample_repo, edges=cached(sample_repo), now=T0)
+    found = findings(sample_repo, [sample_repo / PIRINEU], edges=cached(sample_repo), now=T0)
+    assert found.replayed
+    assert shown(found) == shown(expected)
+
+
+def test_another_catalog_is_another_context(sample_repo: Path, tmp_path: Path) -> None:
+    """--catalog-from: the results kept under one catalog are not replayed under another."""
+    other = copy_repo(tmp_path / "base", with_samples=False)
+    step_unregister(other, 0)
+    findings(sample_repo, edges=cached(sample_repo), now=T0)
+    found = findings(sample_repo, edges=cached(sample_repo), catalog_from=other, now=T0)
+    expected = validate(sample_repo, edges=DocumentEdges(), catalog_from=other, now=T0)
+    assert not found.replayed
+    assert shown(found) == shown(expected)
+    assert shown(found) != shown(validate(sample_repo, edges=DocumentEdges(), now=T0))
+
+
 @pytest.mark.parametrize(
     "damage",
     [
         lambda raw: raw[: len(raw) // 2],  # truncated
-        lambda raw: raw.replace(b'"yaml"', b'"yamm"', 1),  # body changed: checksum fails
+        lambda raw: raw.replace(b'"loaded"', b'"loadex"', 1),  # body changed: checksum fails
+        lambda raw: raw + b"more",  # something added
         lambda raw: b"not json at all",
         lambda raw: b"",
         lambda raw: raw.replace(b'"tool": "test"', b'"tool": "other"', 1),  # foreign
+        lambda raw: raw.replace(b'"format": 2', b'"format": 1', 1),  # another format
     ],
 )
 def test_a_damaged_or_foreign_cache_is_ignored(sample_repo: Path, damage: Any) -> None:
-    expected = seen(validate(sample_repo, edges=DocumentEdges(), now=T0))
+    """Each part is checked against its SHA-256 in the header: a damaged one is not used (a
+    replay needs only the run part, which may still be intact)."""
+    uncached = validate(sample_repo, edges=DocumentEdges(), now=T0)
     validate(sample_repo, edges=cached(sample_repo), now=T0)
     cache = sample_repo / RESULTS_CACHE
     cache.write_bytes(damage(cache.read_bytes()))
-    assert seen(validate(sample_repo, edges=cached(sample_repo), now=T0)) == expected
+    assert shown(findings(sample_repo, edges=cached(sample_repo), now=T0)) == shown(uncached)
+    validate(sample_repo, edges=cached(sample_repo), now=T0)
+    cache.write_bytes(damage(cache.read_bytes()))
+    assert seen(validate(sample_repo, edges=cached(sample_repo), now=T0)) == seen(uncached)
 
 
 def test_results_of_another_shape_are_checked_again(sample_repo: Path) -> None:
-    """A well-formed cache whose entries are not what this version writes: no traceback."""
+    """A well-formed cache whose parts are not what this version writes: no traceback."""
     expected = seen(validate(sample_repo, edges=DocumentEdges(), now=T0))
     validate(sample_repo, edges=cached(sample_repo), now=T0)
-    memory = ResultFile(sample_repo / RESULTS_CACHE, tool="test")
-    state = json.loads(json.dumps(memory.load()))
-    for rel, entry in state["files"].items():
-        state["files"][rel] = {**entry, "positions": "nonsense", "model": {"fp": 1}}
-    memory.save(state)
+
+    def nonsense(parts: dict[str, Any]) -> None:
+        for rel, entry in parts[FILES].items():
+            parts[FILES][rel] = {**entry, "deps": "nonsense", "facts": {"fp": 1}, "m": "x"}
+        parts[RUN]["clock"] = [["x", "y"]]
+
+    change_kept(sample_repo, nonsense)
+    assert not findings(sample_repo, edges=cached(sample_repo), now=T0).replayed
     assert seen(validate(sample_repo, edges=cached(sample_repo), now=T0)) == expected
 
 
@@ -230,3 +493,42 @@ def test_no_cache_option_reads_and_writes_no_cache(sample_repo: Path, run_cli: A
     result = run_cli(["validate", "--repo", str(sample_repo)])
     assert result.exit_code == 0
     assert (sample_repo / RESULTS_CACHE).is_file()
+    again = run_cli(["validate", "--repo", str(sample_repo)])
+    assert again.output == result.output
+
+
+def test_a_json_state_file_ignores_damage_and_foreign_tools(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    ResultFile(path, tool="a").save({"x": [1, 2]})
+    assert ResultFile(path, tool="a").load() == {"x": [1, 2]}
+    assert ResultFile(path, tool="b").load() is None
+    path.write_bytes(path.read_bytes()[:-2])
+    assert ResultFile(path, tool="a").load() is None
+
+
+def test_a_same_size_change_with_a_forged_time_is_seen(sample_repo: Path) -> None:
+    """A document changed to other bytes of the same size, its modification time set back:
+    the replay by signatures sees the change time move and checks again."""
+    findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert kept_parts(sample_repo)[RUN]["tree"] is not None  # a replay without listing
+    step_same_size_forged_time(sample_repo, 0)
+    found = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert not found.replayed
+    assert "HOMOLOGATION-RESULT" in {d.code for d in found.diagnostics}
+    assert shown(found) == shown(validate(sample_repo, edges=DocumentEdges(), now=T0))
+
+
+def test_a_file_is_settled_only_when_both_its_times_are_old(tmp_path: Path) -> None:
+    """The modification time can be set back by anyone; the change time cannot, and both must
+    be older than the margin for the signature to be trusted."""
+    path = tmp_path / "file"
+    path.write_text("x")
+    changed = path.stat().st_ctime_ns
+    os.utime(path, ns=(0, 0))  # the modification time forged into the past
+    st = os.lstat(path)
+    assert st.st_mtime_ns == 0
+    assert not tree.settled(st, changed)
+    assert tree.settled_signature(st, changed) is None
+    later = st.st_ctime_ns + 1
+    assert tree.settled(st, later)
+    assert tree.settled_signature(st, later) == tree.signature(st)

@@ -1,0 +1,190 @@
+"""The integration files as the file system shows them, and a cheap signature of a file's state.
+
+Incremental validation asks, for every file a kept result depends on, "is it as it was?". Reading
+and hashing every file and document to answer costs more than the rest of a run where nothing
+changed; like git's index and ruff's cache, the answer comes first from the file's stat
+signature (device, inode, size, modification and change times, in nanoseconds), and the bytes
+are read only when it differs. A change always moves the change time (ctime), which no program
+can set back, so a forged modification time does not hide one. A file changed within the same
+clock tick as it was last looked at is the one case a signature can miss ("racy" timestamps):
+a signature is kept only for a file whose times are older than the run that looked at it by a
+margin (settled), and a file without a kept signature is read again.
+
+Imports nothing heavy: the validate command replays an unchanged run with this module alone.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provisioner.layout import INTEGRATIONS_DIR, YAML_SUFFIXES
+
+#: A file whose modification or change time lies within this of the run that looked at it is
+#: not trusted by its signature: coarse clocks (one tick), and file systems that keep times in
+#: whole seconds or two (FAT), could give two changes the same times.
+SETTLE_MARGIN_NS = 3_000_000_000
+
+
+#: A signature: device, inode, size, mode, modification and change times (ns). A list, as kept
+#: in JSON.
+Signature = list[int]
+
+
+def signature(st: os.stat_result) -> Signature:
+    """What identifies a file's state: equal signatures mean the same bytes (when settled)."""
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mode, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def settled(st: os.stat_result, settled_before: int) -> bool:
+    """The file's last change is old enough to be told from a change to come by its signature.
+
+    settled_before: nanoseconds since the epoch; a run takes its start minus SETTLE_MARGIN_NS.
+    """
+    return st.st_mtime_ns < settled_before and st.st_ctime_ns < settled_before
+
+
+def settled_signature(st: os.stat_result, settled_before: int) -> Signature | None:
+    """The signature to keep for a file seen as st, or None while its last change is too
+    recent (settled) to tell it from a change to come: the next run then reads it again.
+
+    st must be a regular file seen by lstat (a link says nothing about what it points to).
+    """
+    if not stat.S_ISREG(st.st_mode) or not settled(st, settled_before):
+        return None
+    return signature(st)
+
+
+def joined(folder: str, written: str) -> str:
+    """os.path.normpath(os.path.join(folder, written)) for a normalised absolute folder, without
+    normpath's cost in the usual case (a plain relative path such as certs/provider.pem)."""
+    simple = not (written.startswith("/") or written.endswith("/") or "//" in written)
+    if simple and os.sep == "/" and "/." not in "/" + written:
+        return folder + "/" + written
+    return os.path.normpath(os.path.join(folder, written))
+
+
+def relative_name(path: Path, repo_root: Path) -> str:
+    """How diagnostics name a file: relative to the repository root, '/'-separated."""
+    return path.absolute().relative_to(repo_root).as_posix()
+
+
+def canonical_path(path: Path) -> Path:
+    """path made absolute, with '..' and linked folders resolved as repo roots are.
+
+    The last part is kept: an integration file may itself be a link, and is named by its link.
+    """
+    absolute = path.absolute()
+    if absolute.name in ("", ".", ".."):
+        return absolute.resolve()
+    return absolute.parent.resolve() / absolute.name
+
+
+def path_order(rel: str) -> list[str]:
+    """The sort key that orders '/'-separated paths as pathlib does (part by part)."""
+    return rel.split("/")
+
+
+@dataclass
+class Tree:
+    """What one walk of integrations/ found."""
+
+    files: list[str] = field(default_factory=list)  # every YAML file, absolute, in path order
+    # Every folder the walk entered through real folders only (no link on the way), absolute,
+    # with its lstat taken before it was listed; empty when integrations/ is not a real folder.
+    folders: dict[str, os.stat_result] = field(default_factory=dict)
+    # Whether the walk met anything a folder's own signature does not vouch for: a link (what
+    # it points to can change while the folder does not), or a folder it could not list.
+    surprises: bool = False
+
+
+def walk_integrations(repo_root: str) -> Tree:
+    """Every YAML file under repo_root/integrations/, as os.walk would find them.
+
+    Links to folders are not entered; links to files (broken ones too) are listed, as files
+    (reading them reports what is wrong). A folder that cannot be read is skipped. os.scandir
+    without os.walk's per-folder lists: 10,000 integrations have 30,000 folders.
+    """
+    top = os.path.join(repo_root, INTEGRATIONS_DIR)
+    tree = Tree()
+    try:
+        top_stat = os.lstat(top)
+    except OSError:
+        return tree
+    top_is_real = stat.S_ISDIR(top_stat.st_mode)
+    found: list[str] = []
+    pending = [top]
+    folders: dict[str, os.stat_result] = {}
+    surprises = not top_is_real
+    while pending:
+        folder = pending.pop()
+        try:
+            # Before listing it: an entry added after the listing then changes the signature.
+            folders[folder] = top_stat if folder == top else os.lstat(folder)
+            entries = os.scandir(folder)
+        except OSError:
+            surprises = True
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                        continue
+                    if entry.is_symlink():
+                        surprises = True
+                        # os.walk lists a link to a folder among the folders: not a file.
+                        if entry.is_dir():
+                            continue
+                except OSError:
+                    surprises = True
+                if entry.name.endswith(YAML_SUFFIXES):
+                    found.append(entry.path)
+    root_prefix = len(repo_root.rstrip(os.sep)) + 1
+    found.sort(key=lambda p: path_order(p[root_prefix:].replace(os.sep, "/")))
+    tree.files = found
+    tree.surprises = surprises
+    if top_is_real:
+        tree.folders = folders
+    return tree
+
+
+class Observed:
+    """The lstat of paths, asked at most once per run, and whether a folder is reached through
+    real folders only from the repository root."""
+
+    def __init__(self, root: str, real_folders: Collection[str]) -> None:
+        self.root = root.rstrip(os.sep) or os.sep
+        #: The root with its separator: a path inside the repository starts with it.
+        self.prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
+        self._real = real_folders
+        self._stats: dict[str, os.stat_result | None] = {}
+        self._plain: dict[str, bool] = {}
+
+    def lstat(self, path: str) -> os.stat_result | None:
+        if path in self._stats:
+            return self._stats[path]
+        try:
+            found: os.stat_result | None = os.lstat(path)
+        except (OSError, ValueError):
+            found = None
+        self._stats[path] = found
+        return found
+
+    def plain_folder(self, folder: str) -> bool:
+        """folder (absolute, normalised) is the root or lies under it through real folders."""
+        if folder in self._real or folder == self.root:
+            return True
+        known = self._plain.get(folder)
+        if known is None:
+            parent = os.path.dirname(folder)
+            if parent == folder or not folder.startswith(self.prefix):
+                known = False
+            else:
+                st = self.lstat(folder)
+                known = st is not None and stat.S_ISDIR(st.st_mode) and self.plain_folder(parent)
+            self._plain[folder] = known
+        return known

@@ -1,0 +1,550 @@
+"""Kept results: what the last validation found, what each finding depended on, and whether it
+still holds; and the replay of a whole run in which nothing changed.
+
+The edge (provisioner.runtime.results) keeps three parts as bytes between runs; this module
+says what they hold (JSON, read with json: nothing in them is ever executed):
+- "run": the run as a whole: the repository, the key of the catalog and trusted roots, every
+  integration file in order, the catalog's findings and the findings of the checks across files
+  (present only when every file has a kept result);
+- "files": per integration file, what its result depends on (its bytes, and for every path it
+  names, where that path leads and the bytes there) and what it found: the findings that do
+  not depend on the clock, the dates those that do are computed from, and its facts for the
+  checks across files;
+- "models": per loaded file, one JSON line: its model and positions, and what the form and CDA
+  checks noted for the plan (only the steps that need every file loaded read it).
+
+"As it was" is asked of each file by its stat signature first and by its bytes only when the
+signature differs or was not kept (provisioner.loading.tree). What depends on the clock (a CDA
+that expires, a form whose signer's certificate expires) is computed again from the kept dates,
+or the file is checked again. Anything of an unexpected shape is treated as not kept.
+
+Imports nothing heavy (no model, no catalog, no cryptography): the validate command replays an
+unchanged run with this module alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import struct
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from provisioner.diagnostics import Finding
+from provisioner.layout import CATALOG_FILES
+from provisioner.loading.paths import RepositoryFiles
+from provisioner.loading.tree import (
+    Observed,
+    Signature,
+    Tree,
+    joined,
+    settled,
+    settled_signature,
+    signature,
+)
+
+#: Changes whenever what the parts hold or mean changes (older parts are then not reused).
+SHAPE = 3
+#: Codes a CDA gets from the clock alone: never kept, computed again on every run.
+CLOCK_CODES = frozenset({"CDA-NOT-YET-VALID", "CDA-EXPIRED", "CDA-EXPIRING"})
+#: Documents are hashed whole; a path naming something bigger is checked again each run.
+MAX_DEPENDENCY_BYTES = 32 * 1024 * 1024
+RUN, FILES, MODELS = "run", "files", "models"
+
+
+class ResultMemory(Protocol):
+    """Where the parts are kept between runs (the edge decides)."""
+
+    #: File changes at or after this (nanoseconds since the epoch) are too recent to be told
+    #: apart by their stat signature: such a file is read again by the next run.
+    settled_before: int
+
+    def load(self, part: str) -> bytes | None: ...
+
+    def save(self, parts: Mapping[str, bytes]) -> None: ...
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def encode(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(data: bytes | None) -> Any:
+    """The JSON value in data; None when there is none or it is damaged."""
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+
+
+# --- findings ----------------------------------------------------------------------------------
+
+
+def finding_to_json(d: Finding) -> list[Any]:
+    """A finding of a known file: line, column, code, severity, message."""
+    return [d.line, d.column, d.code, d.severity, d.message]
+
+
+def finding_from_json(rel: str, raw: Any) -> Finding:
+    line, column, code, severity, message = raw
+    if (
+        severity not in ("error", "warning")
+        or not isinstance(code, str)
+        or not isinstance(message, str)
+        or type(line) is not int
+        or type(column) is not int
+    ):
+        raise ValueError("not a finding")
+    return Finding(severity, code, message, rel, line, column)
+
+
+def placed_to_json(d: Finding) -> list[Any]:
+    return [d.file, *finding_to_json(d)]
+
+
+def placed_from_json(raw: Any) -> Finding:
+    rel, *rest = raw
+    if not isinstance(rel, str):
+        raise ValueError("not a finding")
+    return finding_from_json(rel, rest)
+
+
+def clock_findings(rel: str, clock: Any, warning_days: int, now: datetime) -> list[Finding]:
+    """What the clock says of a file's CDA, from kept [not before, not after, line, column]."""
+    if clock is None:
+        return []
+    from provisioner.documents.cda import validity_findings
+
+    not_before, not_after, line, column = clock
+    return [
+        Finding(f.severity, f.code, f"cda: {f.message}", rel, int(line), int(column))
+        for f in validity_findings(
+            datetime.fromtimestamp(not_before, UTC),
+            datetime.fromtimestamp(not_after, UTC),
+            now,
+            warning_days,
+        )
+    ]
+
+
+def form_window_holds(form: Any, now: datetime) -> bool:
+    """A kept form verdict [bounds, checked at] still holds at now (None: no form verdict)."""
+    if form is None:
+        return True
+    from provisioner.documents.form import window_holds
+
+    bounds, checked_at = form
+    return window_holds(bounds, checked_at, now.astimezone(UTC).timestamp())
+
+
+# --- the context: the catalog and the trusted roots ---------------------------------------------
+
+
+def _digests(paths: Iterable[tuple[str, Path]], files: RepositoryFiles) -> list[str]:
+    out = []
+    for name, path in paths:
+        try:
+            data: str = digest(files.read(path, MAX_DEPENDENCY_BYTES))
+        except (OSError, ValueError):  # ValueError: a NUL character in the path
+            data = "-"
+        out.append(f"{name}\0{data}")
+    return out
+
+
+def catalog_digests(catalog_folder: Path, files: RepositoryFiles) -> list[str]:
+    """The SHA-256 of the catalog's files: taken before the catalog is loaded, so that a change
+    while it loads shows as a different key next time, never as the same one."""
+    return _digests(((name, catalog_folder / name) for name in CATALOG_FILES), files)
+
+
+def context_key(
+    catalog: Sequence[str], catalog_folder: Path, trust_roots: Iterable[str], files: RepositoryFiles
+) -> str:
+    """The key of what every file's result depends on: the catalog's files (catalog_digests)
+    and the trusted roots, read now (before any rule reads them).
+
+    trust_roots: the paths catalog/service.yaml names (relative to the catalog folder). The
+    tool's version is the edge's to check (a cache of other code is ignored as a whole).
+    """
+    trusted = _digests(((f"trust:{w}", catalog_folder / w) for w in trust_roots), files)
+    return digest("\0\0".join([str(SHAPE), *catalog, *trusted]).encode())
+
+
+def plain_catalog(catalog_folder: Path) -> bool:
+    """The catalog's folder and files are what they seem: no link whose target could move."""
+    try:
+        if not stat.S_ISDIR(os.lstat(catalog_folder).st_mode):
+            return False
+        return all(stat.S_ISREG(os.lstat(catalog_folder / n).st_mode) for n in CATALOG_FILES)
+    except (OSError, ValueError):
+        return False
+
+
+# --- what a written path leads to ---------------------------------------------------------------
+
+
+def portable(path: str, root: str) -> str:
+    """Relative to the repository when inside it: a restored cache works in another checkout."""
+    prefix = root.rstrip(os.sep) + os.sep
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def resolution(
+    files: RepositoryFiles,
+    seen: Observed,
+    folder: str,
+    written: str,
+    settled_before: int,
+    noted: Mapping[str, str | None] | None = None,
+) -> list[Any]:
+    """Where a written path leads now: ["problem", code] or ["file", where, signature, sha256].
+
+    noted: the SHA-256 of the bytes the rules read (RuleContext.read_digests), which the
+    result was made from; a file they did not read is read here. The signature must have been
+    taken (seen.lstat) before those reads: a change after it shows as a signature that differs
+    next time. sha256 None: unreadable, too large, or changed while read (never reused).
+    """
+    found = files.check(folder, written)
+    if isinstance(found, tuple):
+        return ["problem", found[0]]
+    where = str(found)
+    st = seen.lstat(where)
+    sig = settled_signature(st, settled_before) if st is not None else None
+    sha256: str | None
+    if noted is not None and where in noted:
+        sha256 = noted[where]
+    else:
+        try:
+            sha256 = digest(files.read(found, MAX_DEPENDENCY_BYTES))
+        except (OSError, ValueError):
+            sha256 = None
+    return ["file", portable(where, str(files.root)), sig, sha256]
+
+
+def resolution_holds(
+    files: RepositoryFiles,
+    seen: Observed,
+    folder: str,
+    written: str,
+    kept: Any,
+    settled_before: int,
+) -> tuple[bool, list[Any] | None]:
+    """Whether a written path still leads where it led, to the same bytes; and the resolution
+    to keep instead when only its signature changed (None: keep it as it is)."""
+    kind = kept[0]
+    if kind == "problem":
+        found = files.check(folder, written)
+        return isinstance(found, tuple) and found[0] == kept[1], None
+    if kind != "file":
+        return False, None
+    _, where, sig, sha256 = kept
+    if not isinstance(where, str) or not isinstance(sha256, str) or os.path.isabs(where):
+        return False, None
+    target = seen.prefix + where
+    if joined(folder, written) == target and seen.plain_folder(target[: target.rfind(os.sep)]):
+        # Reached through real folders: the path checks would lead to target again if it is
+        # still a regular file (not a link); no need to ask them.
+        st = seen.lstat(target)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return False, None
+    else:  # through links: the path checks again, in full
+        found = files.check(folder, written)
+        if isinstance(found, tuple) or str(found) != target:
+            return False, None
+        st = seen.lstat(target)
+        if st is None:
+            return False, None
+    if sig is not None and signature(st) == sig:
+        return True, None
+    now = resolution(files, seen, folder, written, settled_before)
+    return now[0] == "file" and now[1] == where and now[3] == sha256, now
+
+
+def dependencies_hold(
+    files: RepositoryFiles, seen: Observed, folder: str, kept: Any, settled_before: int
+) -> tuple[bool, list[Any] | None]:
+    """Whether every kept resolution still holds; the resolutions to keep when some were
+    refreshed (None: keep them as they are)."""
+    refreshed: list[Any] | None = None
+    for i, (written, was) in enumerate(kept):
+        holds, now = resolution_holds(files, seen, folder, written, was, settled_before)
+        if not holds:
+            return False, None
+        if now is not None:
+            refreshed = refreshed if refreshed is not None else [list(d) for d in kept]
+            refreshed[i] = [written, now]
+    return True, refreshed
+
+
+# --- a file's bytes ------------------------------------------------------------------------------
+
+
+@dataclass
+class FileState:
+    """How an integration file looks now, compared with its kept result."""
+
+    sig: Signature | None  # the signature to keep (None: not settled, or not a regular file)
+    same: bool  # the same bytes as when its result was kept
+    regular: bool  # a regular file (not a link): what replay requires
+
+
+def file_state(seen: Observed, path: str, kept: Any, settled_before: int) -> FileState:
+    """Whether the integration file at path has the bytes its kept entry was made from.
+
+    Read (and hashed) only when its signature differs from the kept one.
+    """
+    st = seen.lstat(path)
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return FileState(None, False, False)
+    now = signature(st)
+    sig = now if settled(st, settled_before) else None
+    if not isinstance(kept, Mapping):
+        return FileState(sig, False, True)
+    if kept.get("sig") == now:
+        return FileState(sig, True, True)
+    try:
+        data = RepositoryFiles.read(Path(path), MAX_DEPENDENCY_BYTES)
+    except OSError:
+        return FileState(sig, False, True)
+    return FileState(sig, kept.get("sha") == digest(data), True)
+
+
+# --- the whole run -----------------------------------------------------------------------------
+
+
+def stat_digest(stats: Iterable[os.stat_result]) -> str:
+    """One SHA-256 of many files' signatures (in order)."""
+    h = hashlib.sha256()
+    pack = struct.Struct("<5q").pack
+    for st in stats:
+        h.update(pack(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode))
+    return h.hexdigest()
+
+
+def tree_record(
+    tree: Tree,
+    root: str,
+    files: Sequence[str],
+    deps: Iterable[tuple[str, Any]],
+    seen: Observed,
+    settled_before: int,
+) -> dict[str, Any] | None:
+    """What lets the next run know that no file was added, removed or changed without listing a
+    folder or opening a file: every folder, integration file and document by its signature.
+
+    files: every integration file (absolute, in order), all found by the walk; deps: (folder,
+    kept resolutions) of every loaded file. None when the signatures do not vouch for every
+    answer: a link or unreadable folder in the tree, a document reached through a link or with a
+    path problem, or a change too recent to be told from the next (not settled).
+    """
+    if tree.surprises or not tree.folders or len(files) != len(tree.files):
+        return None
+    targets: list[str] = []
+    for folder, resolutions in deps:
+        for written, was in resolutions:
+            if was[0] != "file" or was[2] is None or os.path.isabs(was[1]):
+                return None
+            target = seen.prefix + was[1]
+            if joined(folder, written) != target or not seen.plain_folder(os.path.dirname(target)):
+                return None
+            targets.append(target)
+    folders = sorted(tree.folders)
+    stats: list[os.stat_result] = [tree.folders[f] for f in folders]
+    for path in [*files, *targets]:
+        st = seen.lstat(path)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return None
+        stats.append(st)
+    if not all(settled(st, settled_before) for st in stats):
+        return None
+    return {
+        "digest": stat_digest(stats),
+        "folders": [portable(f, root) for f in folders],
+        "files": [portable(f, root) for f in files],
+        "targets": [portable(t, root) for t in targets],
+    }
+
+
+def run_summary(
+    *,
+    context: str,
+    root: str,
+    trust_roots: Sequence[str],
+    warning_days: int,
+    every: Sequence[str],
+    findings: Sequence[Finding] | None,
+    clock: Sequence[Any],
+    windows: Sequence[Any],
+    trust: Any,
+    tree: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The "run" part. findings: every finding of the run that does not depend on the clock
+    (None when some file's result was not kept: no replay then); clock: [rel, not before, not
+    after, line, column] of every CDA; windows: the [bounds, checked at] of every form verdict."""
+    bounds = sorted({b for window, _ in windows for b in window})
+    times = [checked_at for _, checked_at in windows]
+    return {
+        "shape": SHAPE,
+        "context": context,
+        "root": root,
+        "trust_roots": list(trust_roots),
+        "warning_days": warning_days,
+        "every": list(every),
+        "findings": None if findings is None else [placed_to_json(d) for d in findings],
+        "clock": list(clock),
+        # One window for all forms: it holds if each form's does (a bound between the oldest
+        # check and now, or between now and the latest check, sends the replay to each form's).
+        "windows": [bounds, min(times), max(times)] if times else None,
+        "trust": trust,
+        "tree": tree,
+    }
+
+
+@dataclass
+class Replayed:
+    """The findings of a run in which nothing they depend on changed."""
+
+    diagnostics: list[Finding] = field(default_factory=list)
+    count: int = 0  # how many integration files the run checked
+    listed: bool = False  # the folders had to be listed (something's signature had changed)
+
+
+def replay(
+    memory: ResultMemory,
+    root: Path,
+    catalog_folder: Path,
+    chosen: set[Path] | None,
+    now: datetime,
+    walk: Callable[[], Tree],
+) -> Replayed | None:
+    """The findings of the last run, if nothing they depend on changed since; else None.
+
+    chosen: the files named on the command line (None: none). walk: lists integrations/ (once,
+    when needed). Nothing is loaded or parsed, no rule runs: the catalog's files and the trusted
+    roots are hashed, and every folder, integration file and document is known unchanged by
+    its signature. When some signature changed (a file touched, checked out again, or changed
+    too recently when the last run looked), the folders are listed and each file is compared
+    with its kept result, by its bytes where needed; the new signatures are kept.
+    """
+    try:
+        return _replay(memory, root, catalog_folder, chosen, now, walk)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, struct.error):
+        return None  # not the shape this version writes
+
+
+def _replay(
+    memory: ResultMemory,
+    root: Path,
+    catalog_folder: Path,
+    chosen: set[Path] | None,
+    now: datetime,
+    walk: Callable[[], Tree],
+) -> Replayed | None:
+    run = decode(memory.load(RUN))
+    if not isinstance(run, dict) or run["shape"] != SHAPE or run["root"] != str(root):
+        return None
+    if run["findings"] is None or not plain_catalog(catalog_folder):
+        return None
+    files = RepositoryFiles(root)
+    catalog = catalog_digests(catalog_folder, files)
+    if context_key(catalog, catalog_folder, run["trust_roots"], files) != run["context"]:
+        return None
+    out = Replayed([placed_from_json(d) for d in run["findings"]], len(run["every"]))
+    warning_days = int(run["warning_days"])
+    for rel, *clock in run["clock"]:
+        out.diagnostics += clock_findings(str(rel), clock, warning_days, now)
+    if _unchanged(run, root, chosen, now):
+        return out
+    out.listed = True
+    return out if _each_file_holds(memory, run, root, chosen, now, walk) else None
+
+
+def _unchanged(run: dict[str, Any], root: Path, chosen: set[Path] | None, now: datetime) -> bool:
+    """Nothing changed since the last run, by the signatures alone (no folder listed)."""
+    tree = run["tree"]
+    if tree is None:
+        return False
+    prefix = str(root).rstrip(os.sep) + os.sep
+    files = [prefix + f for f in tree["files"]]
+    if chosen is not None and not chosen <= {Path(f) for f in files}:
+        return False  # a file outside integrations/ named: listed with the others then
+    if [f[len(prefix) :] for f in files] != run["every"]:
+        return False
+    stats: list[os.stat_result] = []
+    try:
+        for f in tree["folders"]:
+            st = os.lstat(prefix + f)
+            if not stat.S_ISDIR(st.st_mode):
+                return False
+            stats.append(st)
+        stats += [os.lstat(f) for f in files]
+        stats += [os.lstat(prefix + t) for t in tree["targets"]]
+    except OSError:
+        return False
+    if stat_digest(stats) != tree["digest"]:
+        return False
+    windows = run["windows"]
+    if windows is None:
+        return True
+    bounds, first, last = windows
+    return form_window_holds([bounds, first], now) and form_window_holds([bounds, last], now)
+
+
+def _each_file_holds(
+    memory: ResultMemory,
+    run: dict[str, Any],
+    root: Path,
+    chosen: set[Path] | None,
+    now: datetime,
+    walk: Callable[[], Tree],
+) -> bool:
+    """Every file, listed again, is as its kept result says (by its bytes where its signature
+    changed); keeps the new signatures when some changed."""
+    tree = walk()
+    paths = list(tree.files)
+    if chosen is not None:
+        paths += sorted(str(p) for p in chosen - {Path(f) for f in tree.files})
+    prefix = str(root).rstrip(os.sep) + os.sep
+    rels = [p[len(prefix) :].replace(os.sep, "/") for p in paths]
+    if rels != run["every"]:
+        return False  # a file added, removed or renamed
+    entries = decode(memory.load(FILES))
+    if not isinstance(entries, dict):
+        return False
+    files = RepositoryFiles(root)
+    seen = Observed(str(root), tree.folders)
+    settled_before = memory.settled_before
+    refreshed: dict[str, Any] = {}
+    deps: list[tuple[str, Any]] = []
+    for path, rel in zip(paths, rels, strict=True):
+        entry = entries[rel]
+        state = file_state(seen, path, entry, settled_before)
+        if not (state.same and state.regular):
+            return False
+        folder = os.path.dirname(path)
+        holds, now_deps = dependencies_hold(files, seen, folder, entry["deps"], settled_before)
+        if not holds or not form_window_holds(entry["form"], now):
+            return False
+        if state.sig != entry["sig"] or now_deps is not None:
+            refreshed[rel] = {**entry, "sig": state.sig, "deps": now_deps or entry["deps"]}
+        if entry["loaded"]:
+            deps.append((folder, now_deps or entry["deps"]))
+    tree_now = tree_record(tree, str(root), paths, deps, seen, settled_before)
+    if refreshed or tree_now != run["tree"]:
+        # Keep what was learnt: the next run need not list the folders or read these files.
+        parts = {RUN: encode({**run, "tree": tree_now}), FILES: encode({**entries, **refreshed})}
+        models = memory.load(MODELS)
+        if models is not None:
+            parts[MODELS] = models
+        memory.save(parts)
+    return True
