@@ -20,8 +20,9 @@ from click.testing import CliRunner, Result
 from provisioner.ci import cache_artifact
 from provisioner.ci.cache_artifact import CACHE_DIR
 from provisioner.cli import cli
+from provisioner.rules.kept import FILES, MODELS, RUN
 from provisioner.runtime import caches
-from provisioner.runtime.results import RESULTS_CACHE, ResultFile
+from provisioner.runtime.results import RESULTS_CACHE, ValidationCache
 from tests.ci import fake_github
 from tests.ci.fake_github import TOKEN, State
 from tests.conftest import copy_repo
@@ -120,13 +121,15 @@ def test_the_restored_cache_is_what_the_check_reads(
     state.add_artifact(main_cache)
     assert restore(checkout, env).exit_code == 0
     assert validated(checkout) == cold
-    memory = ResultFile(checkout / RESULTS_CACHE)
-    kept = memory.load()
-    assert kept is not None
-    planted = json.loads(json.dumps(kept))
-    planted["files"][PIRINEU]["diags"].append([1, 1, "PLANTED", "warning", "from main's cache"])
-    memory.save(planted)
-    assert "PLANTED" in json.dumps(validated(checkout))
+    # Another checkout, main's cache restored and a result planted in it: what its check reports.
+    second = copy_repo(tmp_path / "second")
+    assert restore(second, env).exit_code == 0
+    memory = ValidationCache(second / RESULTS_CACHE)
+    parts = {name: memory.load(name) or b"" for name in (RUN, FILES, MODELS)}
+    files = json.loads(parts[FILES])
+    files[PIRINEU]["diags"].append([1, 1, "PLANTED", "warning", "from main's cache"])
+    memory.save({**parts, FILES: json.dumps(files).encode()})
+    assert "PLANTED" in json.dumps(validated(second))
 
 
 def test_a_damaged_cache_gives_the_cold_verdicts(

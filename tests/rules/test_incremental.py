@@ -206,6 +206,56 @@ def step_same_size_forged_time(repo: Path, n: int) -> None:
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
+PIRINEU_CERTS = "integrations/8100560009/certs"
+
+
+def step_certs_through_link(repo: Path, n: int) -> None:
+    """The CDA's folder becomes a link to a folder beside it (inside the repository)."""
+    certs = repo / PIRINEU_CERTS
+    if certs.is_dir() and not certs.is_symlink():
+        certs.rename(certs.with_name(f"certs-real-{n}"))
+        certs.symlink_to(f"certs-real-{n}")
+
+
+def step_repoint_link(repo: Path, n: int) -> None:
+    """The link now leads to a folder holding another provider's certificate under the name."""
+    certs = repo / PIRINEU_CERTS
+    if certs.is_symlink() and (repo / GESTIO_CDA).exists():
+        other = certs.with_name(f"certs-other-{n}")
+        other.mkdir(exist_ok=True)
+        shutil.copyfile(repo / GESTIO_CDA, other / Path(PIRINEU_CDA).name)
+        certs.unlink()
+        certs.symlink_to(other.name)
+
+
+def step_link_outside(repo: Path, n: int) -> None:
+    """The link leads outside the repository (to a copy of what it held)."""
+    certs = repo / PIRINEU_CERTS
+    if certs.is_symlink():
+        outside = repo.parent / f"outside-{n}"
+        if not outside.exists():
+            shutil.copytree(certs, outside)
+        certs.unlink()
+        certs.symlink_to(outside)
+
+
+def step_yaml_through_link(repo: Path, n: int) -> None:
+    """An integration file becomes a link to its text kept under another name."""
+    path = repo / SOLUCIONS
+    if path.is_file() and not path.is_symlink():
+        path.rename(path.with_suffix(".txt"))
+        path.symlink_to(path.with_suffix(".txt").name)
+
+
+def step_edit_behind_links(repo: Path, n: int) -> None:
+    """The files behind the links change, the links do not."""
+    text = (repo / SOLUCIONS).with_suffix(".txt")
+    if text.exists():
+        text.write_text(text.read_text(encoding="utf-8").replace("environment:", "environment: ["))
+    for cda in (repo / "integrations/8100560009").glob("certs-*/*.pem"):
+        cda.write_bytes((repo / GESTIO_CDA).read_bytes())
+
+
 def step_restore(repo: Path, n: int) -> None:
     """Back to the samples: kept results from before the edits become valid again."""
     for folder in ("integrations", "catalog"):
@@ -233,6 +283,11 @@ STEPS = [
     step_add_folder,
     step_touch,
     step_same_size_forged_time,
+    step_certs_through_link,
+    step_repoint_link,
+    step_link_outside,
+    step_yaml_through_link,
+    step_edit_behind_links,
     step_restore,
 ]
 
@@ -532,3 +587,42 @@ def test_a_file_is_settled_only_when_both_its_times_are_old(tmp_path: Path) -> N
     later = st.st_ctime_ns + 1
     assert tree.settled(st, later)
     assert tree.settled_signature(st, later) == tree.signature(st)
+
+
+def assert_cached_runs_agree(repo: Path, settled: bool = True) -> set[str]:
+    """The cached runs (validate command's way first, then the plan's) say what an uncached run
+    says; the codes it reports."""
+    without = validate(repo, edges=DocumentEdges(), now=T0)
+    assert shown(findings(repo, edges=cached(repo, settled), now=T0)) == shown(without)
+    assert seen(validate(repo, edges=cached(repo, settled), now=T0)) == seen(without)
+    assert shown(findings(repo, edges=cached(repo, settled), now=T0)) == shown(without)
+    return {d.code for d in without.diagnostics}
+
+
+@pytest.mark.parametrize("settled", [True, False])
+def test_links_are_followed_every_time(sample_repo: Path, settled: bool) -> None:
+    """Documents and files reached through links: what a link leads to can change while the
+    link and its folder do not, so those are checked again on every run."""
+    codes = assert_cached_runs_agree(sample_repo, settled)
+    step_certs_through_link(sample_repo, 0)
+    assert assert_cached_runs_agree(sample_repo, settled) == codes
+    assert kept_parts(sample_repo)[RUN]["tree"] is None  # no replay by signatures alone
+    step_edit_behind_links(sample_repo, 0)
+    assert "CDA-DUPLICATE" in assert_cached_runs_agree(sample_repo, settled)
+    step_repoint_link(sample_repo, 1)
+    assert_cached_runs_agree(sample_repo, settled)
+    step_link_outside(sample_repo, 2)
+    assert "PATH-ESCAPES" in assert_cached_runs_agree(sample_repo, settled)
+    step_yaml_through_link(sample_repo, 0)
+    assert_cached_runs_agree(sample_repo, settled)
+    step_edit_behind_links(sample_repo, 1)
+    assert "YAML-SYNTAX" in assert_cached_runs_agree(sample_repo, settled)
+
+
+def test_paths_with_dots_lead_where_they_say(sample_repo: Path) -> None:
+    """A document path written with ./ or ../ is normalised as the path checks do."""
+    replace_text(sample_repo, PIRINEU, "cda: certs/", "cda: ./forms/../certs/")
+    codes = assert_cached_runs_agree(sample_repo)
+    assert kept_parts(sample_repo)[RUN]["tree"] is not None
+    (sample_repo / PIRINEU_CDA).write_bytes((sample_repo / GESTIO_CDA).read_bytes())
+    assert assert_cached_runs_agree(sample_repo) == codes | {"CDA-DUPLICATE"}
