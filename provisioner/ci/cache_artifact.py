@@ -1,11 +1,13 @@
 """main's validation cache for the pull-request check: found among the repository's artifacts,
-downloaded and unpacked under .provisioner/cache/.
+downloaded and unpacked into the cache folder (HESTIA_PROVISIONER_CACHE_DIR in CI, outside the
+checkout; .provisioner/cache/ elsewhere).
 
 The check trusts what it restores (a form verdict says "this signature was verified"), so only
 an artifact made by a push to the default branch of this repository, by the named workflow, is
 taken: never one from a pull request's run, a fork's, or another event's. The zip is hostile
 input all the same: names are checked part by part, no link or special file, sizes bounded,
-everything lands under .provisioner/cache/ or nothing does. Any failure is a CacheRestoreError:
+everything lands in the cache folder or nothing does; a folder that exists already (one a pull
+request committed, say) is never used. Any failure is a CacheRestoreError:
 the caller warns and the check runs cold, which is slower but gives the same verdicts (the
 caches are keyed by content and a damaged entry is a miss).
 """
@@ -28,7 +30,7 @@ from provisioner.ci.github import GitHub, GitHubError
 
 CACHE_ARTIFACT = "hestia-validation-cache"
 CACHE_WORKFLOW = "ci.yml"
-CACHE_DIR = Path(".provisioner") / "cache"
+CACHE_DIR = Path(".provisioner") / "cache"  # the default folder, under the repository
 MAX_ZIP_BYTES = 256 * 1024 * 1024
 MAX_UNPACKED_BYTES = 1024 * 1024 * 1024  # the validation file alone may reach 512 MB
 MAX_MEMBERS = 200_000  # 10,000 integrations hold about 20,000 cache files
@@ -204,9 +206,9 @@ def _real_folder(path: Path) -> None:
         raise CacheRestoreError(f"{path} is a link or a file, not a folder: nothing restored")
 
 
-def unpack(data: bytes, repo_root: Path) -> tuple[int, int]:
-    """Unpack the artifact's zip as repo_root/.provisioner/cache: (files, bytes). Only into a
-    cache folder that does not exist yet (a fresh checkout), all or nothing."""
+def unpack(data: bytes, target: Path) -> tuple[int, int]:
+    """Unpack the artifact's zip as the folder target: (files, bytes). Only into a folder that
+    does not exist yet, all or nothing."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
@@ -214,13 +216,13 @@ def unpack(data: bytes, repo_root: Path) -> tuple[int, int]:
     with archive:
         members = check_zip(archive)
         try:
-            _real_folder(repo_root / CACHE_DIR.parent)
+            target.parent.parent.mkdir(parents=True, exist_ok=True)
+            _real_folder(target.parent)
         except OSError as exc:
-            raise CacheRestoreError(f"{CACHE_DIR.parent} cannot be made: {exc}") from None
-        target = repo_root / CACHE_DIR
+            raise CacheRestoreError(f"{target.parent} cannot be made: {exc}") from None
         if os.path.lexists(target):
-            raise CacheRestoreError(f"{CACHE_DIR} already exists: it is kept as it is")
-        staging = Path(tempfile.mkdtemp(prefix=".cache-restore-", dir=repo_root / CACHE_DIR.parent))
+            raise CacheRestoreError(f"{target} already exists: it is kept as it is")
+        staging = Path(tempfile.mkdtemp(prefix=".cache-restore-", dir=target.parent))
         try:
             size = _extract(archive, members, staging)
             os.rename(staging, target)
@@ -253,14 +255,15 @@ def _extract(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], staging: 
     return total
 
 
-def restore(gh: GitHub, repo_root: Path, name: str, workflow: str) -> tuple[Restored, list[str]]:
-    """Find, download and unpack main's cache; CacheRestoreError when nothing was restored."""
-    if os.path.lexists(repo_root / CACHE_DIR):
-        raise CacheRestoreError(f"{CACHE_DIR} already exists: it is kept as it is")
+def restore(gh: GitHub, target: Path, name: str, workflow: str) -> tuple[Restored, list[str]]:
+    """Find, download and unpack main's cache as the folder target; CacheRestoreError when
+    nothing was restored."""
+    if os.path.lexists(target):
+        raise CacheRestoreError(f"{target} already exists: it is kept as it is")
     try:
         artifact, skipped = find_artifact(gh, name, workflow)
         data = gh.download(gh.repo_url(f"actions/artifacts/{artifact.id}/zip"), MAX_ZIP_BYTES)
     except GitHubError as exc:
         raise CacheRestoreError(str(exc)) from None
-    files, size = unpack(data, repo_root)
+    files, size = unpack(data, target)
     return Restored(artifact, files, size), skipped

@@ -440,20 +440,31 @@ def _drift_markdown(found: Any) -> str:
 @format_option("text", "github")
 @repo_option
 def restore_cache(name: str | None, workflow: str | None, fmt: str, repo: Path | None) -> None:
-    """Restore .provisioner/cache/ from the newest artifact of a push to the default branch.
+    """Restore the cache folder from the newest artifact of a push to the default branch.
 
-    For the pull-request check: never from a pull request's or a fork's run. Whatever fails,
-    it warns and exits 0: the check then runs cold (slower, same verdicts).
+    For the pull-request check: never from a pull request's or a fork's run. The folder is the
+    one HESTIA_PROVISIONER_CACHE_DIR names (in CI it must be set, outside the checkout), else
+    .provisioner/cache/; one that exists already is kept as it is. Whatever fails, it warns
+    and exits 0: the check then runs cold (slower, same verdicts).
     """
     from provisioner.ci import cache_artifact as cache
     from provisioner.ci.github import GitHub
     from provisioner.ci.gitops import CiEnvironmentError
+    from provisioner.runtime.settings import CACHE_DIR_ENV, Settings
 
     name = name or cache.CACHE_ARTIFACT
     workflow = workflow or cache.CACHE_WORKFLOW
     root = resolve_repo(repo)
+    settings = Settings.read(os.environ)
+    target = settings.cache_folder(root)
     try:
-        restored, skipped = cache.restore(GitHub.from_environ(os.environ), root, name, workflow)
+        if target is None:
+            raise cache.CacheRestoreError(
+                f"caches are off (in CI, {CACHE_DIR_ENV} names a folder outside the checkout)"
+                if settings.cache
+                else "caches are off"
+            )
+        restored, skipped = cache.restore(GitHub.from_environ(os.environ), target, name, workflow)
     except (cache.CacheRestoreError, CiEnvironmentError) as exc:
         message = f"validation cache not restored, this check runs cold: {exc}"
         if fmt == "github":

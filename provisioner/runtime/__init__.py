@@ -1,6 +1,7 @@
 """Edges of the local machine that commands lend the pure core.
 
-Local caches (files under .provisioner/cache/), the process pool that checks many signed forms,
+Local caches (files in the folder runtime.settings names: .provisioner/cache/ on a laptop, the
+folder HESTIA_PROVISIONER_CACHE_DIR names or none at all in CI), the process pool that checks many signed forms,
 the environment variables that tune them, and atomic file writes. The core never imports this
 package (the import contract in pyproject.toml says so); the command line builds what the core
 needs here and passes it in.
@@ -43,14 +44,18 @@ def local_edges(
     from provisioner.runtime.settings import Settings
 
     settings = Settings.read(os.environ if environ is None else environ)
-    cached = cache and settings.cache
-    tool = tool_version() if cached else None  # once for both files
+    folder = settings.cache_folder(repo_root) if cache else None
+    if folder is None:
+        return DocumentEdges(check_forms=PooledFormChecker(settings.workers, progress=progress))
+    # Once for every file: what each cache is keyed by, so that other code's entries (main's,
+    # restored for a pull request that changes the checks) are never reused.
+    tool = tool_version()
     return DocumentEdges(
-        form_verdicts=FileCache(repo_root / FORMS_CACHE) if cached else None,
-        issuer_marks=IssuerMarkFiles(repo_root / ISSUERS_CACHE) if cached else None,
+        form_verdicts=FileCache(folder / FORMS_CACHE, tool),
+        issuer_marks=IssuerMarkFiles(folder / ISSUERS_CACHE, tool),
         check_forms=PooledFormChecker(settings.workers, progress=progress),
-        results=ValidationCache(repo_root / RESULTS_CACHE, tool) if cached else None,
-        catalog=ResultFile(repo_root / CATALOG_CACHE, tool) if cached else None,
+        results=ValidationCache(folder / RESULTS_CACHE.name, tool),
+        catalog=ResultFile(folder / CATALOG_CACHE.name, tool),
     )
 
 
@@ -58,11 +63,12 @@ def catalog_memory(
     repo_root: Path, environ: Mapping[str, str] | None = None
 ) -> CatalogMemory | None:
     """Where the repository's catalog is kept between runs; None when caches are off
-    (HESTIA_PROVISIONER_NO_CACHE=1). For the commands that read the catalog alone."""
+    (HESTIA_PROVISIONER_NO_CACHE=1, or CI without HESTIA_PROVISIONER_CACHE_DIR). For the
+    commands that read the catalog alone."""
     import os
 
     from provisioner.runtime.results import CATALOG_CACHE, ResultFile
     from provisioner.runtime.settings import Settings
 
-    settings = Settings.read(os.environ if environ is None else environ)
-    return ResultFile(repo_root / CATALOG_CACHE) if settings.cache else None
+    folder = Settings.read(os.environ if environ is None else environ).cache_folder(repo_root)
+    return None if folder is None else ResultFile(folder / CATALOG_CACHE.name)

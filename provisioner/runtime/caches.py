@@ -1,7 +1,14 @@
-"""Local caches of document checks, as files under .provisioner/cache/ (git-ignored).
+"""Local caches of document checks, as files in the cache folder (runtime.settings: on a laptop
+.provisioner/cache/, git-ignored).
 
-Local only: a cache committed to git could be forged by anyone with a pull request. A cache that
-cannot be read is a miss; one that cannot be written is simply not used.
+Local only: a cache committed to git could be forged by anyone with a pull request (CI never
+reads one from the checkout). A cache that cannot be read is a miss; one that cannot be written
+is simply not used.
+
+Entries are kept by the code that made them: each append starts with a header line naming the
+tool's identity (runtime.results.tool_version), and only the entries after a header of the
+running tool's identity are read. A pull request that changes the checks thus never reuses
+main's verdicts; a log holding another identity's entries is written back without them.
 
 Each cache is one append-only log (one entry a line), not a file per entry: creating a thousand
 small files cost a cold run of 1,000 forms more than checking their signatures. A run reads a
@@ -25,8 +32,9 @@ from provisioner.runtime.files import write_atomically
 if TYPE_CHECKING:  # the form checks are imported when a verdict is read or written
     from provisioner.documents.form import FormVerdict
 
-FORMS_CACHE = Path(".provisioner") / "cache" / "form-verdicts.jsonl"
-ISSUERS_CACHE = Path(".provisioner") / "cache" / "cda-issuers.txt"
+# In the cache folder (an absolute path wins the join: the tests keep verdicts apart so).
+FORMS_CACHE = Path("form-verdicts.jsonl")
+ISSUERS_CACHE = Path("cda-issuers.txt")
 #: A bigger log is not read (damaged, or not ours): it is started again.
 MAX_LOG_BYTES = 256 * 1024 * 1024
 #: Compact a log holding more than this many times as many lines as entries (and > MIN lines).
@@ -64,6 +72,32 @@ def _append(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def _header(tool: str) -> bytes:
+    return json.dumps({"tool": tool}, separators=(",", ":")).encode()
+
+
+def _ours(lines: Sequence[bytes], tool: str) -> tuple[list[bytes], int]:
+    """The lines written by the tool whose identity is tool (after a header of it), and how
+    many other lines there are (another identity's, or before any header: an older format)."""
+    ours: list[bytes] = []
+    foreign = 0
+    current: object = None
+    for line in lines:
+        if line.startswith(b'{"tool":'):
+            try:
+                header = json.loads(line)
+            except (ValueError, RecursionError):
+                header = None
+            if isinstance(header, dict) and set(header) == {"tool"}:
+                current = header["tool"]
+                continue
+        if current == tool:
+            ours.append(line)
+        else:
+            foreign += 1
+    return ours, foreign
+
+
 def _rewrite(path: Path, lines: Iterable[bytes]) -> None:
     try:
         write_atomically(path, b"".join(line + b"\n" for line in lines))
@@ -73,18 +107,23 @@ def _rewrite(path: Path, lines: Iterable[bytes]) -> None:
 
 class FileCache:
     """Form verdicts by cache key (provisioner.documents.form.VerdictCache), as JSON lines
-    {"key": ..., "verdict": ...}; the last line of a key is its verdict."""
+    {"key": ..., "verdict": ...} after a header {"tool": ...}; the last line of a key is its
+    verdict."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, tool: str | None = None) -> None:
+        from provisioner.runtime.results import tool_version
+
         self.path = path
+        self.tool = tool or tool_version()
         self._entries: dict[str, Any] | None = None
 
     def _load(self) -> dict[str, Any]:
         if self._entries is None:
             lines = _read_lines(self.path)
+            ours, foreign = _ours(lines or (), self.tool)
             entries: dict[str, Any] = {}
             kept: dict[str, bytes] = {}
-            for line in lines or ():
+            for line in ours:
                 try:
                     item = json.loads(line)
                 except (ValueError, RecursionError):
@@ -95,8 +134,8 @@ class FileCache:
             self._entries = entries
             if lines is None:
                 _rewrite(self.path, ())
-            elif len(lines) > max(COMPACT_MIN_LINES, COMPACT_RATIO * len(kept)):
-                _rewrite(self.path, kept.values())
+            elif foreign or len(lines) > max(COMPACT_MIN_LINES, COMPACT_RATIO * (len(kept) + 1)):
+                _rewrite(self.path, [_header(self.tool), *kept.values()] if kept else ())
         return self._entries
 
     def get(self, key: str, now: float) -> FormVerdict | None:
@@ -120,27 +159,34 @@ class FileCache:
             lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode())
         if not lines:
             return
-        try:
-            _append(self.path, b"".join(line + b"\n" for line in lines))
+        try:  # the header in the same write: no other run's lines can come between
+            _append(self.path, b"".join(line + b"\n" for line in [_header(self.tool), *lines]))
         except OSError:
             return
 
 
 class IssuerMarkFiles:
     """CDA signatures already verified (documents.cda.IssuerMarks): one mark (a SHA-256 in hex)
-    a line."""
+    a line, after a header {"tool": ...} (a mark says what the running code verified)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, tool: str | None = None) -> None:
+        from provisioner.runtime.results import tool_version
+
         self.path = path
+        self.tool = tool or tool_version()
         self._marks: set[str] | None = None
 
     def _load(self) -> set[str]:
         if self._marks is None:
             lines = _read_lines(self.path)
-            found = (line.decode("ascii", "replace") for line in lines or ())
+            ours, foreign = _ours(lines or (), self.tool)
+            found = (line.decode("ascii", "replace") for line in ours)
             self._marks = {mark for mark in found if _KEY.fullmatch(mark)}
             if lines is None:
                 _rewrite(self.path, ())
+            elif foreign or len(lines) > max(COMPACT_MIN_LINES, 3 * len(self._marks)):
+                marks = [mark.encode("ascii") for mark in sorted(self._marks)]
+                _rewrite(self.path, [_header(self.tool), *marks] if marks else ())
         return self._marks
 
     def known(self, key: str) -> bool:
@@ -152,6 +198,6 @@ class IssuerMarkFiles:
             return
         marks.add(key)
         try:
-            _append(self.path, key.encode("ascii") + b"\n")
+            _append(self.path, _header(self.tool) + b"\n" + key.encode("ascii") + b"\n")
         except OSError:
             return

@@ -34,9 +34,9 @@ FORMS_LOG = CACHE_DIR / "form-verdicts.jsonl"
 
 @pytest.fixture(autouse=True)
 def _forms_cache_in_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As on a runner: form verdicts under the repository's .provisioner/cache/ (the suite's
-    default keeps them in each test's own folder)."""
-    monkeypatch.setattr(caches, "FORMS_CACHE", FORMS_LOG)
+    """As on a runner: form verdicts in the cache folder (the suite's default keeps them in
+    each test's own folder)."""
+    monkeypatch.setattr(caches, "FORMS_CACHE", FORMS_LOG.relative_to(CACHE_DIR))
 
 
 @pytest.fixture
@@ -344,14 +344,14 @@ def test_the_artifact_of_a_real_upload_round_trips(tmp_path: Path) -> None:
         archive.write(src / "cda-issuers" / "mark", "cda-issuers/mark")
     dest = tmp_path / "repo"
     dest.mkdir()
-    assert cache_artifact.unpack(out.getvalue(), dest) == (2, 2)
+    assert cache_artifact.unpack(out.getvalue(), dest / CACHE_DIR) == (2, 2)
     assert (dest / CACHE_DIR / "cda-issuers" / "mark").read_bytes() == b""
     shutil.rmtree(dest / CACHE_DIR)
     bad = io.BytesIO()
     with zipfile.ZipFile(bad, "w") as archive:
         archive.writestr(zipfile.ZipInfo("../up/"), b"")
     with pytest.raises(cache_artifact.CacheRestoreError, match="not a plain path"):
-        cache_artifact.unpack(bad.getvalue(), dest)
+        cache_artifact.unpack(bad.getvalue(), dest / CACHE_DIR)
 
 
 def test_the_run_is_checked_too_not_only_the_artifact_listing(
@@ -385,7 +385,7 @@ def test_an_encrypted_member_is_refused(tmp_path: Path) -> None:
         at = raw.index(signature)
         struct.pack_into("<H", raw, at + offset, 0x1)  # the "encrypted" flag
     with pytest.raises(cache_artifact.CacheRestoreError, match="encrypted"):
-        cache_artifact.unpack(bytes(raw), tmp_path)
+        cache_artifact.unpack(bytes(raw), tmp_path / "cache")
 
 
 @pytest.mark.parametrize("results", ["kept", "foreign"])
@@ -414,5 +414,35 @@ def test_a_pull_request_that_adds_an_integration_checks_only_its_form(
     assert validated(checkout) == validated(copy_repo(tmp_path / "cold"), "--no-cache")
     after = log.read_bytes().splitlines()
     assert after[: len(before)] == before
-    new = after[len(before) :]
+    new = [line for line in after[len(before) :] if not line.startswith(b'{"tool":')]
     assert len(new) == len(list((checkout / added / "forms").glob("*.pdf"))) == 1
+
+
+def test_in_ci_the_cache_is_restored_into_the_named_folder_only(
+    github: tuple[State, dict[str, str]], main_cache: bytes, checkout: Path, tmp_path: Path
+) -> None:
+    """A cache the pull request committed stays unread; main's goes to the runner's folder,
+    which the check then reads; without that folder named, CI restores nothing."""
+    state, env = github
+    state.add_artifact(main_cache)
+    (checkout / CACHE_DIR).mkdir(parents=True)
+    (checkout / CACHE_DIR / "validation.json").write_text("forged", encoding="utf-8")
+    res = restore(checkout, {**env, "GITHUB_ACTIONS": "true"})
+    assert res.exit_code == 0 and "caches are off" in res.output
+    assert "HESTIA_PROVISIONER_CACHE_DIR" in res.output
+    folder = tmp_path / "runner-temp" / "hestia-cache"
+    ci = {**env, "GITHUB_ACTIONS": "true", "HESTIA_PROVISIONER_CACHE_DIR": str(folder)}
+    res = restore(checkout, ci)
+    assert res.exit_code == 0 and "validation cache restored" in res.output, res.output
+    with zipfile.ZipFile(io.BytesIO(main_cache)) as archive:
+        assert sorted(archive.namelist()) == sorted(p.name for p in folder.iterdir())
+    assert [p.name for p in (checkout / CACHE_DIR).iterdir()] == ["validation.json"]
+    log = folder / "form-verdicts.jsonl"
+    before = log.read_bytes()
+    res = run(["validate", "--repo", str(checkout), "--format", "json"], ci)
+    assert json.loads(res.output) == validated(copy_repo(tmp_path / "cold"), "--no-cache")
+    assert log.read_bytes() == before  # every verdict from the restored cache
+    assert "already exists" in restore(checkout, ci).output  # never into a folder that exists
+    inside = {**ci, "HESTIA_PROVISIONER_CACHE_DIR": str(checkout / "elsewhere")}
+    assert "caches are off" in restore(checkout, inside).output
+    assert not (checkout / "elsewhere").exists()

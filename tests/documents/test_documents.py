@@ -32,7 +32,7 @@ from provisioner.runtime import caches, local_edges
 from provisioner.runtime.caches import FileCache
 from provisioner.runtime.pool import PooledFormChecker
 from provisioner.runtime.results import RESULTS_CACHE
-from provisioner.runtime.settings import NO_CACHE_ENV, WORKERS_ENV, Settings
+from provisioner.runtime.settings import DEFAULT_CACHE_DIR, NO_CACHE_ENV, WORKERS_ENV, Settings
 from tests.conftest import NOW, ROOT, pki_times
 
 ALTA = "integrations/8100560009/serveis-informatics-pirineu.yaml"
@@ -370,14 +370,20 @@ def test_no_trusted_roots_means_no_certificate_is_trusted(repo: Path) -> None:
     assert "FORM-SIGNER-UNTRUSTED" in found
 
 
+def _entries(log: Path) -> list[bytes]:
+    """A cache log's lines but the headers naming the tool that wrote what follows."""
+    return [line for line in log.read_bytes().splitlines() if not line.startswith(b'{"tool":')]
+
+
 def test_issuer_verification_is_remembered_locally(repo: Path) -> None:
     validate(repo, now=NOW)
-    marks = repo / caches.ISSUERS_CACHE
-    assert len(marks.read_text(encoding="ascii").split()) == 3  # one line per CDA
+    marks = repo / DEFAULT_CACHE_DIR / caches.ISSUERS_CACHE
+    assert len(_entries(marks)) == 3  # one line per CDA
     (repo / RESULTS_CACHE).unlink()  # so that the CDAs are checked again
-    marks.write_bytes(b"garbage\n\xff\n" + b"0" * 64)  # damaged lines are ignored
+    header = marks.read_bytes().splitlines()[0]
+    marks.write_bytes(header + b"\ngarbage\n\xff\n" + b"0" * 64)  # damaged lines are ignored
     assert not [d for d in validate(repo, now=NOW).diagnostics if d.code.startswith("CDA-")]
-    assert len(marks.read_text(encoding="ascii", errors="replace").split()) == 3 + 3
+    assert len(_entries(marks)) == 3 + 3
 
 
 # --- identity -------------------------------------------------------------------------------
@@ -591,13 +597,14 @@ def test_verdicts_are_cached_and_a_corrupt_cache_is_a_miss(
     first = _form_codes(repo)
     assert "FORM-SIGNER-NOT-ENTITY" in first
     log = _cache(repo).read_bytes()
-    assert len(log.splitlines()) == 3  # one verdict per form
+    assert len(_entries(_cache(repo))) == 3  # one verdict per form
     assert _form_codes(repo) == first
     assert _cache(repo).read_bytes() == log  # every verdict from the cache: nothing added
     for garbage in (b"{not json", b"[]", b'{"key": "k", "verdict": {"version": 1}}', b"\xff"):
-        _cache(repo).write_bytes(b"\n".join(garbage for _ in range(3)))
+        header = log.splitlines()[0]
+        _cache(repo).write_bytes(b"\n".join([header, *(garbage for _ in range(3))]))
         assert _form_codes(repo) == first
-        assert len(_cache(repo).read_bytes().splitlines()) == 3 + 3  # made again, appended
+        assert len(_entries(_cache(repo))) == 3 + 3  # made again, appended
 
 
 def test_the_cache_is_keyed_by_the_form_and_the_trust(
@@ -628,8 +635,9 @@ def test_a_stale_or_foreign_cache_entry_is_a_miss(tmp_path: Path) -> None:
     cache = FileCache(log)
     assert cache.get("k", now=999.0) == verdict
     assert cache.get("k", now=1000.0) is None  # a signer certificate expired
+    header = log.read_text().splitlines()[0]
     for foreign in ({"version": 99, "findings": []}, {"version": 1}, {"recheck_after": "x"}):
-        log.write_text(json.dumps({"key": "k", "verdict": foreign}) + "\n")
+        log.write_text(header + "\n" + json.dumps({"key": "k", "verdict": foreign}) + "\n")
         assert FileCache(log).get("k", now=0.0) is None
     blocked = tmp_path / "file"
     blocked.write_text("")
@@ -653,8 +661,8 @@ def test_runs_append_to_one_log_that_is_compacted_and_bounded(
     for _ in range(2):  # made again: each run adds a line (after the broken one, not in it)
         FileCache(log).put_many([("a", new)])
     monkeypatch.setattr(caches, "COMPACT_MIN_LINES", 1)
-    FileCache(log).get("a", 0.0)  # 6 lines (one broken) for 2 entries: written back
-    assert len(log.read_bytes().splitlines()) == 2
+    FileCache(log).get("a", 0.0)  # 10 lines (4 headers, 1 broken) for 2 entries: written back
+    assert len(log.read_bytes().splitlines()) == 1 + 2
     assert FileCache(log).get("a", 0.0) == new and FileCache(log).get("b", 0.0) == old
     monkeypatch.setattr(caches, "MAX_LOG_BYTES", 10)
     assert FileCache(log).get("a", 0.0) is None  # too big to be ours: started again
