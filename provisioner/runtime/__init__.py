@@ -1,10 +1,10 @@
 """Edges of the local machine that commands lend the pure core.
 
-Local caches (files in the folder runtime.settings names: .provisioner/cache/ on a laptop, the
-folder HESTIA_PROVISIONER_CACHE_DIR names or none at all in CI), the process pool that checks many signed forms,
-the environment variables that tune them, and atomic file writes. The core never imports this
-package (the import contract in pyproject.toml says so); the command line builds what the core
-needs here and passes it in.
+Local caches (files in the folder runtime.settings names: .provisioner/cache/ on a laptop; in
+CI the folder HESTIA_PROVISIONER_CACHE_DIR names, or none), the process pool that checks many
+signed forms, the environment variables that tune them, and atomic file writes. The core never
+imports this package (the import contract in pyproject.toml says so); the command line builds
+what the core needs here and passes it in.
 """
 
 from __future__ import annotations

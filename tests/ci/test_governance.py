@@ -125,6 +125,28 @@ def test_the_pull_request_check_restores_only_what_main_leaves() -> None:
     assert keys == [("pip", "requirements/installer.txt")] * 2
 
 
+def test_ci_keeps_caches_only_in_the_runners_temporary_folder() -> None:
+    """The tool reads no cache from a CI checkout (a pull request could commit a forged one):
+    the steps that restore, read or produce one name a folder under runner.temp, the same one,
+    and the upload copies from it. Every other job (apply, certificates) runs cold."""
+    from provisioner.runtime.settings import CACHE_DIR_ENV
+
+    folder = "${{ runner.temp }}/hestia-cache"
+    plan = load(ROOT / ".github" / "workflows" / "review.yml")["jobs"]["plan"]
+    cached = [s for s in steps(plan) if "provisioner" in s.get("run", "")]
+    named = [s for s in cached if s.get("env", {}).get(CACHE_DIR_ENV) == folder]
+    assert [s["run"] for s in named] == [
+        s["run"]
+        for s in cached
+        if any(c in s["run"] for c in ("restore-cache", "validate", "review"))
+    ] and len(named) == 3
+    job = load(ROOT / ".github" / "workflows" / "ci.yml")["jobs"]["warm-cache"]
+    [producer] = [s for s in steps(job) if "provisioner validate" in s.get("run", "")]
+    assert producer["env"][CACHE_DIR_ENV] == folder
+    assert '"$HESTIA_PROVISIONER_CACHE_DIR" build/validation-cache' in producer["run"]
+    assert ".provisioner" not in producer["run"]
+
+
 def test_the_locks_pin_every_requirement_with_hashes() -> None:
     for lock in ("runtime.txt", "installer.txt"):
         text = (ROOT / "requirements" / lock).read_text(encoding="utf-8")
