@@ -58,9 +58,20 @@ def forge(cache: Path) -> None:
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     results = cache / "validation.json"
     head, _, body = results.read_bytes().partition(b"\n")
-    forged = json.dumps(_without(json.loads(body), BROKEN), separators=(",", ":")).encode()
-    header = {**json.loads(head), "sha256": hashlib.sha256(forged).hexdigest()}
-    results.write_bytes(json.dumps(header).encode() + b"\n" + forged)
+    header = json.loads(head)
+    parts, listed = [], []
+    for name, length, _sha in header["parts"]:
+        part, body = body[:length], body[length:]
+        data = b"\n".join(  # a part may hold JSON lines
+            json.dumps(_without(json.loads(line), BROKEN), separators=(",", ":")).encode()
+            if line.strip()
+            else line
+            for line in part.split(b"\n")
+        )
+        parts.append(data)
+        listed.append([name, len(data), hashlib.sha256(data).hexdigest()])
+    header["parts"] = listed
+    results.write_bytes(json.dumps(header).encode() + b"\n" + b"".join(parts))
 
 
 def tamper(repo: Path) -> None:
