@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from provisioner import text
 from provisioner.text import json_text, problem
 
 _TEXT = st.text(
@@ -31,3 +33,9 @@ def test_json_output_reads_back_and_shows_no_refused_character(data: object) -> 
 
 def test_accents_stay_readable() -> None:
     assert json_text({"folder": "Hèstia\u202e"}) == '{\n  "folder": "Hèstia\\u202e"\n}'
+
+
+def test_the_characters_json_output_looks_at_are_del_and_the_bmp_beyond_ascii() -> None:
+    every = "".join(map(chr, range(0x110000)))
+    direct = re.compile("[\x7f-\uffff]")  # the definition; slow to compile, so not used
+    assert text._BEYOND_ASCII.findall(every) == direct.findall(every)
