@@ -24,6 +24,12 @@ FP_PATTERN = r"^[0-9]{1,10}$"
 MODALITY_PATTERN = r"^[A-Z][A-Z0-9_]*$"
 
 
+def _no_items() -> list[Any]:
+    """The default of a list field. A Python function, not `list`: pydantic inspects a factory's
+    signature when it builds a validator, and a builtin's makes inspect compile a tokenizer."""
+    return []
+
+
 class _Strict(BaseModel):
     # defer_build: a model's validator is built when it first validates. A run that takes its
     # catalog from the cache (built with `trusted`) never builds the catalog's validators, and
@@ -81,10 +87,10 @@ class Integration(_Strict):
     cda: str = Field(description="Path to the public application certificate (PEM or DER)")
     form: str = Field(description="Path to the integration form PDF, signed by the entity")
     homologation: list[str] = Field(
-        default_factory=list, description="PRE test evidence files; required for PRO"
+        default_factory=_no_items, description="PRE test evidence files; required for PRO"
     )
     unused_modalities: list[str] = Field(
-        default_factory=list,
+        default_factory=_no_items,
         description="Authorised modalities the integrator states it does not use "
         "(no homologation evidence is required for them)",
     )
@@ -220,7 +226,7 @@ class Service(_Strict):
     sharepoint: SharePointTarget
     certificate_expiry_warning_days: int = Field(default=60, ge=0, le=3650)
     trusted_roots: list[str] = Field(
-        default_factory=list,
+        default_factory=_no_items,
         description="PEM files (relative to the catalog folder) of the CAs trusted for CDAs and "
         "form signatures",
     )
@@ -229,7 +235,7 @@ class Service(_Strict):
         description="Names of the signed form's fields compared with the integration file",
     )
     ledger_signers: list[LedgerSigner] = Field(
-        default_factory=list,
+        default_factory=_no_items,
         description="When listed, apply signs ledger commits (SSH, git gpg.format=ssh) and plan "
         "refuses a ledger commit without a good signature by one of these keys",
     )
@@ -260,7 +266,7 @@ class IpPolicy(_Strict):
         "(e.g. carrier-grade NAT 100.64.0.0/10)"
     )
     allow: list[AllowedRange] = Field(
-        default_factory=list, description="Ranges accepted even if a category above refuses them"
+        default_factory=_no_items, description="Ranges accepted even if a category above refuses them"
     )
 
 
@@ -294,7 +300,7 @@ class Register(_Strict):
     """catalog/entities.yaml: who may integrate, and who must go through an ABSS."""
 
     eligible: list[RegisteredEntity]
-    dependent: list[DependentEntity] = Field(default_factory=list)
+    dependent: list[DependentEntity] = Field(default_factory=_no_items)
 
 
 # ----------------------------------------------------------------------------- written for APP

@@ -8,6 +8,7 @@ inside the commands for the same reason.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from importlib import import_module
 from typing import Any, NamedTuple
@@ -149,5 +150,13 @@ def cli() -> None:
     """Integrations of public entities with Hèstia, as reviewed files in git."""
 
 
+#: pydantic loads every plugin an installed package declares, the first time a model validates.
+PLUGINS_ENV = "PYDANTIC_DISABLE_PLUGINS"
+
+
 def main() -> None:
+    # No third-party code hooks into the validation of hostile files, and pydantic does not
+    # scan every installed package's metadata for plugins (milliseconds at each run). An
+    # explicit setting in the environment wins.
+    os.environ.setdefault(PLUGINS_ENV, "__all__")
     cli(prog_name="hestia-provisioner")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from provisioner.cli import COMMANDS, Commands, LazyCommand, cli, load_command
+from provisioner.cli import COMMANDS, PLUGINS_ENV, Commands, LazyCommand, cli, load_command
 
 CLI_FOLDER = Path(__file__).resolve().parents[2] / "provisioner" / "cli"
 #: Modules of provisioner/cli that are not commands.
@@ -144,3 +145,39 @@ def test_a_changed_catalog_is_parsed_again(empty_repo: Path) -> None:
     assert done.returncode == 1
     assert [d["code"] for d in json.loads(done.stdout)["diagnostics"]] == ["CATALOG-NIF"]
     assert "yaml" in modules
+
+
+def test_no_pydantic_plugin_runs_unless_asked_for(sample_repo: Path, tmp_path: Path) -> None:
+    """A package that declares a pydantic plugin gets no code run in the tool's validation
+    (its plugins are disabled unless PYDANTIC_DISABLE_PLUGINS says otherwise)."""
+    site = tmp_path / "site"
+    (site / "spy-0.1.dist-info").mkdir(parents=True)
+    (site / "spy-0.1.dist-info" / "METADATA").write_text("Name: spy\nVersion: 0.1\n")
+    (site / "spy-0.1.dist-info" / "entry_points.txt").write_text("[pydantic]\nspy = spy:plugin\n")
+    marker = tmp_path / "plugin-loaded"
+    (site / "spy.py").write_text(
+        "from pathlib import Path\n"
+        f"Path({str(marker)!r}).touch()\n"
+        "class Spy:\n"
+        "    def new_schema_validator(self, *args, **kwargs):\n"
+        "        return None, None, None\n"
+        "plugin = Spy()\n"
+    )
+    args = ["validate", "--repo", str(sample_repo), "--no-cache"]
+
+    def run(plugins: str | None) -> subprocess.CompletedProcess[str]:
+        code = "import sys\nfrom provisioner.cli import main\nsys.argv[0] = 'x'\nmain()\n"
+        env = {k: v for k, v in os.environ.items() if k != PLUGINS_ENV}
+        env["PYTHONPATH"] = str(site)
+        if plugins is not None:
+            env[PLUGINS_ENV] = plugins
+        return subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env
+        )
+
+    done = run(None)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not marker.exists()
+    done = run("")  # an explicit setting wins: here, every plugin is loaded
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert marker.exists()
