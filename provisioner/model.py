@@ -266,7 +266,8 @@ class IpPolicy(_Strict):
         "(e.g. carrier-grade NAT 100.64.0.0/10)"
     )
     allow: list[AllowedRange] = Field(
-        default_factory=_no_items, description="Ranges accepted even if a category above refuses them"
+        default_factory=_no_items,
+        description="Ranges accepted even if a category above refuses them",
     )
 
 
