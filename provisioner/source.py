@@ -45,6 +45,9 @@ def folder_name(pattern: str, integration: Integration, entity_name: str | None 
     )
 
 
+#: An address range a file claims: (index in its ips, IP version, first, last address).
+Claim = tuple[int, int, int, int]
+
 #: Where the facts of a file place their findings: the key paths the checks across files use.
 FACT_PLACES: tuple[tuple[str | int, ...], ...] = (("fp",), ("cda",), ("form",), ("provider", "nif"))
 
@@ -71,6 +74,7 @@ class Facts:
     ips: tuple[str, ...]
     cda_sha256: str | None  # the CDA certificate's SHA-256 (DER), when it could be read
     form_sha256: str | None  # the form file's SHA-256, when it could be read
+    claims: tuple[Claim, ...]  # the address ranges of ips that parse
     places: Mapping[str, tuple[int, int]]  # place_key(path) -> (line, column)
 
     def at(self, *path: str | int) -> tuple[int, int]:
@@ -78,7 +82,13 @@ class Facts:
         return self.places[place_key(path)]
 
     @classmethod
-    def of(cls, src: Source, cda_sha256: str | None, form_sha256: str | None) -> Facts:
+    def of(
+        cls,
+        src: Source,
+        cda_sha256: str | None,
+        form_sha256: str | None,
+        claims: tuple[Claim, ...],
+    ) -> Facts:
         it = src.integration
         paths = [*FACT_PLACES, *(("ips", i) for i in range(len(it.ips)))]
         return cls(
@@ -91,5 +101,6 @@ class Facts:
             ips=tuple(it.ips),
             cda_sha256=cda_sha256,
             form_sha256=form_sha256,
+            claims=claims,
             places={place_key(p): src.at(*p) for p in paths},
         )

@@ -188,3 +188,28 @@ class Observed:
                 known = st is not None and stat.S_ISDIR(st.st_mode) and self.plain_folder(parent)
             self._plain[folder] = known
         return known
+
+
+class Listing:
+    """The integration files of one run: walked once, when first needed, unless a replay knew
+    the listing unchanged (every folder with its kept signature) and adopted it instead."""
+
+    def __init__(self, repo_root: str) -> None:
+        self.root = repo_root
+        self._tree: Tree | None = None
+        self._seen: Observed | None = None
+
+    def adopt(self, tree: Tree) -> None:
+        if self._tree is None:
+            self._tree = tree
+
+    def tree(self) -> Tree:
+        if self._tree is None:
+            self._tree = walk_integrations(self.root)
+        return self._tree
+
+    def seen(self) -> Observed:
+        """The run's lstats (shared by a replay and the run that follows a failed one)."""
+        if self._seen is None:
+            self._seen = Observed(self.root, self.tree().folders)
+        return self._seen

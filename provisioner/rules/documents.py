@@ -256,13 +256,6 @@ def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Finding]:
         yield _place(src, "cda", finding, "cda")
 
 
-def facts_of(src: Source, ctx: RuleContext) -> Facts:
-    """What the checks across files know of src, once its file rules and batched rules ran."""
-    read = ctx.memo.get(READ_MEMO, {}).get(src.rel)
-    form = read.form if read is not None else None
-    return Facts.of(src, cda_fingerprint(src, ctx), form.sha256 if form is not None else None)
-
-
 def cda_fingerprint(src: Source, ctx: RuleContext) -> str | None:
     """The SHA-256 of a source's CDA: from this run's memo, else read from the file."""
     known: dict[str, str | None] = ctx.memo.get(FINGERPRINT_MEMO, {})

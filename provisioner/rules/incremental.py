@@ -17,6 +17,7 @@ only when the caller needs every file loaded (the plan); the validate command do
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,17 +36,19 @@ from provisioner.rules.documents import (
     SERVICE_REL,
     TRUST_MEMO,
     VALIDITY_MEMO,
-    facts_of,
     trust,
     trust_users,
 )
 from provisioner.rules.entity import partial_entity_diagnostics
+from provisioner.rules.facts import facts_of
 from provisioner.rules.kept import (
     CLOCK_CODES,
     FILES,
     MODELS,
     RUN,
     SHAPE,
+    FileState,
+    Parts,
     ResultMemory,
     clock_findings,
     context_key,
@@ -53,6 +56,7 @@ from provisioner.rules.kept import (
     dependencies_hold,
     digest,
     encode,
+    encode_files,
     file_state,
     finding_from_json,
     finding_to_json,
@@ -97,14 +101,18 @@ def facts_to_json(facts: Facts) -> list[Any]:
         list(facts.ips),
         facts.cda_sha256,
         facts.form_sha256,
+        [list(claim) for claim in facts.claims],
         {key: list(place) for key, place in facts.places.items()},
     ]
 
 
 def facts_from_json(rel: str, raw: Any) -> Facts:
-    fp, ine10, entity_name, provider_nif, provider_name, ips, cda, form, places = raw
+    fp, ine10, entity_name, provider_nif, provider_name, ips, cda, form, claims, places = raw
     texts = (fp, ine10, entity_name, provider_nif, provider_name, *ips)
     if not all(isinstance(t, str) for t in texts) or not isinstance(places, dict):
+        raise ValueError("not facts")
+    kept_claims = tuple((int(i), int(v), int(first), int(last)) for i, v, first, last in claims)
+    if not all(0 <= claim[0] < len(ips) for claim in kept_claims):
         raise ValueError("not facts")
     return Facts(
         rel,
@@ -116,6 +124,7 @@ def facts_from_json(rel: str, raw: Any) -> Facts:
         tuple(ips),
         None if cda is None else str(cda),
         None if form is None else str(form),
+        kept_claims,
         {str(key): (int(line), int(col)) for key, (line, col) in places.items()},
     )
 
@@ -177,6 +186,8 @@ class _Kept:
     run: dict[str, Any] = field(default_factory=dict)
     entries: dict[str, Any] = field(default_factory=dict)
     memory: ResultMemory | None = None
+    clean: set[str] = field(default_factory=set)  # files a replay found with their signatures
+    lines: dict[str, bytes] = field(default_factory=dict)  # each entry's line, as kept
     _models: list[bytes] | None = None
 
     def model_line(self, index: Any) -> bytes | None:
@@ -189,14 +200,16 @@ class _Kept:
         return self._models[index]
 
 
-def _load_kept(memory: ResultMemory | None, context: str) -> _Kept:
-    if memory is None:
+def _load_kept(parts: Parts | None, context: str) -> _Kept:
+    if parts is None:
         return _Kept()
-    run = decode(memory.load(RUN))
+    run = parts.get(RUN)
     if not (isinstance(run, dict) and run.get("shape") == SHAPE and run.get("context") == context):
-        return _Kept(memory=memory)
-    entries = decode(memory.load(FILES))
-    return _Kept(run, entries if isinstance(entries, dict) else {}, memory)
+        return _Kept(memory=parts.memory)
+    entries = parts.get(FILES)
+    if not isinstance(entries, dict):
+        return _Kept(run, {}, parts.memory)
+    return _Kept(run, entries, parts.memory, parts.clean, parts.lines)
 
 
 def _written_paths(src: Source) -> list[str]:
@@ -204,7 +217,7 @@ def _written_paths(src: Source) -> list[str]:
     return [integration.cda, integration.form, *integration.homologation]
 
 
-def _rebuild(line: bytes | None, rel: str, path: Path, ctx: RuleContext) -> Source | None:
+def _rebuild(line: bytes | None, rel: str, path: str, ctx: RuleContext) -> Source | None:
     """A reused file's Source from its kept model line, with what its rules noted recalled."""
     from provisioner.loading.strict_yaml import Document
     from provisioner.model import trusted_integration
@@ -214,7 +227,7 @@ def _rebuild(line: bytes | None, rel: str, path: Path, ctx: RuleContext) -> Sour
         return None
     model, positions, keys, signers, verified, read = raw
     doc = Document(rel, model, positions_from_json(positions), positions_from_json(keys))
-    src = Source(rel, path.absolute(), ctx.repo_root, trusted_integration(model), doc)
+    src = Source(rel, Path(path), ctx.repo_root, trusted_integration(model), doc)
     if signers is not None:
         ctx.memo.setdefault(FORM_SIGNERS_MEMO, {})[rel] = tuple(str(s) for s in signers)
     if isinstance(verified, list) and all(isinstance(v, str) for v in verified):
@@ -239,23 +252,43 @@ class _Run:
         self.slots: list[Facts | Source] = []
         self.trusting: set[str] = set()  # reused files whose checks needed the trusted roots
         self.complete = True  # every file's result is kept (a replay of the run is possible)
+        self._facts: dict[str, Facts] = {}
+        self.unchanged: dict[str, bytes] = {}  # lines of entries kept as they were
 
-    def keep(self, rel: str, entry: dict[str, Any]) -> None:
+    def keep(self, rel: str, entry: dict[str, Any], kept: Any = None) -> None:
+        """Keep rel's entry; kept: its kept entry, whose line is written again if it is the same."""
         self.entries[rel] = entry
+        if (
+            kept is not None
+            and rel in self.kept.lines
+            and all(
+                entry[key] is kept[key] or entry[key] == kept[key] for key in ("sig", "deps", "m")
+            )
+        ):
+            self.unchanged[rel] = self.kept.lines[rel]
 
-    def reuse(self, rel: str, path: Path, entry: Any, sig: Signature | None) -> bool:
+    def facts(self, src: Source) -> Facts:
+        """The facts of a file checked in this run (taken once)."""
+        found = self._facts.get(src.rel)
+        if found is None:
+            found = self._facts[src.rel] = facts_of(src, self.ctx)
+        return found
+
+    def reuse(self, rel: str, path: str, entry: Any, sig: Signature | None) -> bool:
         """Reuse the kept result of a file whose bytes did not change, if what else it depends
         on holds; False when it must be checked again."""
         ctx = self.ctx
         if not entry["loaded"]:  # a file that does not load: its problems depend on its bytes
             self.out.diagnostics += [finding_from_json(rel, d) for d in entry["diags"]]
-            self.keep(rel, {**entry, "sig": sig})
+            self.keep(rel, {**entry, "sig": sig}, entry)
             self.out.reused += 1
             return True
-        folder = str(path.absolute().parent)
-        holds, deps = dependencies_hold(
-            ctx.files, self.seen, folder, entry["deps"], self.settled_before
-        )
+        holds, deps = True, None
+        if rel not in self.kept.clean:
+            folder = os.path.dirname(path)
+            holds, deps = dependencies_hold(
+                ctx.files, self.seen, folder, entry["deps"], self.settled_before
+            )
         if not holds or not form_window_holds(entry["form"], ctx.now):
             return False
         facts = facts_from_json(rel, entry["facts"])
@@ -275,21 +308,21 @@ class _Run:
         if line is not None:
             index = len(self.models)
             self.models.append(line)
-        self.keep(rel, {**entry, "sig": sig, "deps": deps or entry["deps"], "m": index})
+        self.keep(rel, {**entry, "sig": sig, "deps": deps or entry["deps"], "m": index}, entry)
         self.out.reused += 1
         return True
 
     def summary(
         self,
         context: str,
-        paths: Sequence[Path],
+        paths: Sequence[str],
+        every: Sequence[str],
         catalog_findings: Sequence[Finding],
         across: Sequence[Finding],
         tree: Tree | None,
     ) -> dict[str, Any]:
-        """The "run" part (kept.run_summary) of this run."""
+        """The "run" part (kept.run_summary) of this run; paths: absolute, every: relative."""
         ctx, root = self.ctx, str(self.ctx.repo_root)
-        every = [relative_name(p, ctx.repo_root) for p in paths]
         findings: list[Finding] | None = None
         if self.complete:
             findings = list(catalog_findings)
@@ -298,14 +331,13 @@ class _Run:
             findings += across
         kept = [(rel, self.entries[rel]) for rel in every if rel in self.entries]
         deps = [
-            (str((ctx.repo_root / rel).parent), entry["deps"])
-            for rel, entry in kept
-            if entry["loaded"]
+            (os.path.dirname(path), self.entries[rel]["deps"])
+            for path, rel in zip(paths, every, strict=True)
+            if rel in self.entries and self.entries[rel]["loaded"]
         ]
         record = None
         if tree is not None and self.complete:
-            absolute = [str(p) for p in paths]
-            record = tree_record(tree, root, absolute, deps, self.seen, self.settled_before)
+            record = tree_record(tree, root, paths, deps, self.seen, self.settled_before)
         known = ctx.memo.get(TRUST_MEMO)
         return run_summary(
             context=context,
@@ -334,6 +366,8 @@ def check_files(
     catalog: Sequence[str] = (),
     catalog_findings: Sequence[Finding] = (),
     tree: Tree | None = None,
+    seen: Observed | None = None,
+    parts: Parts | None = None,
 ) -> Checked:
     """Load and check every file, reusing kept results where nothing they depend on changed.
 
@@ -341,28 +375,44 @@ def check_files(
     checked again (the validate command needs findings only). catalog: the catalog's digests
     (kept.catalog_digests), taken before it was loaded; catalog_findings: its findings, kept
     for the replay of the run. tree: the walk of integrations/ that found the files, whose
-    real folders spare the path checks of documents below them.
+    real folders spare the path checks of documents below them; seen: the lstats this run
+    already took (before reading anything); parts: memory's parts as a replay that was tried
+    read them (and the files it found with their signatures).
     """
     from provisioner.loading.raw import read_raw
 
     all_rules()
     root = str(ctx.repo_root)
-    seen = Observed(root, tree.folders if tree is not None else ())
+    if seen is None:
+        seen = Observed(root, tree.folders if tree is not None else ())
     context = ""
     if memory is not None:
         trust_roots = list(ctx.catalog.service.trusted_roots)
         context = context_key(catalog, ctx.catalog.root, trust_roots, ctx.files)
-    kept = _load_kept(memory, context)
+    if parts is None and memory is not None:
+        parts = Parts(memory)
+    kept = _load_kept(parts, context)
     run = _Run(ctx, kept, seen, sources)
     out = run.out
     fresh: list[tuple[Source, str, Signature | None, list[Finding]]] = []
-    for path in paths:
-        rel = relative_name(path, ctx.repo_root)
+    texts = [str(p) for p in paths]
+    prefix = seen.prefix
+    every = [
+        text[len(prefix) :].replace(os.sep, "/")
+        if text.startswith(prefix)
+        else relative_name(path, ctx.repo_root)
+        for text, path in zip(texts, paths, strict=True)
+    ]
+    for path, text, rel in zip(paths, texts, every, strict=True):
         entry = kept.entries.get(rel)
-        state = file_state(seen, str(path), entry, run.settled_before)
+        if entry is not None and rel in kept.clean:  # the replay found it, and its documents,
+            # with their kept signatures
+            state = FileState(entry["sig"], True, True)
+        else:
+            state = file_state(seen, text, entry, run.settled_before)
         if state.same:
             try:
-                if run.reuse(rel, path, entry, state.sig):
+                if run.reuse(rel, text, entry, state.sig):
                     continue
             except _NOT_KEPT:
                 pass  # not the shape this version writes: check the file again
@@ -419,7 +469,7 @@ def check_files(
         run.models.append(line)
     out.diagnostics += stray
     run.complete = run.complete and not stray
-    facts = [s if isinstance(s, Facts) else facts_of(s, ctx) for s in run.slots]
+    facts = [s if isinstance(s, Facts) else run.facts(s) for s in run.slots]
     across: list[Finding] = []
     for rule in SET_RULES:
         across.extend(rule.check(facts, ctx))
@@ -427,9 +477,13 @@ def check_files(
         across += _trust_problems(ctx, kept.run.get("trust"))
     out.diagnostics += across
     if memory is not None:
-        summary = run.summary(context, paths, catalog_findings, across, tree)
+        summary = run.summary(context, texts, every, catalog_findings, across, tree)
         memory.save(
-            {RUN: encode(summary), FILES: encode(run.entries), MODELS: b"\n".join(run.models)}
+            {
+                RUN: encode(summary),
+                FILES: encode_files(run.entries, run.unchanged),
+                MODELS: b"\n".join(run.models),
+            }
         )
     return out
 
@@ -493,7 +547,7 @@ def _entry(
         "clock": clock,
         "form": form,
         "trust": src.rel in trust_users(ctx),
-        "facts": facts_to_json(facts_of(src, ctx)),
+        "facts": facts_to_json(run.facts(src)),
         "m": len(run.models),
     }
     line = encode(

@@ -4,12 +4,13 @@ still holds; and the replay of a whole run in which nothing changed.
 The edge (provisioner.runtime.results) keeps three parts as bytes between runs; this module
 says what they hold (JSON, read with json: nothing in them is ever executed):
 - "run": the run as a whole: the repository, the key of the catalog and trusted roots, every
-  integration file in order, the catalog's findings and the findings of the checks across files
-  (present only when every file has a kept result);
-- "files": per integration file, what its result depends on (its bytes, and for every path it
-  names, where that path leads and the bytes there) and what it found: the findings that do
-  not depend on the clock, the dates those that do are computed from, and its facts for the
-  checks across files;
+  integration file in order, every finding that does not depend on the clock (none when some
+  file's result was not kept), the CDAs' dates and the forms' validity windows, and the tree
+  (every folder, file and document by its signature) for a replay that lists no folder;
+- "files": one JSON line [file, entry] per integration file: what its result depends on (its
+  bytes, and for every path it names, where that path leads and the bytes there) and what it
+  found: the findings that do not depend on the clock, the dates those that do are computed
+  from, and its facts for the checks across files;
 - "models": per loaded file, one JSON line: its model and positions, and what the form and CDA
   checks noted for the plan (only the steps that need every file loaded read it).
 
@@ -29,7 +30,7 @@ import json
 import os
 import stat
 import struct
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ from provisioner.diagnostics import Finding
 from provisioner.layout import CATALOG_FILES
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.loading.tree import (
+    Listing,
     Observed,
     Signature,
     Tree,
@@ -69,12 +71,60 @@ class ResultMemory(Protocol):
     def save(self, parts: Mapping[str, bytes]) -> None: ...
 
 
+class Parts:
+    """The kept parts of a run's memory, each read and decoded once, and what this run learnt
+    about them (shared by a replay that was tried and the run that follows it)."""
+
+    def __init__(self, memory: ResultMemory) -> None:
+        self.memory = memory
+        self._decoded: dict[str, Any] = {}
+        #: Files whose bytes and documents were found with their kept signatures this run.
+        self.clean: set[str] = set()
+        #: The catalog's digests (catalog_digests), when this run took them.
+        self.catalog: list[str] | None = None
+        #: The "files" part's line of each file, as kept (written again as it is if unchanged).
+        self.lines: dict[str, bytes] = {}
+
+    def get(self, name: str) -> Any:
+        """The decoded part, or None when it is missing or damaged."""
+        if name not in self._decoded:
+            data = self.memory.load(name)
+            if name == FILES:
+                found = decode_files(data)
+                self._decoded[name] = None if found is None else found[0]
+                self.lines = {} if found is None else found[1]
+            else:
+                self._decoded[name] = decode(data)
+        return self._decoded[name]
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
 def encode(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def encode_files(entries: Mapping[str, Any], lines: Mapping[str, bytes] | None = None) -> bytes:
+    """The "files" part: one line per file; lines: those kept as they were (not encoded again)."""
+    lines = lines or {}
+    return b"\n".join(lines.get(rel) or encode([rel, entry]) for rel, entry in entries.items())
+
+
+def decode_files(data: bytes | None) -> tuple[dict[str, Any], dict[str, bytes]] | None:
+    """The entries of a "files" part, and each one's line; None when it is damaged."""
+    if data is None:
+        return None
+    entries: dict[str, Any] = {}
+    lines: dict[str, bytes] = {}
+    for line in data.split(b"\n") if data else ():
+        item = decode(line)
+        if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+            return None
+        entries[item[0]] = item[1]
+        lines[item[0]] = line
+    return entries, lines
 
 
 def decode(data: bytes | None) -> Any:
@@ -339,40 +389,48 @@ def tree_record(
     seen: Observed,
     settled_before: int,
 ) -> dict[str, Any] | None:
-    """What lets the next run know that no file was added, removed or changed without listing a
-    folder or opening a file: every folder, integration file and document by its signature.
+    """What lets the next run know that nothing changed without listing a folder or opening a
+    file: every folder by its signature (the listing), and every integration file and document
+    by theirs (the digest).
 
     files: every integration file (absolute, in order), all found by the walk; deps: (folder,
-    kept resolutions) of every loaded file. None when the signatures do not vouch for every
-    answer: a link or unreadable folder in the tree, a document reached through a link or with a
-    path problem, or a change too recent to be told from the next (not settled).
+    kept resolutions) of every loaded file. None when the folders' signatures do not vouch for
+    the listing (a link or an unreadable folder in the tree, a folder changed too recently to
+    be told from the next change); the digest is None when the files' signatures do not vouch
+    for their results (a document reached through a link or with a path problem, a file or
+    document changed too recently).
     """
     if tree.surprises or not tree.folders or len(files) != len(tree.files):
         return None
+    folders = sorted(tree.folders)
+    listed = [tree.folders[f] for f in folders]
+    if not all(settled(st, settled_before) for st in listed):
+        return None
+    record: dict[str, Any] = {
+        "listing": stat_digest(listed),  # the folders: no file added, removed or renamed
+        "digest": None,  # the files and documents: none changed
+        "folders": [portable(f, root) for f in folders],
+        "files": [portable(f, root) for f in files],
+        "targets": [],
+    }
     targets: list[str] = []
     for folder, resolutions in deps:
         for written, was in resolutions:
             if was[0] != "file" or was[2] is None or os.path.isabs(was[1]):
-                return None
+                return record
             target = seen.prefix + was[1]
             if joined(folder, written) != target or not seen.plain_folder(os.path.dirname(target)):
-                return None
+                return record
             targets.append(target)
-    folders = sorted(tree.folders)
-    stats: list[os.stat_result] = [tree.folders[f] for f in folders]
+    stats: list[os.stat_result] = []
     for path in [*files, *targets]:
         st = seen.lstat(path)
-        if st is None or not stat.S_ISREG(st.st_mode):
-            return None
+        if st is None or not stat.S_ISREG(st.st_mode) or not settled(st, settled_before):
+            return record
         stats.append(st)
-    if not all(settled(st, settled_before) for st in stats):
-        return None
-    return {
-        "digest": stat_digest(stats),
-        "folders": [portable(f, root) for f in folders],
-        "files": [portable(f, root) for f in files],
-        "targets": [portable(t, root) for t in targets],
-    }
+    record["digest"] = stat_digest(stats)
+    record["targets"] = [portable(t, root) for t in targets]
+    return record
 
 
 def run_summary(
@@ -420,57 +478,65 @@ class Replayed:
 
 
 def replay(
-    memory: ResultMemory,
+    parts: Parts,
     root: Path,
     catalog_folder: Path,
     chosen: set[Path] | None,
     now: datetime,
-    walk: Callable[[], Tree],
+    listing: Listing,
 ) -> Replayed | None:
     """The findings of the last run, if nothing they depend on changed since; else None.
 
-    chosen: the files named on the command line (None: none). walk: lists integrations/ (once,
-    when needed). Nothing is loaded or parsed, no rule runs: the catalog's files and the trusted
-    roots are hashed, and every folder, integration file and document is known unchanged by
-    its signature. When some signature changed (a file touched, checked out again, or changed
-    too recently when the last run looked), the folders are listed and each file is compared
-    with its kept result, by its bytes where needed; the new signatures are kept.
+    chosen: the files named on the command line (None: none). listing: the walk of
+    integrations/ and the run's lstats (made once, when needed; a run that goes on after a
+    failed replay uses them too). Nothing is loaded or parsed, no rule runs: the catalog's
+    files and the trusted roots are hashed, and every folder, integration file and document is
+    known unchanged by its signature. When some signature changed (a file touched, checked out
+    again, or changed too recently when the last run looked), the folders are listed and each
+    file is compared with its kept result, by its bytes where needed; the new signatures are
+    kept.
     """
     try:
-        return _replay(memory, root, catalog_folder, chosen, now, walk)
+        return _replay(parts, root, catalog_folder, chosen, now, listing)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, struct.error):
         return None  # not the shape this version writes
 
 
 def _replay(
-    memory: ResultMemory,
+    parts: Parts,
     root: Path,
     catalog_folder: Path,
     chosen: set[Path] | None,
     now: datetime,
-    walk: Callable[[], Tree],
+    listing: Listing,
 ) -> Replayed | None:
-    run = decode(memory.load(RUN))
+    run = parts.get(RUN)
     if not isinstance(run, dict) or run["shape"] != SHAPE or run["root"] != str(root):
         return None
     if run["findings"] is None or not plain_catalog(catalog_folder):
         return None
     files = RepositoryFiles(root)
-    catalog = catalog_digests(catalog_folder, files)
+    parts.catalog = catalog = catalog_digests(catalog_folder, files)
     if context_key(catalog, catalog_folder, run["trust_roots"], files) != run["context"]:
         return None
     out = Replayed([placed_from_json(d) for d in run["findings"]], len(run["every"]))
     warning_days = int(run["warning_days"])
     for rel, *clock in run["clock"]:
         out.diagnostics += clock_findings(str(rel), clock, warning_days, now)
-    if _unchanged(run, root, chosen, now):
+    if _unchanged(run, root, chosen, now, listing):
         return out
     out.listed = True
-    return out if _each_file_holds(memory, run, root, chosen, now, walk) else None
+    return out if _each_file_holds(parts, run, root, chosen, now, listing) else None
 
 
-def _unchanged(run: dict[str, Any], root: Path, chosen: set[Path] | None, now: datetime) -> bool:
-    """Nothing changed since the last run, by the signatures alone (no folder listed)."""
+def _unchanged(
+    run: dict[str, Any], root: Path, chosen: set[Path] | None, now: datetime, listing: Listing
+) -> bool:
+    """Nothing changed since the last run, by the signatures alone (no folder listed).
+
+    When every folder has its kept signature the listing is known unchanged, and is adopted
+    (no walk) even if a file or document changed.
+    """
     tree = run["tree"]
     if tree is None:
         return False
@@ -480,17 +546,27 @@ def _unchanged(run: dict[str, Any], root: Path, chosen: set[Path] | None, now: d
         return False  # a file outside integrations/ named: listed with the others then
     if [f[len(prefix) :] for f in files] != run["every"]:
         return False
-    stats: list[os.stat_result] = []
+    folders: dict[str, os.stat_result] = {}
     try:
         for f in tree["folders"]:
             st = os.lstat(prefix + f)
             if not stat.S_ISDIR(st.st_mode):
                 return False
-            stats.append(st)
-        stats += [os.lstat(f) for f in files]
-        stats += [os.lstat(prefix + t) for t in tree["targets"]]
+            folders[prefix + f] = st
     except OSError:
         return False
+    if stat_digest(folders.values()) != tree["listing"]:
+        return False
+    listing.adopt(Tree(files, folders))
+    if tree["digest"] is None:
+        return False  # some file changed too recently for its signature to tell
+    seen = listing.seen()
+    stats: list[os.stat_result] = []
+    for path in [*files, *(prefix + t for t in tree["targets"])]:
+        found = seen.lstat(path)
+        if found is None:
+            return False
+        stats.append(found)
     if stat_digest(stats) != tree["digest"]:
         return False
     windows = run["windows"]
@@ -501,50 +577,97 @@ def _unchanged(run: dict[str, Any], root: Path, chosen: set[Path] | None, now: d
 
 
 def _each_file_holds(
-    memory: ResultMemory,
+    parts: Parts,
     run: dict[str, Any],
     root: Path,
     chosen: set[Path] | None,
     now: datetime,
-    walk: Callable[[], Tree],
+    listing: Listing,
 ) -> bool:
     """Every file, listed again, is as its kept result says (by its bytes where its signature
-    changed); keeps the new signatures when some changed."""
-    tree = walk()
+    changed); keeps the new signatures when some changed.
+
+    The signatures are compared first, for every file, and the bytes read only after: a file
+    that really changed is then found without reading the others.
+    """
+    tree, seen = listing.tree(), listing.seen()
     paths = list(tree.files)
     if chosen is not None:
         paths += sorted(str(p) for p in chosen - {Path(f) for f in tree.files})
-    prefix = str(root).rstrip(os.sep) + os.sep
+    prefix = seen.prefix
     rels = [p[len(prefix) :].replace(os.sep, "/") for p in paths]
     if rels != run["every"]:
         return False  # a file added, removed or renamed
-    entries = decode(memory.load(FILES))
+    entries = parts.get(FILES)
     if not isinstance(entries, dict):
         return False
     files = RepositoryFiles(root)
-    seen = Observed(str(root), tree.folders)
+    memory = parts.memory
     settled_before = memory.settled_before
+    kept = [(path, rel, entries[rel]) for path, rel in zip(paths, rels, strict=True)]
+    # The integration files whose signature changed first: one that really changed (the usual
+    # reason) ends the replay before any document is looked at.
+    touched: dict[str, Any] = {}
+    for path, rel, entry in kept:
+        st = seen.lstat(path)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return False
+        if entry["sig"] != signature(st):
+            touched[rel] = entry
+    for path, rel, entry in kept:
+        if rel in touched:
+            state = file_state(seen, path, entry, settled_before)
+            if not state.same:
+                return False
+            touched[rel] = {**entry, "sig": state.sig}
     refreshed: dict[str, Any] = {}
-    deps: list[tuple[str, Any]] = []
-    for path, rel in zip(paths, rels, strict=True):
-        entry = entries[rel]
-        state = file_state(seen, path, entry, settled_before)
-        if not (state.same and state.regular):
+    for path, rel, entry in kept:
+        if _documents_clean(seen, path, entry) and rel not in touched:
+            parts.clean.add(rel)
+            continue
+        holds, now_deps = dependencies_hold(
+            files, seen, os.path.dirname(path), entry["deps"], settled_before
+        )
+        if not holds:
             return False
-        folder = os.path.dirname(path)
-        holds, now_deps = dependencies_hold(files, seen, folder, entry["deps"], settled_before)
-        if not holds or not form_window_holds(entry["form"], now):
-            return False
-        if state.sig != entry["sig"] or now_deps is not None:
-            refreshed[rel] = {**entry, "sig": state.sig, "deps": now_deps or entry["deps"]}
-        if entry["loaded"]:
-            deps.append((folder, now_deps or entry["deps"]))
+        if rel in touched or now_deps is not None:
+            refreshed[rel] = {**(touched.get(rel) or entry), "deps": now_deps or entry["deps"]}
+    if not all(form_window_holds(entry["form"], now) for _, _, entry in kept):
+        return False
+    deps = [
+        (os.path.dirname(path), (refreshed.get(rel) or entry)["deps"])
+        for path, rel, entry in kept
+        if entry["loaded"]
+    ]
     tree_now = tree_record(tree, str(root), paths, deps, seen, settled_before)
     if refreshed or tree_now != run["tree"]:
         # Keep what was learnt: the next run need not list the folders or read these files.
-        parts = {RUN: encode({**run, "tree": tree_now}), FILES: encode({**entries, **refreshed})}
+        lines = {rel: line for rel, line in parts.lines.items() if rel not in refreshed}
+        new = {
+            RUN: encode({**run, "tree": tree_now}),
+            FILES: encode_files({**entries, **refreshed}, lines),
+        }
         models = memory.load(MODELS)
         if models is not None:
-            parts[MODELS] = models
-        memory.save(parts)
+            new[MODELS] = models
+        memory.save(new)
+    return True
+
+
+def _documents_clean(seen: Observed, path: str, entry: Any) -> bool:
+    """Every document the file names has its kept signature (nothing to read)."""
+    folder = os.path.dirname(path)
+    for written, kept in entry["deps"]:
+        kind, *rest = kept
+        if kind != "file":
+            return False
+        where, sig, _ = rest
+        if sig is None or not isinstance(where, str) or where.startswith(os.sep):
+            return False
+        target = seen.prefix + where
+        if joined(folder, written) != target or not seen.plain_folder(os.path.dirname(target)):
+            return False
+        st = seen.lstat(target)
+        if st is None or not stat.S_ISREG(st.st_mode) or signature(st) != sig:
+            return False
     return True

@@ -130,11 +130,8 @@ def ips_single_owner(files: Sequence[Facts], ctx: RuleContext) -> Iterator[Findi
     """No address is claimed by two different providers (APP keys the allowlist on it)."""
     claims: list[tuple[int, int, int, Facts, int, str]] = []  # version, first, last, file, index
     for src in files:
-        for i, text in enumerate(src.ips):
-            net, _, _ = parse_ip(text)
-            if net is not None:
-                first, last = int(net.network_address), int(net.broadcast_address)
-                claims.append((net.version, first, last, src, i, text))
+        for i, version, first, last in src.claims:
+            claims.append((version, first, last, src, i, src.ips[i]))
     claims.sort(key=lambda c: (c[0], c[1], c[2], c[3].rel))
     open_claims: list[tuple[int, int, int, Facts, int, str]] = []
     for claim in claims:

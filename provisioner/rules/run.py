@@ -15,11 +15,12 @@ from provisioner.documents.identity import ReadDocuments
 from provisioner.errors import FatalError
 from provisioner.layout import CATALOG_DIR, YAML_SUFFIXES
 from provisioner.loading.paths import RepositoryFiles
-from provisioner.loading.tree import Tree, canonical_path, relative_name, walk_integrations
+from provisioner.loading.tree import Listing, canonical_path, relative_name
 
 if TYPE_CHECKING:  # the replay of an unchanged run loads no model, catalog or rule
     from provisioner.catalog import Catalog
     from provisioner.rules import RuleContext
+    from provisioner.rules.kept import Parts
     from provisioner.source import Source
 
 _T = TypeVar("_T")
@@ -115,7 +116,8 @@ def select(paths: Sequence[Path], repo_root: Path) -> set[Path] | None:
 def run_rules(sources: Sequence[Source], ctx: RuleContext) -> list[Finding]:
     """Every rule over sources (no results kept or reused)."""
     from provisioner.rules import BATCHED_RULES, FILE_RULES, SET_RULES, all_rules
-    from provisioner.rules.documents import facts_of, trust_problems
+    from provisioner.rules.documents import trust_problems
+    from provisioner.rules.facts import facts_of
 
     all_rules()  # make sure every rule module is registered
     diags: list[Finding] = []
@@ -140,19 +142,18 @@ class _Files:
             raise FatalError(f"{repo_root} has no '{CATALOG_DIR}/' folder; is --repo right?")
         self.repo_root = repo_root
         self.chosen = select(paths, repo_root)
-        self._tree: Tree | None = None
-
-    def tree(self) -> Tree:
-        if self._tree is None:
-            self._tree = walk_integrations(str(self.repo_root))
-        return self._tree
+        self.listing = Listing(str(repo_root))
+        self.parts: Parts | None = None  # the kept parts, decoded once (a replay was tried)
+        self._every: list[Path] | None = None
 
     @property
     def every(self) -> list[Path]:
-        every = [Path(p) for p in self.tree().files]
-        if self.chosen is not None:
-            every += sorted(self.chosen - set(every))
-        return every
+        if self._every is None:
+            every = [Path(p) for p in self.listing.tree().files]
+            if self.chosen is not None:
+                every += sorted(self.chosen - set(every))
+            self._every = every
+        return self._every
 
 
 def _without_collector(run: Callable[[], _T]) -> _T:
@@ -208,11 +209,12 @@ def findings(
     edges = edges or DocumentEdges()
     found = _Files(repo_root, paths)
     if edges.results is not None:
-        from provisioner.rules.kept import replay
+        from provisioner.rules.kept import Parts, replay
 
         catalog_folder = (catalog_from or found.repo_root) / CATALOG_DIR
+        found.parts = Parts(edges.results)
         replayed = replay(
-            edges.results, found.repo_root, catalog_folder, found.chosen, moment, found.tree
+            found.parts, found.repo_root, catalog_folder, found.chosen, moment, found.listing
         )
         if replayed is not None:
             return Findings(*_selected(found, replayed.diagnostics, replayed.count), True)
@@ -249,11 +251,11 @@ def _validate(
     catalog_root = catalog_from or repo_root
     report = ValidationReport(repo_root, None)
     # Taken before the catalog is loaded: a change meanwhile makes the next key differ.
-    digests = (
-        catalog_digests(catalog_root / CATALOG_DIR, report.repository)
-        if edges.results is not None
-        else []
-    )
+    digests: list[str] = []
+    if found.parts is not None and found.parts.catalog is not None:
+        digests = found.parts.catalog  # taken by the replay that was tried
+    elif edges.results is not None:
+        digests = catalog_digests(catalog_root / CATALOG_DIR, report.repository)
     catalog, diags = load_catalog(catalog_root, edges.catalog)
     report.catalog = catalog
     every = found.every
@@ -276,7 +278,9 @@ def _validate(
             sources=sources,
             catalog=digests,
             catalog_findings=diags,
-            tree=found.tree(),
+            tree=found.listing.tree(),
+            seen=found.listing.seen(),
+            parts=found.parts,
         )
         report.sources = checked.sources
         diags = diags + checked.diagnostics

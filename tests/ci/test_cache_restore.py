@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 from provisioner.ci import cache_artifact
 from provisioner.ci.cache_artifact import CACHE_DIR
 from provisioner.cli import cli
-from provisioner.rules.kept import FILES, MODELS, RUN
+from provisioner.rules.kept import FILES, MODELS, RUN, decode_files, encode_files
 from provisioner.runtime import caches
 from provisioner.runtime.results import RESULTS_CACHE, ValidationCache
 from tests.ci import fake_github
@@ -126,9 +126,9 @@ def test_the_restored_cache_is_what_the_check_reads(
     assert restore(second, env).exit_code == 0
     memory = ValidationCache(second / RESULTS_CACHE)
     parts = {name: memory.load(name) or b"" for name in (RUN, FILES, MODELS)}
-    files = json.loads(parts[FILES])
+    files, _ = decode_files(parts[FILES]) or ({}, {})
     files[PIRINEU]["diags"].append([1, 1, "PLANTED", "warning", "from main's cache"])
-    memory.save({**parts, FILES: json.dumps(files).encode()})
+    memory.save({**parts, FILES: encode_files(files)})
     assert "PLANTED" in json.dumps(validated(second))
 
 

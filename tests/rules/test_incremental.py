@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from provisioner.documents.edges import DocumentEdges
 from provisioner.loading import tree
-from provisioner.rules.kept import FILES, MODELS, RUN
+from provisioner.rules.kept import FILES, MODELS, RUN, decode_files, encode_files
 from provisioner.rules.run import Findings, ValidationReport, findings, validate
 from provisioner.runtime.caches import FORMS_CACHE, FileCache
 from provisioner.runtime.results import RESULTS_CACHE, ResultFile, ValidationCache
@@ -80,7 +80,8 @@ def shown(found: Findings | ValidationReport) -> dict[str, Any]:
 
 def kept_parts(repo: Path) -> dict[str, Any]:
     memory = ValidationCache(repo / RESULTS_CACHE, tool="test")
-    return {name: json.loads(memory.load(name) or b"null") for name in (RUN, FILES)}
+    files = decode_files(memory.load(FILES))
+    return {RUN: json.loads(memory.load(RUN) or b"null"), FILES: files and files[0]}
 
 
 def change_kept(repo: Path, change: Callable[[dict[str, Any]], None]) -> None:
@@ -92,7 +93,7 @@ def change_kept(repo: Path, change: Callable[[dict[str, Any]], None]) -> None:
     memory.save(
         {
             RUN: json.dumps(parts[RUN]).encode(),
-            FILES: json.dumps(parts[FILES]).encode(),
+            FILES: encode_files(parts[FILES]),
             MODELS: models,
         }
     )
@@ -355,7 +356,7 @@ def test_a_replay_lists_no_folder_when_no_signature_changed(
     def no_walk(root: str) -> tree.Tree:
         raise AssertionError("the folders were listed")
 
-    monkeypatch.setattr("provisioner.rules.run.walk_integrations", no_walk)
+    monkeypatch.setattr("provisioner.loading.tree.walk_integrations", no_walk)
     again = findings(sample_repo, edges=cached(sample_repo), now=T0)
     assert again.replayed
     assert shown(again) == expected
