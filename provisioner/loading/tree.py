@@ -20,6 +20,7 @@ import stat
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from provisioner.layout import INTEGRATIONS_DIR, YAML_SUFFIXES
 
@@ -99,6 +100,8 @@ class Tree:
     # Whether the walk met anything a folder's own signature does not vouch for: a link (what
     # it points to can change while the folder does not), or a folder it could not list.
     surprises: bool = False
+    # Not walked but known unchanged from a kept record of the listing: that record.
+    kept: Any = None
 
 
 def walk_integrations(repo_root: str) -> Tree:

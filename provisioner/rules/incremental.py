@@ -109,10 +109,10 @@ def facts_to_json(facts: Facts) -> list[Any]:
 def facts_from_json(rel: str, raw: Any) -> Facts:
     fp, ine10, entity_name, provider_nif, provider_name, ips, cda, form, claims, places = raw
     texts = (fp, ine10, entity_name, provider_nif, provider_name, *ips)
-    if not all(isinstance(t, str) for t in texts) or not isinstance(places, dict):
+    if not all(type(t) is str for t in texts) or type(places) is not dict:
         raise ValueError("not facts")
     kept_claims = tuple((int(i), int(v), int(first), int(last)) for i, v, first, last in claims)
-    if not all(0 <= claim[0] < len(ips) for claim in kept_claims):
+    if any(not 0 <= claim[0] < len(ips) for claim in kept_claims):
         raise ValueError("not facts")
     return Facts(
         rel,
@@ -358,7 +358,7 @@ class _Run:
 
 
 def check_files(
-    paths: Sequence[Path],
+    paths: Sequence[str | Path],
     ctx: RuleContext,
     memory: ResultMemory | None,
     *,
@@ -395,15 +395,15 @@ def check_files(
     run = _Run(ctx, kept, seen, sources)
     out = run.out
     fresh: list[tuple[Source, str, Signature | None, list[Finding]]] = []
-    texts = [str(p) for p in paths]
+    texts = [str(p) for p in paths]  # absolute
     prefix = seen.prefix
     every = [
         text[len(prefix) :].replace(os.sep, "/")
         if text.startswith(prefix)
-        else relative_name(path, ctx.repo_root)
-        for text, path in zip(texts, paths, strict=True)
+        else relative_name(Path(text), ctx.repo_root)
+        for text in texts
     ]
-    for path, text, rel in zip(paths, texts, every, strict=True):
+    for text, rel in zip(texts, every, strict=True):
         entry = kept.entries.get(rel)
         if entry is not None and rel in kept.clean:  # the replay found it, and its documents,
             # with their kept signatures
@@ -416,7 +416,7 @@ def check_files(
                     continue
             except _NOT_KEPT:
                 pass  # not the shape this version writes: check the file again
-        raw, problems = read_raw(path, rel, ctx.repo_root)
+        raw, problems = read_raw(Path(text), rel, ctx.repo_root)
         if raw is None:
             out.diagnostics += problems
             run.complete = False
@@ -434,7 +434,7 @@ def check_files(
             out.diagnostics += problems
             run.keep(rel, _unloaded_entry(state.sig, sha256, problems))
             continue
-        src = Source(rel, path.absolute(), ctx.repo_root, integration, doc)
+        src = Source(rel, Path(text), ctx.repo_root, integration, doc)
         out.sources.append(src)
         run.slots.append(src)
         fresh.append((src, sha256, state.sig, problems))

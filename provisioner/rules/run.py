@@ -144,14 +144,16 @@ class _Files:
         self.chosen = select(paths, repo_root)
         self.listing = Listing(str(repo_root))
         self.parts: Parts | None = None  # the kept parts, decoded once (a replay was tried)
-        self._every: list[Path] | None = None
+        self._every: list[str] | None = None
 
     @property
-    def every(self) -> list[Path]:
+    def every(self) -> list[str]:
+        """Every file the run checks, absolute, in order (those found, then those named)."""
         if self._every is None:
-            every = [Path(p) for p in self.listing.tree().files]
+            every = list(self.listing.tree().files)
             if self.chosen is not None:
-                every += sorted(self.chosen - set(every))
+                found = {Path(p) for p in every}
+                every += [str(p) for p in sorted(self.chosen - found)]
             self._every = every
         return self._every
 
@@ -262,7 +264,7 @@ def _validate(
     if catalog is None:
         from provisioner.loading.sources import load_sources
 
-        loaded, problems = load_sources(repo_root, every)
+        loaded, problems = load_sources(repo_root, [Path(p) for p in every])
         diags += problems
         report.sources = loaded
         if not any(d.is_error for d in diags):
