@@ -627,3 +627,48 @@ def test_paths_with_dots_lead_where_they_say(sample_repo: Path) -> None:
     assert kept_parts(sample_repo)[RUN]["tree"] is not None
     (sample_repo / PIRINEU_CDA).write_bytes((sample_repo / GESTIO_CDA).read_bytes())
     assert assert_cached_runs_agree(sample_repo) == codes | {"CDA-DUPLICATE"}
+
+
+def test_one_changed_file_lists_no_folder(
+    sample_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file changed in place leaves its folder's signature as it was: the listing is known
+    unchanged and only the changed file is checked again."""
+    findings(sample_repo, edges=cached(sample_repo), now=T0)
+    step_edit_ip(sample_repo, 7)
+    step_duplicate_ip(sample_repo, 0)
+
+    def no_walk(root: str) -> tree.Tree:
+        raise AssertionError("the folders were listed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("provisioner.loading.tree.walk_integrations", no_walk)
+        found = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert not found.replayed
+    assert shown(found) == shown(validate(sample_repo, edges=DocumentEdges(), now=T0))
+
+
+@pytest.mark.parametrize("warning_days", [0, 30, 400])
+def test_the_clock_findings_of_a_kept_cda_are_those_of_its_dates(warning_days: int) -> None:
+    """Around each bound (not before, the warning, not after) to the second and below it."""
+    from provisioner.documents.cda import validity_findings
+    from provisioner.rules.kept import clock_findings
+
+    not_before, not_after = 1_800_000_000.0, 1_900_000_000.0
+    warn = not_after - warning_days * 86400
+    for bound in (not_before, warn, not_after):
+        for delta in (-86400, -2, -1, -0.5, -0.000001, 0, 0.000001, 0.5, 1, 2, 86400):
+            now = datetime.fromtimestamp(bound + delta, UTC)
+            expected = [
+                (f.code, f"cda: {f.message}")
+                for f in validity_findings(
+                    datetime.fromtimestamp(not_before, UTC),
+                    datetime.fromtimestamp(not_after, UTC),
+                    now,
+                    warning_days,
+                )
+            ]
+            kept = [not_before, not_after, 7, 6]
+            found = clock_findings("f.yaml", kept, warning_days, now)
+            assert [(f.code, f.message) for f in found] == expected, (bound, delta)
+            assert all((f.file, f.line, f.column) == ("f.yaml", 7, 6) for f in found)
