@@ -11,21 +11,24 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from provisioner.apply.app_schema import app_config_problems
 from provisioner.apply.store import DocumentStore, StoreError, StoreUnavailable, ensure_file
 from provisioner.diagnostics import Finding
 from provisioner.documents.edges import DocumentEdges
-from provisioner.model import Environment
 from provisioner.plan.desired import DesiredState, IntegrationInput, desired_state, gather
 from provisioner.plan.diff import FileAction, Plan, make_plan
 from provisioner.plan.ledger_format import app_file
-from provisioner.rules.run import ValidationReport, validate
+from provisioner.rules.run import Validation, ValidationReport
+
+if TYPE_CHECKING:  # types only: a plan made from a kept one imports no model (no pydantic)
+    from provisioner.model import Environment
+    from provisioner.plan.kept import PlanMemory
 from provisioner.runtime.files import write_atomically
 
 DEFAULT_STORE = Path(".provisioner") / "sharepoint"
@@ -36,7 +39,7 @@ DEFAULT_OUT = Path("build") / "app"
 class Prepared:
     repo_root: Path
     environment: Environment
-    report: ValidationReport
+    report: ValidationReport  # from a kept plan: the findings only (no catalog, no sources)
     problems: list[Finding] = field(default_factory=list)  # validation errors or gather
     plan: Plan | None = None
     repo: Any = None  # the git checkout (apply.ledger.Checkout), once validation passed
@@ -61,6 +64,7 @@ def prepare(
     gathered: tuple[list[IntegrationInput], list[Finding]] | None = None,
     init: bool = False,
     strict_init: bool = True,
+    kept: Mapping[str, PlanMemory] | None = None,
 ) -> Prepared:
     """Validate everything at now, then plan env against its checked ledger.
 
@@ -73,6 +77,10 @@ def prepare(
     would leave it (when that PRE plan is not refused), as the review shows a pull request.
     report: a validation of repo_root already made (planning both environments validates once).
     gathered: what `gather` read for that report (then it reads the documents once, too).
+    kept: each environment's kept plan (provisioner.plan.kept), with edges.results: when the
+    replay of the last validation finds nothing changed and the kept plan was made from it,
+    the plan is made from that (no file loaded) and the report holds the findings only; else
+    the plan made is kept for the next run.
     """
     # Planning builds many containers and no reference cycles: as validate does, the cyclic
     # collector waits until the plan is made (its passes over 1,000 records cost a third).
@@ -90,10 +98,106 @@ def prepare(
             gathered=gathered,
             init=init,
             strict_init=strict_init,
+            kept=kept or {},
         )
     finally:
         if collecting:
             gc.enable()
+
+
+@dataclass
+class _Desired:
+    """What the plan is made from, besides the ledger."""
+
+    report: ValidationReport
+    desired: DesiredState | None = None  # None: validation or gather found problems
+    problems: list[Finding] = field(default_factory=list)
+    signers: tuple[tuple[str, str], ...] = ()
+    expiry_days: int = 0
+    pre: DesiredState | None = None  # PRO with assume_pre_applied: PRE's desired state
+
+
+def _from_kept(
+    validation: Validation, env: Environment, kept: Mapping[str, PlanMemory], pre: bool
+) -> _Desired | None:
+    """The kept plans of env (and of PRE when pre) when the last validation replays unchanged
+    and they were made from it; None otherwise."""
+    from provisioner.plan.kept import kept_from_json
+
+    replayed = validation.replayed()
+    if replayed is None or not replayed.ok or replayed.content is None:
+        return None
+    found = []
+    for name in (env, "PRE") if pre else (env,):
+        memory = kept.get(name)
+        made = kept_from_json(memory.load(), name, replayed.content) if memory else None
+        if made is None:
+            return None
+        found.append(made)
+    report = ValidationReport(validation.repo_root, None, diagnostics=replayed.diagnostics)
+    report.files = replayed.files
+    mine = found[0]
+    return _Desired(
+        report,
+        mine.desired,
+        signers=mine.signers,
+        expiry_days=mine.expiry_days,
+        pre=found[1].desired if pre else None,
+    )
+
+
+def _made(
+    validation: Validation | None,
+    env: Environment,
+    kept: Mapping[str, PlanMemory],
+    pre: bool,
+    report: ValidationReport | None,
+    gathered: tuple[list[IntegrationInput], list[Finding]] | None,
+) -> _Desired:
+    """Validate, read the documents validation did not, and make the desired state (kept for
+    the next run when kept is given and every file's validation result was kept)."""
+    if report is None:
+        assert validation is not None
+        report = validation.report()
+    if not report.ok or report.catalog is None:
+        return _Desired(report, problems=[d for d in report.diagnostics if d.is_error])
+    inputs, problems = gathered or gather(
+        report.sources,
+        report.form_signers,
+        report.repository,
+        report.documents,
+        report.form_verified,
+    )
+    if problems:
+        return _Desired(report, problems=problems)
+    service = report.catalog.service
+    made = _Desired(
+        report,
+        desired_state(report.catalog, env, inputs),
+        signers=tuple((s.name, s.key) for s in service.ledger_signers),
+        expiry_days=service.certificate_expiry_warning_days,
+        pre=desired_state(report.catalog, "PRE", inputs) if pre else None,
+    )
+    if kept and report.content is not None and gathered is None and _read_once(report):
+        from provisioner.plan.kept import KeptPlan, kept_to_json
+
+        for name, desired in ((env, made.desired), ("PRE", made.pre)):
+            memory = kept.get(name)
+            if memory is not None and desired is not None:
+                state = KeptPlan(report.content, desired, made.signers, made.expiry_days)
+                memory.save(kept_to_json(state))
+    return made
+
+
+def _read_once(report: ValidationReport) -> bool:
+    """gather read nothing itself: what it made is what validation read (what the kept
+    results' content key says)."""
+    documents = report.documents
+    for src in report.sources:
+        read = documents.get(src.rel)
+        if read is None or not (read.cda and read.identity and read.form):
+            return False
+    return True
 
 
 def _prepare(
@@ -108,6 +212,7 @@ def _prepare(
     gathered: tuple[list[IntegrationInput], list[Finding]] | None,
     init: bool,
     strict_init: bool,
+    kept: Mapping[str, PlanMemory],
 ) -> Prepared:
     from provisioner.apply.ledger import LedgerError, LedgerMissing, LedgerReader
     from provisioner.plan.diff import applied_view, safety_window
@@ -116,22 +221,19 @@ def _prepare(
     # git reads where the checkout is, its history and the ledger refs while Python validates.
     readers = [LedgerReader(report.repo_root if report else repo_root.resolve())]
     try:
-        report = report or validate(repo_root, edges=edges, now=now)
+        pre = env == "PRO" and assume_pre_applied
+        validation = Validation(repo_root, edges=edges, now=now) if report is None else None
+        made: _Desired | None = None
+        if validation is not None and kept and gathered is None:
+            made = _from_kept(validation, env, kept, pre)
+        if made is None:
+            made = _made(validation, env, kept, pre, report, gathered)
+        report = made.report
         prepared = Prepared(report.repo_root, env, report)
-        if not report.ok or report.catalog is None:
-            prepared.problems = [d for d in report.diagnostics if d.is_error]
+        desired = made.desired
+        if desired is None:
+            prepared.problems = made.problems
             return prepared
-        inputs, problems = gathered or gather(
-            report.sources,
-            report.form_signers,
-            report.repository,
-            report.documents,
-            report.form_verified,
-        )
-        if problems:
-            prepared.problems = problems
-            return prepared
-        desired = desired_state(report.catalog, env, inputs)
         prepared.desired = desired
         if readers[0].repo_root != report.repo_root:  # validation resolved it otherwise
             readers.append(LedgerReader(report.repo_root))
@@ -142,7 +244,7 @@ def _prepare(
                 "the repository has no commit yet: commit the catalog and the integration "
                 "files first (each ledger commit names the commit it applied)"
             )
-        signers = tuple((s.name, s.key) for s in report.catalog.service.ledger_signers)
+        signers = made.signers
         prepared.signed = bool(signers)
         found = reader.read(env, signers)
         if found is None and not init:
@@ -169,13 +271,13 @@ def _prepare(
         (f"{step.applied_at} ({step.commit[:12]})", cfg)
         for step, cfg in zip(window, configs, strict=True)
     ]
-    expiry_days = report.catalog.service.certificate_expiry_warning_days
+    expiry_days = made.expiry_days
     expiry_warned = frozenset(
         d.file for d in report.diagnostics if d.code == "CDA-EXPIRING" and not d.is_error
     )
-    if env == "PRO" and assume_pre_applied:
+    if made.pre is not None:
         pre_plan = make_plan(
-            desired_state(report.catalog, "PRE", inputs),
+            made.pre,
             other,
             now=now,
             expiry_days=expiry_days,

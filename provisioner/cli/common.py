@@ -143,11 +143,18 @@ def prepare(
     *,
     assume_pre_applied: bool = False,
     init: bool = False,
+    cache: bool = True,
+    kept_plan: bool = False,
 ) -> Any:
-    """Validate and plan; on validation errors print them and exit 1; ledger problems exit 2."""
+    """Validate and plan; on validation errors print them and exit 1; ledger problems exit 2.
+
+    cache=False: no cache read or written (--no-cache). kept_plan: the caller needs the plan
+    and the findings only (no loaded file, no catalog): the plan kept by the last run may be
+    reused (provisioner.plan.kept).
+    """
     from provisioner.apply.pipeline import prepare
     from provisioner.cli.render import FORMATS as DIAGNOSTICS
-    from provisioner.runtime import local_edges
+    from provisioner.runtime import local_edges, plan_memories
 
     # What validation loaded and the plan made live until the command ends: made with the
     # cyclic collector off, then frozen, so that rendering does not make it walk them all
@@ -155,15 +162,17 @@ def prepare(
     collecting = gc.isenabled()
     gc.disable()
     try:
+        edges = local_edges(root, cache=cache)
         prepared = prepare(
             root,
             env,  # type: ignore[arg-type]
             now=current_time(),
             force=force,
-            edges=local_edges(root),
+            edges=edges,
             assume_pre_applied=assume_pre_applied,
             init=init or env in ledger_init_names(),
             strict_init=init,
+            kept=plan_memories(edges) if kept_plan else None,
         )
     finally:
         if collecting:

@@ -42,6 +42,11 @@ def _closing_messages(prepared: Any) -> dict[str, str]:
 )
 @lang_option
 @init_option
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Validate every file and form again; read and write no cache (.provisioner/cache/).",
+)
 @repo_option
 def plan(
     env: str,
@@ -52,6 +57,7 @@ def plan(
     assume_pre_applied: bool,
     lang: str,
     init: bool,
+    no_cache: bool,
     repo: Path | None,
 ) -> None:
     """Show what `apply --env ENV` would change, grouped by entity (exit 1 on errors)."""
@@ -60,11 +66,19 @@ def plan(
 
     if assume_pre_applied and env != "PRO":
         raise click.UsageError("--assume-pre-applied plans PRO; use it with --env PRO")
+    messages_wanted = fmt == "markdown" and with_messages
     prepared = prepare(
-        resolve_repo(repo), env, force, fmt, assume_pre_applied=assume_pre_applied, init=init
+        resolve_repo(repo),
+        env,
+        force,
+        fmt,
+        assume_pre_applied=assume_pre_applied,
+        init=init,
+        cache=not no_cache,
+        kept_plan=not messages_wanted,  # the messages read the files and the catalog
     )
     the_plan = prepared.plan
-    messages = _closing_messages(prepared) if fmt == "markdown" and with_messages else None
+    messages = _closing_messages(prepared) if messages_wanted else None
     with language(lang if fmt != "json" else "en"):
         if messages is not None:
             click.echo(render_markdown(the_plan, messages))

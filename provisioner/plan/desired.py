@@ -20,15 +20,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from json.encoder import encode_basestring as _json_string
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from provisioner.catalog import Catalog
 from provisioner.diagnostics import Code, Finding, error, register_codes
-from provisioner.documents.form import MAX_FORM_BYTES
 from provisioner.documents.identity import CertificateIdentity, FileDigest, ReadDocuments
 from provisioner.loading.paths import RepositoryFiles
-from provisioner.model import Environment, Integration
 from provisioner.source import Source, folder_name
+
+if TYPE_CHECKING:  # types only: a plan made from a kept one imports no model (no pydantic)
+    from provisioner.catalog import Catalog
+    from provisioner.model import Environment, Integration
 
 register_codes(
     "plan (documents)",
@@ -268,6 +269,8 @@ def desired_state(
 
 
 def _document(written: str, path: Path, repo_root: Path, files: RepositoryFiles) -> Document:
+    from provisioner.documents.form import MAX_FORM_BYTES
+
     data = files.read(path, MAX_FORM_BYTES)  # the form is the bigger of the two documents
     rel = path.relative_to(repo_root).as_posix()
     return Document(Path(written).name, rel, hashlib.sha256(data).hexdigest(), len(data))

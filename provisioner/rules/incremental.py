@@ -51,6 +51,7 @@ from provisioner.rules.kept import (
     Parts,
     ResultMemory,
     clock_findings,
+    content_key,
     context_key,
     decode,
     dependencies_hold,
@@ -78,6 +79,7 @@ class Checked:
     sources: list[Source] = field(default_factory=list)
     diagnostics: list[Finding] = field(default_factory=list)
     reused: int = 0  # files whose result was reused
+    content: str | None = None  # the kept run's kept.content_key (None: not every result kept)
 
 
 # --- (de)serialising what the rules noted -------------------------------------------------------
@@ -339,6 +341,8 @@ class _Run:
         if tree is not None and self.complete:
             record = tree_record(tree, root, paths, deps, self.seen, self.settled_before)
         known = ctx.memo.get(TRUST_MEMO)
+        if self.complete:
+            self.out.content = content_key(context, every, self.entries)
         return run_summary(
             context=context,
             root=root,
@@ -354,6 +358,7 @@ class _Run:
                 else self.kept.run.get("trust")
             ),
             tree=record,
+            content=self.out.content,
         )
 
 

@@ -445,6 +445,26 @@ def tree_record(
     return record
 
 
+def content_key(context: str, every: Sequence[str], entries: Mapping[str, Any]) -> str | None:
+    """What a complete run's results were made from, without the stat signatures: the context,
+    every file's bytes, and where each path it names led and the bytes there. Runs with the same
+    key loaded the same files and documents, so what the plan made from one holds for the other
+    (a replay keeps it: refreshing signatures does not change it). None when some document's
+    bytes are unknown."""
+    h = hashlib.sha256(context.encode())
+    for rel in every:
+        entry = entries[rel]
+        deps: list[Any] = []
+        for written, was in entry["deps"]:
+            if was[0] == "file":
+                if was[3] is None:
+                    return None
+                was = ["file", was[1], was[3]]
+            deps.append([written, was])
+        h.update(encode([rel, entry["sha"], deps]) + b"\n")
+    return h.hexdigest()
+
+
 def run_summary(
     *,
     context: str,
@@ -457,10 +477,12 @@ def run_summary(
     windows: Sequence[Any],
     trust: Any,
     tree: dict[str, Any] | None,
+    content: str | None = None,
 ) -> dict[str, Any]:
     """The "run" part. findings: every finding of the run that does not depend on the clock
     (None when some file's result was not kept: no replay then); clock: [rel, not before, not
-    after, line, column] of every CDA; windows: the [bounds, checked at] of every form verdict."""
+    after, line, column] of every CDA; windows: the [bounds, checked at] of every form verdict;
+    content: the run's content_key (what a kept plan is keyed by)."""
     bounds = sorted({b for window, _ in windows for b in window})
     times = [checked_at for _, checked_at in windows]
     return {
@@ -477,6 +499,7 @@ def run_summary(
         "windows": [bounds, min(times), max(times)] if times else None,
         "trust": trust,
         "tree": tree,
+        "content": content,
     }
 
 
@@ -487,6 +510,7 @@ class Replayed:
     diagnostics: list[Finding] = field(default_factory=list)
     count: int = 0  # how many integration files the run checked
     listed: bool = False  # the folders had to be listed (something's signature had changed)
+    content: str | None = None  # the kept run's content_key
 
 
 def replay(
@@ -531,7 +555,12 @@ def _replay(
     parts.catalog = catalog = catalog_digests(catalog_folder, files)
     if context_key(catalog, catalog_folder, run["trust_roots"], files) != run["context"]:
         return None
-    out = Replayed([placed_from_json(d) for d in run["findings"]], len(run["every"]))
+    content = run.get("content")
+    out = Replayed(
+        [placed_from_json(d) for d in run["findings"]],
+        len(run["every"]),
+        content=content if isinstance(content, str) else None,
+    )
     warning_days = int(run["warning_days"])
     for rel, *clock in run["clock"]:
         out.diagnostics += clock_findings(str(rel), clock, warning_days, now)

@@ -44,6 +44,8 @@ class ValidationReport:
 
     # file -> what the rules read of its CDA and form (identity, hashes): the plan reuses it.
     documents: dict[str, ReadDocuments] = field(default_factory=dict)
+    # What every file's result was made from (rules.kept.content_key), when all were kept.
+    content: str | None = None
 
     @property
     def errors(self) -> int:
@@ -68,6 +70,7 @@ class Findings:
     diagnostics: list[Finding]
     files: int  # how many selected files were checked
     replayed: bool = False  # nothing had changed: the last run's findings, the clock's redone
+    content: str | None = None  # replayed: the kept run's content key (rules.kept.content_key)
 
     @property
     def errors(self) -> int:
@@ -170,6 +173,71 @@ def _without_collector(run: Callable[[], _T]) -> _T:
             gc.enable()
 
 
+class Validation:
+    """One validation of a repository (or of the files paths names): the replay of its last
+    run when nothing it depends on changed (replayed), else, or when the files must be loaded
+    (report), a run that reuses what the replay tried read.
+
+    edges: the caches, the kept results and the form pool the caller lends
+    (provisioner.runtime); none by default.
+    catalog_from: a folder holding another catalog/ to judge the files with (a review judges
+    a pull request with its base branch's catalog).
+    now: the time the checks that depend on the clock (expiry) are made at; default the clock's.
+    """
+
+    def __init__(
+        self,
+        repo_root: Path,
+        paths: Sequence[Path] = (),
+        edges: DocumentEdges | None = None,
+        catalog_from: Path | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        self.now = now or datetime.now(UTC)
+        self.edges = edges or DocumentEdges()
+        self.catalog_from = catalog_from
+        self.found = _Files(repo_root, paths)
+
+    @property
+    def repo_root(self) -> Path:
+        return self.found.repo_root
+
+    def replayed(self) -> Findings | None:
+        """The last run's findings (the clock's made again) when nothing they depend on changed
+        (see provisioner.rules.kept); None otherwise, or when no results are kept. No file is
+        parsed and no model, catalog or rule module is even imported."""
+        found = self.found
+        if self.edges.results is None or found.parts is not None:
+            return None
+        from provisioner.rules.kept import Parts, replay
+
+        catalog_folder = (self.catalog_from or found.repo_root) / CATALOG_DIR
+        found.parts = Parts(self.edges.results)
+        done = replay(
+            found.parts, found.repo_root, catalog_folder, found.chosen, self.now, found.listing
+        )
+        if done is None:
+            return None
+        diagnostics, count = _selected(found, done.diagnostics, done.count)
+        return Findings(diagnostics, count, True, done.content)
+
+    def report(self) -> ValidationReport:
+        """Every file loaded and checked (kept results reused where they hold)."""
+        return _without_collector(
+            lambda: _validate(self.found, self.edges, self.catalog_from, self.now, True)
+        )
+
+    def findings(self) -> Findings:
+        """The replay, or what a run finds (without keeping the files loaded)."""
+        replayed = self.replayed()
+        if replayed is not None:
+            return replayed
+        report = _without_collector(
+            lambda: _validate(self.found, self.edges, self.catalog_from, self.now, False)
+        )
+        return Findings(report.diagnostics, report.files)
+
+
 def validate(
     repo_root: Path,
     paths: Sequence[Path] = (),
@@ -180,18 +248,9 @@ def validate(
     """Every problem in the catalog and the integration files (or in those named by paths),
     with every file loaded (the plan and the commands that follow validation need them).
 
-    edges: the caches, the kept results and the form pool the caller lends
-    (provisioner.runtime); none by default.
-    catalog_from: a folder holding another catalog/ to judge the files with (a review judges
-    a pull request with its base branch's catalog).
-    now: the time the checks that depend on the clock (expiry) are made at; default the clock's.
+    The arguments are Validation's.
     """
-    moment = now or datetime.now(UTC)
-    return _without_collector(
-        lambda: _validate(
-            _Files(repo_root, paths), edges or DocumentEdges(), catalog_from, moment, True
-        )
-    )
+    return Validation(repo_root, paths, edges, catalog_from, now).report()
 
 
 def findings(
@@ -207,21 +266,7 @@ def findings(
     provisioner.rules.kept), they are replayed: no file is parsed and no model, catalog or
     rule module is even imported; what depends on the clock is computed again.
     """
-    moment = now or datetime.now(UTC)
-    edges = edges or DocumentEdges()
-    found = _Files(repo_root, paths)
-    if edges.results is not None:
-        from provisioner.rules.kept import Parts, replay
-
-        catalog_folder = (catalog_from or found.repo_root) / CATALOG_DIR
-        found.parts = Parts(edges.results)
-        replayed = replay(
-            found.parts, found.repo_root, catalog_folder, found.chosen, moment, found.listing
-        )
-        if replayed is not None:
-            return Findings(*_selected(found, replayed.diagnostics, replayed.count), True)
-    report = _without_collector(lambda: _validate(found, edges, catalog_from, moment, False))
-    return Findings(report.diagnostics, report.files)
+    return Validation(repo_root, paths, edges, catalog_from, now).findings()
 
 
 def _selected(
@@ -289,5 +334,6 @@ def _validate(
         report.form_signers = ctx.memo.get(FORM_SIGNERS_MEMO, {})
         report.documents = ctx.memo.get(READ_MEMO, {})
         report.form_verified = ctx.memo.get(FORM_VERIFIED_MEMO, {})
+        report.content = checked.content if found.chosen is None else None
     report.diagnostics, report.files = _selected(found, diags)
     return report

@@ -17,6 +17,7 @@ from provisioner.documents.edges import DocumentEdges
 
 if TYPE_CHECKING:
     from provisioner.catalog import CatalogMemory
+    from provisioner.plan.kept import PlanMemory
 
 
 def local_edges(
@@ -72,3 +73,15 @@ def catalog_memory(
 
     folder = Settings.read(os.environ if environ is None else environ).cache_folder(repo_root)
     return None if folder is None else ResultFile(folder / CATALOG_CACHE.name)
+
+
+def plan_memories(edges: DocumentEdges) -> dict[str, PlanMemory]:
+    """Where each environment's kept plan lives (provisioner.plan.kept): beside the validation
+    results edges keeps, under the same identity of the tool; none when it keeps none."""
+    from provisioner.runtime.results import ResultFile, ValidationCache
+
+    results = edges.results
+    if not isinstance(results, ValidationCache):
+        return {}
+    folder = results.path.parent
+    return {env: ResultFile(folder / f"plan-{env}.json", results.tool) for env in ("PRE", "PRO")}
