@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 
 DOMAIN = "hestia-provisioner"
 LANGUAGES = ("en", "ca")  # English is the source: it needs no catalog
@@ -112,6 +111,8 @@ def translations(lang: str) -> Translations:
         return Translations()
     if lang not in LANGUAGES:
         raise CatalogProblem(f"no catalog for language {lang!r}; use one of {', '.join(LANGUAGES)}")
+    from importlib import resources  # a few milliseconds to import: only for a catalog
+
     path = resources.files("provisioner") / "locale" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     try:
         text = path.read_text(encoding="utf-8")

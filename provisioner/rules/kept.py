@@ -176,14 +176,14 @@ def clock_findings(rel: str, clock: Any, warning_days: int, now: datetime) -> li
     """What the clock says of a file's CDA, from kept [not before, not after, line, column]."""
     if clock is None:
         return []
-    from provisioner.documents.cda import validity_findings
-
     not_before, not_after, line, column = clock
     moment = now.timestamp()
     # Well inside the validity and before the warning (a second's margin for rounding): the
     # clock says nothing, as validity_findings would find.
     if not_before + 1 < moment and moment + warning_days * 86400 + 1 < not_after:
         return []
+    from provisioner.documents.cda import validity_findings  # the CDA checks: only when needed
+
     return [
         Finding(f.severity, f.code, f"cda: {f.message}", rel, int(line), int(column))
         for f in validity_findings(
