@@ -105,43 +105,76 @@ def _rewrite(path: Path, lines: Iterable[bytes]) -> None:
         return
 
 
+#: How put_many writes a line: {"key":"...","verdict":...}; its key is read without decoding
+#: the rest (a run that checks one form then decodes one verdict, not all of them).
+_LINE_HEAD, _KEY_TAIL = b'{"key":"', b'","verdict":'
+
+
+def _line_key(line: bytes) -> str | None:
+    """The key of a verdict line; None when the line holds none (damaged, or not a verdict)."""
+    end = line.find(_KEY_TAIL, len(_LINE_HEAD))
+    if line.startswith(_LINE_HEAD) and end > 0:
+        raw = line[len(_LINE_HEAD) : end]
+        if b"\\" not in raw and b'"' not in raw:  # no escape: the bytes are the key
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+    try:  # any other shape: decoded whole
+        item = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    key = item.get("key") if isinstance(item, dict) else None
+    return key if isinstance(key, str) else None
+
+
 class FileCache:
     """Form verdicts by cache key (provisioner.documents.form.VerdictCache), as JSON lines
     {"key": ..., "verdict": ...} after a header {"tool": ...}; the last line of a key is its
-    verdict."""
+    verdict. A line is decoded only when its verdict is asked for."""
 
     def __init__(self, path: Path, tool: str | None = None) -> None:
         from provisioner.runtime.results import tool_version
 
         self.path = path
         self.tool = tool or tool_version()
-        self._entries: dict[str, Any] | None = None
+        self._lines: dict[str, bytes] | None = None  # each key's last line, as read
+        self._decoded: dict[str, Any] = {}
 
-    def _load(self) -> dict[str, Any]:
-        if self._entries is None:
+    def _load(self) -> dict[str, bytes]:
+        if self._lines is None:
             lines = _read_lines(self.path)
             ours, foreign = _ours(lines or (), self.tool)
-            entries: dict[str, Any] = {}
             kept: dict[str, bytes] = {}
             for line in ours:
-                try:
-                    item = json.loads(line)
-                except (ValueError, RecursionError):
-                    continue  # damaged: ignored
-                if isinstance(item, dict) and isinstance(item.get("key"), str):
-                    entries[item["key"]] = item.get("verdict")
-                    kept[item["key"]] = line
-            self._entries = entries
+                key = _line_key(line)
+                if key is not None:
+                    kept.pop(key, None)  # the last line of a key wins, and is written last
+                    kept[key] = line
+            self._lines = kept
             if lines is None:
                 _rewrite(self.path, ())
             elif foreign or len(lines) > max(COMPACT_MIN_LINES, COMPACT_RATIO * (len(kept) + 1)):
                 _rewrite(self.path, [_header(self.tool), *kept.values()] if kept else ())
-        return self._entries
+        return self._lines
+
+    def _verdict(self, key: str) -> Any:
+        if key not in self._decoded:
+            line = self._load().get(key)
+            try:
+                item = json.loads(line) if line is not None else None
+            except (ValueError, RecursionError):
+                item = None  # damaged: a miss
+            found = item.get("verdict") if isinstance(item, dict) else None
+            self._decoded[key] = (
+                found if isinstance(item, dict) and item.get("key") == key else None
+            )
+        return self._decoded[key]
 
     def get(self, key: str, now: float) -> FormVerdict | None:
         from provisioner.documents.form import verdict_from_json
 
-        return verdict_from_json(self._load().get(key), now)
+        return verdict_from_json(self._verdict(key), now)
 
     def put(self, key: str, verdict: FormVerdict) -> None:
         self.put_many([(key, verdict)])
@@ -150,13 +183,16 @@ class FileCache:
         """Every verdict in one append."""
         from provisioner.documents.form import verdict_to_json
 
-        entries = self._load()
+        kept = self._load()
         lines = []
         for key, verdict in items:
             raw = verdict_to_json(verdict)
-            entries[key] = raw
             line = {"key": key, "verdict": raw}
-            lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode())
+            encoded = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
+            kept.pop(key, None)
+            kept[key] = encoded
+            self._decoded[key] = raw
+            lines.append(encoded)
         if not lines:
             return
         try:  # the header in the same write: no other run's lines can come between

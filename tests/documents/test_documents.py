@@ -645,6 +645,25 @@ def test_a_stale_or_foreign_cache_entry_is_a_miss(tmp_path: Path) -> None:
     assert FileCache(blocked / "sub.jsonl").get("k", now=0.0) is None
 
 
+def test_a_damaged_verdict_line_is_a_miss_for_its_key_alone(tmp_path: Path) -> None:
+    """A log is not decoded whole: a line cut short (a run killed while appending) or made
+    unreadable costs its own key a miss, and the other keys' verdicts are still read."""
+    log = tmp_path / "verdicts.jsonl"
+    first, second = forms.FormVerdict((), checked_at=1.0), forms.FormVerdict((), checked_at=2.0)
+    odd = 'k"\\é'  # a key JSON escapes, and one that is not ASCII
+    FileCache(log).put_many([("k1", first), ("k2", second), (odd, first)])
+    lines = log.read_bytes().splitlines()
+    assert len(lines) == 4  # the header, then one line per verdict
+    cut = lines[2][: len(lines[2]) // 2]  # k2's line, cut halfway
+    log.write_bytes(b"\n".join([lines[0], lines[1], cut, lines[3], b"\xff\xfe not json"]) + b"\n")
+    cache = FileCache(log)
+    assert cache.get("k1", now=0.0) == first
+    assert cache.get("k2", now=0.0) is None
+    assert cache.get(odd, now=0.0) == first
+    cache.put("k2", second)  # checked again, and kept
+    assert FileCache(log).get("k2", now=0.0) == second
+
+
 def test_runs_append_to_one_log_that_is_compacted_and_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
