@@ -7,12 +7,13 @@ findings into diagnostics at the `cda:` line of the integration file.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from provisioner.diagnostics import Finding
 from provisioner.documents.identity import CertificateIdentity, identity_of
@@ -262,23 +263,35 @@ def check_certificate(
     marks: IssuerMarks | None = None,
 ) -> list[Finding]:
     """Every problem of a parsed CDA, worst first."""
+    before, after = _lasting_findings(cert, anchors, marks)
+    clock = validity_findings(
+        cert.not_valid_before_utc, cert.not_valid_after_utc, now, warning_days
+    )
+    return [*before, *clock, *after]
+
+
+def _lasting_findings(
+    cert: x509.Certificate, anchors: Sequence[x509.Certificate], marks: IssuerMarks | None
+) -> tuple[list[Finding], list[Finding]]:
+    """The problems of a parsed CDA that the clock does not change: those that come before the
+    clock's (worst first), and those after."""
     from cryptography import x509
 
-    out: list[Finding] = []
+    before: list[Finding] = []
     try:
         constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         is_ca = constraints.ca
     except x509.ExtensionNotFound:
         is_ca = False
     if is_ca:
-        out.append(
+        before.append(
             _err(
                 "CDA-CA",
                 f"{_describe(cert)} is a certification authority (CA) certificate; send the "
                 "provider's application certificate instead",
             )
         )
-    out += validity_findings(cert.not_valid_before_utc, cert.not_valid_after_utc, now, warning_days)
+    out: list[Finding] = []
     if problem := key_problem(cert):
         out.append(_err("CDA-WEAK-KEY", f"{problem}; ask the provider for a new certificate"))
     hash_name = _hash_name(cert)
@@ -316,7 +329,7 @@ def check_certificate(
                 "an accepted CA, or have the head of service add that CA",
             )
         )
-    return out
+    return before, out
 
 
 def check_cda(
@@ -333,6 +346,112 @@ def check_cda(
         return CdaCheck(None, tuple(findings))
     findings = check_certificate(cert, anchors, now, warning_days, marks)
     return CdaCheck(cert, tuple(findings), hashlib.sha256(_der(cert)).hexdigest())
+
+
+# --- a verdict kept across runs ------------------------------------------------------------------
+
+#: Changes whenever what a kept CDA verdict holds or means changes (older ones are then misses).
+CDA_VERDICT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CdaVerdict:
+    """What a CDA's bytes say against the trusted CAs, the clock aside.
+
+    Kept across runs by the edges (CdaVerdicts): a run that meets a known CDA again parses no
+    certificate (and loads no cryptography); the clock's findings are made again at every run.
+    """
+
+    findings: tuple[Finding, ...]  # worst first, without the clock's
+    clock_at: int = 0  # where the clock's findings go among them
+    identity: CertificateIdentity | None = None  # None: no certificate could be read
+
+    def at(self, now: datetime, warning_days: int) -> tuple[Finding, ...]:
+        """Every finding at now, worst first, as check_cda gives them."""
+        if self.identity is None:
+            return self.findings
+        clock = validity_findings(
+            self.identity.not_before, self.identity.not_after, now, warning_days
+        )
+        return (*self.findings[: self.clock_at], *clock, *self.findings[self.clock_at :])
+
+
+class CdaVerdicts(Protocol):
+    """CDA verdicts remembered across runs, by cda_verdict_key (the edge decides where)."""
+
+    def get(self, key: str) -> CdaVerdict | None: ...
+
+    def put(self, key: str, verdict: CdaVerdict) -> None:
+        """Remember a verdict (possibly held back until save)."""
+
+    def save(self) -> None:
+        """Write what put held back (at the end of a run: one write for all)."""
+
+
+def cda_verdict(
+    data: bytes, anchors: Sequence[x509.Certificate], marks: IssuerMarks | None = None
+) -> CdaVerdict:
+    """Check the bytes of a CDA file against the trusted CAs, the clock aside."""
+    cert, findings = load_single_certificate(data)
+    if cert is None:
+        return CdaVerdict(tuple(findings))
+    before, after = _lasting_findings(cert, anchors, marks)
+    return CdaVerdict((*before, *after), len(before), identity_of(cert))
+
+
+def cda_verdict_key(data: bytes, trust: str) -> str:
+    """What a verdict is kept by: the file's bytes and the trusted roots (trust: a digest of
+    the files they are read from)."""
+    material = json.dumps([CDA_VERDICT_VERSION, hashlib.sha256(data).hexdigest(), trust])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def cda_verdict_to_json(verdict: CdaVerdict) -> dict[str, Any]:
+    identity = verdict.identity
+    return {
+        "version": CDA_VERDICT_VERSION,
+        "findings": [[f.severity, f.code, f.message] for f in verdict.findings],
+        "clock_at": verdict.clock_at,
+        "identity": None if identity is None else identity.as_dict(),
+    }
+
+
+def cda_verdict_from_json(raw: Any) -> CdaVerdict | None:
+    """The kept verdict, or None when it is damaged in any way (a miss)."""
+    if not isinstance(raw, dict) or raw.get("version") != CDA_VERDICT_VERSION:
+        return None
+    items, clock_at = raw.get("findings"), raw.get("clock_at")
+    if not (isinstance(items, list) and type(clock_at) is int and 0 <= clock_at <= len(items)):
+        return None
+    findings: list[Finding] = []
+    for item in items:
+        if not (
+            isinstance(item, list)
+            and len(item) == 3
+            and item[0] in ("error", "warning")
+            and all(isinstance(v, str) for v in item)
+        ):
+            return None
+        findings.append(Finding(item[0], item[1], item[2]))
+    identity = _identity_from_json(raw.get("identity"))
+    if identity is None and raw.get("identity") is not None:
+        return None
+    return CdaVerdict(tuple(findings), clock_at, identity)
+
+
+def _identity_from_json(raw: Any) -> CertificateIdentity | None:
+    names = ("subject", "issuer", "serial", "sha256", "not_before", "not_after")
+    if not (isinstance(raw, dict) and all(isinstance(raw.get(n), str) for n in names)):
+        return None
+    try:
+        not_before, not_after = (datetime.fromisoformat(raw[n]) for n in names[4:])
+    except ValueError:
+        return None
+    if not_before.tzinfo is None or not_after.tzinfo is None:
+        return None
+    return CertificateIdentity(
+        raw["subject"], raw["issuer"], raw["serial"], raw["sha256"], not_before, not_after
+    )
 
 
 def load_anchor_file(data: bytes) -> tuple[list[x509.Certificate], str | None]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from provisioner.catalog import CatalogMemory
-    from provisioner.documents.cda import IssuerMarks
+    from provisioner.documents.cda import CdaVerdicts, IssuerMarks
     from provisioner.documents.form import FormChecker, VerdictCache
     from provisioner.rules.kept import ResultMemory
 
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 class DocumentEdges:
     form_verdicts: VerdictCache | None = None  # verdicts of signed forms, across runs
     issuer_marks: IssuerMarks | None = None  # CDA signatures already verified, across runs
+    cda_verdicts: CdaVerdicts | None = None  # what CDA files say, the clock aside, across runs
     check_forms: FormChecker | None = None  # checks the forms that missed the cache (a pool)
     results: ResultMemory | None = None  # each file's validation result, across runs
     catalog: CatalogMemory | None = None  # the last catalog read, across runs
+
+    def save(self) -> None:
+        """Write what the caches held back during a run (its end: one write each)."""
+        if self.cda_verdicts is not None:
+            self.cda_verdicts.save()

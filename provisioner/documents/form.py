@@ -690,14 +690,26 @@ def check_serially(jobs: Sequence[FormJob], anchors_der: tuple[bytes, ...]) -> l
 
 def check_forms(
     jobs: Sequence[FormJob],
-    anchors_der: Sequence[bytes],
+    anchors_der: Sequence[bytes] | Callable[[], Sequence[bytes]],
     cache: VerdictCache | None = None,
     checker: FormChecker | None = None,
     now: float | None = None,
+    *,
+    trust: str | None = None,
 ) -> list[FormVerdict]:
-    """The verdict for each job at now (Unix time; default the clock's): cached, else computed."""
-    anchors = tuple(anchors_der)
-    trust = trust_digest(anchors)
+    """The verdict for each job at now (Unix time; default the clock's): cached, else computed.
+
+    anchors_der: the trusted CAs (DER), or what gives them (asked only when some form is not in
+    the cache); trust: what names them in the cache's keys (default: their digest; a caller
+    that has not parsed them gives a digest of the files they come from).
+    """
+    given = anchors_der
+
+    def anchors() -> tuple[bytes, ...]:
+        return tuple(given() if callable(given) else given)
+
+    if trust is None:
+        trust = trust_digest(anchors())
     now = time.time() if now is None else now
     jobs = [replace(job, moment=now) for job in jobs]
     verdicts: list[FormVerdict | None] = [None] * len(jobs)
@@ -707,7 +719,7 @@ def check_forms(
             verdicts[i] = cache.get(key, now)
     missing = [i for i, v in enumerate(verdicts) if v is None]
     if missing:
-        fresh = (checker or check_serially)([jobs[i] for i in missing], anchors)
+        fresh = (checker or check_serially)([jobs[i] for i in missing], anchors())
         for i, verdict in zip(missing, fresh, strict=True):
             verdicts[i] = verdict
         if cache is not None:

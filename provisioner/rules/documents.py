@@ -8,6 +8,7 @@ form pool come from ctx.edges.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ SERVICE_REL = f"{CATALOG_DIR}/{SERVICE_FILE}"
 #: A trusted-root file holds a few CA certificates; far bigger is not one.
 MAX_ANCHOR_BYTES = 16 * 1024 * 1024
 TRUST_MEMO = "documents.trust"
+_ROOT_FILES_MEMO = "documents.trust_files"
 _TRUST_USERS_MEMO = "documents.trust_users"  # files whose checks needed the trusted CAs
 FINGERPRINT_MEMO = "documents.cda_sha256"
 VALIDITY_MEMO = "documents.cda_validity"  # file -> its CDA's (not before, not after), Unix time
@@ -73,6 +75,37 @@ def _line_of(text: str, needle: str) -> int:
     return 1
 
 
+def _root_files(ctx: RuleContext) -> list[tuple[str, bytes | None]]:
+    """Each trusted root as written in catalog/service.yaml, with its file's bytes (None when
+    it cannot be read); read once per run, so that trust() parses what trust_key() names."""
+    found = ctx.memo.get(_ROOT_FILES_MEMO)
+    if found is None:
+        found = []
+        for written, path in zip(
+            ctx.catalog.service.trusted_roots, ctx.catalog.trusted_root_paths(), strict=True
+        ):
+            try:
+                data: bytes | None = ctx.files.read(path, MAX_ANCHOR_BYTES)
+            except (OSError, ValueError):  # ValueError: a NUL character in the path
+                data = None
+            found.append((written, data))
+        ctx.memo[_ROOT_FILES_MEMO] = found
+    return found
+
+
+def trust_key(ctx: RuleContext) -> str:
+    """What names the trusted CAs in the keys of kept verdicts: a digest of their files' bytes,
+    taken without parsing them (a run whose verdicts are all known loads no cryptography)."""
+    h = hashlib.sha256()
+    for written, data in _root_files(ctx):
+        h.update(json.dumps([written, None if data is None else digest(data)]).encode())
+    return h.hexdigest()
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def trust(ctx: RuleContext) -> Trust:
     """The trusted CAs (memoised in ctx.memo), with diagnostics for unusable entries."""
     found = ctx.memo.get(TRUST_MEMO)
@@ -88,13 +121,9 @@ def trust(ctx: RuleContext) -> Trust:
     except (OSError, UnicodeDecodeError):
         service_text = ""
     certs: list[x509.Certificate] = []
-    for written, path in zip(
-        ctx.catalog.service.trusted_roots, ctx.catalog.trusted_root_paths(), strict=True
-    ):
+    for written, data in _root_files(ctx):
         line = _line_of(service_text, written)
-        try:
-            data = ctx.files.read(path, MAX_ANCHOR_BYTES)
-        except (OSError, ValueError):  # ValueError: a NUL character in the path
+        if data is None:
             problem: str | None = "cannot be read; check the path (relative to catalog/)"
         else:
             loaded, problem = load_anchor_file(data)
@@ -216,12 +245,11 @@ def _place(src: Source, key: str, finding: Finding, label: str) -> Finding:
 )
 def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     """The CDA is one public application certificate, current, strong and from a trusted CA."""
-    from provisioner.documents.cda import check_cda
+    from provisioner.documents.cda import cda_verdict, cda_verdict_key
 
     path = ctx.files.usable(src.folder, src.integration.cda)
     if path is None:
         return  # reported by the path rule
-    anchors = trust(ctx)
     trust_users(ctx).add(src.rel)
     try:
         data = ctx.read(path, MAX_CERTIFICATE_BYTES)
@@ -237,22 +265,25 @@ def cda_certificate(src: Source, ctx: RuleContext) -> Iterator[Finding]:
     except OSError as exc:
         yield error(src.rel, *src.at("cda"), "CDA-NOT-CERTIFICATE", f"cda: cannot read ({exc})")
         return
-    result = check_cda(
-        data,
-        anchors.certs,
-        ctx.catalog.service.certificate_expiry_warning_days,
-        now=ctx.now,
-        marks=ctx.edges.issuer_marks,
-    )
-    if result.cert is not None:
+    kept = ctx.edges.cda_verdicts
+    key = cda_verdict_key(data, trust_key(ctx)) if kept is not None else ""
+    verdict = kept.get(key) if kept is not None else None
+    if verdict is None:
+        verdict = cda_verdict(data, trust(ctx).certs, ctx.edges.issuer_marks)
+        if kept is not None:
+            kept.put(key, verdict)
+    identity = verdict.identity
+    if identity is not None:
         ctx.memo.setdefault(VALIDITY_MEMO, {})[src.rel] = (
-            result.cert.not_valid_before_utc.timestamp(),
-            result.cert.not_valid_after_utc.timestamp(),
+            identity.not_before.timestamp(),
+            identity.not_after.timestamp(),
         )
-    ctx.memo.setdefault(FINGERPRINT_MEMO, {})[src.rel] = result.sha256
-    cda = FileDigest(path, hashlib.sha256(data).hexdigest(), len(data))
-    _keep(ctx, src, replace(_read_so_far(ctx, src), cda=cda, identity=result.identity))
-    for finding in result.findings:
+    ctx.memo.setdefault(FINGERPRINT_MEMO, {})[src.rel] = (
+        identity.sha256 if identity is not None else None
+    )
+    cda = FileDigest(path, digest(data), len(data))
+    _keep(ctx, src, replace(_read_so_far(ctx, src), cda=cda, identity=identity))
+    for finding in verdict.at(ctx.now, ctx.catalog.service.certificate_expiry_warning_days):
         yield _place(src, "cda", finding, "cda")
 
 
@@ -357,7 +388,6 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Findin
 
     A set rule so that the forms that miss the cache can be checked in parallel.
     """
-    import hashlib
 
     from provisioner.documents.form import MAX_FORM_BYTES, FormJob, Parties, check_forms
 
@@ -386,7 +416,7 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Findin
             problem = Finding("error", "FORM-UNREADABLE", f"the file cannot be read ({exc})")
             yield _place(src, "form", problem, "form")
             continue
-        form = FileDigest(path, hashlib.sha256(data).hexdigest(), len(data))
+        form = FileDigest(path, digest(data), len(data))
         _keep(ctx, src, replace(_read_so_far(ctx, src), form=form))
         # The entity as the register knows it, never as the pull request spells it.
         entity, provider = src.integration.entity, src.integration.provider
@@ -398,11 +428,15 @@ def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Findin
         owners.append(src)
     if not jobs:
         return
-    anchors = trust(ctx)
     trust_users(ctx).update(src.rel for src in owners)
     edges = ctx.edges
     verdicts = check_forms(
-        jobs, anchors.der, edges.form_verdicts, edges.check_forms, ctx.now.timestamp()
+        jobs,
+        lambda: trust(ctx).der,  # read only when some form is not known
+        edges.form_verdicts,
+        edges.check_forms,
+        ctx.now.timestamp(),
+        trust=trust_key(ctx),
     )
     signers: dict[str, tuple[str, ...]] = ctx.memo.setdefault(FORM_SIGNERS_MEMO, {})
     kept: dict[str, FormVerdict] = ctx.memo.setdefault(FORM_VERDICT_MEMO, {})
@@ -524,8 +558,9 @@ def _field_problems(
             same = _networks(value) == _networks(" ".join(integ.ips))
             expected = ", ".join(integ.ips)
         else:
-            if identity is None:
-                identity = identity_in(ctx.files, src.folder, integ.cda)
+            if identity is None:  # as the CDA rule read it (a kept verdict), else read now
+                known = _read_so_far(ctx, src).identity
+                identity = known or identity_in(ctx.files, src.folder, integ.cda)
             if identity is None:
                 continue  # the CDA rules report it
             expected = identity.sha256 if key == "cda_sha256" else identity.serial

@@ -332,6 +332,7 @@ def _validate(
             seen=found.listing.seen(),
             parts=found.parts,
         )
+        edges.save()
         report.sources = checked.sources
         diags = diags + checked.diagnostics
         report.form_signers = ctx.memo.get(FORM_SIGNERS_MEMO, {})

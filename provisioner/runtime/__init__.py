@@ -33,7 +33,14 @@ def local_edges(
     """
     import os
 
-    from provisioner.runtime.caches import FORMS_CACHE, ISSUERS_CACHE, FileCache, IssuerMarkFiles
+    from provisioner.runtime.caches import (
+        CDA_CACHE,
+        FORMS_CACHE,
+        ISSUERS_CACHE,
+        CdaVerdictFiles,
+        FileCache,
+        IssuerMarkFiles,
+    )
     from provisioner.runtime.pool import PooledFormChecker
     from provisioner.runtime.results import (
         CATALOG_CACHE,
@@ -54,6 +61,7 @@ def local_edges(
     return DocumentEdges(
         form_verdicts=FileCache(folder / FORMS_CACHE, tool),
         issuer_marks=IssuerMarkFiles(folder / ISSUERS_CACHE, tool),
+        cda_verdicts=CdaVerdictFiles(folder / CDA_CACHE, tool),
         check_forms=PooledFormChecker(settings.workers, progress=progress),
         results=ValidationCache(folder / RESULTS_CACHE.name, tool),
         catalog=ResultFile(folder / CATALOG_CACHE.name, tool),

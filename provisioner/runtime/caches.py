@@ -29,12 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 from provisioner.runtime.files import write_atomically
 
-if TYPE_CHECKING:  # the form checks are imported when a verdict is read or written
+if TYPE_CHECKING:  # the document checks are imported when a verdict is read or written
+    from provisioner.documents.cda import CdaVerdict
     from provisioner.documents.form import FormVerdict
 
 # In the cache folder (an absolute path wins the join: the tests keep verdicts apart so).
 FORMS_CACHE = Path("form-verdicts.jsonl")
 ISSUERS_CACHE = Path("cda-issuers.txt")
+CDA_CACHE = Path("cda-verdicts.jsonl")
+#: CDA verdicts are appended this many at a time (a cold run of 10,000 files: a few writes).
+PENDING_LIMIT = 2000
 #: A bigger log is not read (damaged, or not ours): it is started again.
 MAX_LOG_BYTES = 256 * 1024 * 1024
 #: Compact a log holding more than this many times as many lines as entries (and > MIN lines).
@@ -128,10 +132,9 @@ def _line_key(line: bytes) -> str | None:
     return key if isinstance(key, str) else None
 
 
-class FileCache:
-    """Form verdicts by cache key (provisioner.documents.form.VerdictCache), as JSON lines
-    {"key": ..., "verdict": ...} after a header {"tool": ...}; the last line of a key is its
-    verdict. A line is decoded only when its verdict is asked for."""
+class _KeyedLog:
+    """Values by key, as JSON lines {"key": ..., "verdict": ...} after a header {"tool": ...};
+    the last line of a key is its value. A line is decoded only when its value is asked for."""
 
     def __init__(self, path: Path, tool: str | None = None) -> None:
         from provisioner.runtime.results import tool_version
@@ -158,7 +161,8 @@ class FileCache:
                 _rewrite(self.path, [_header(self.tool), *kept.values()] if kept else ())
         return self._lines
 
-    def _verdict(self, key: str) -> Any:
+    def raw(self, key: str) -> Any:
+        """The value kept for key as JSON data; None when there is none or it is damaged."""
         if key not in self._decoded:
             line = self._load().get(key)
             try:
@@ -171,22 +175,11 @@ class FileCache:
             )
         return self._decoded[key]
 
-    def get(self, key: str, now: float) -> FormVerdict | None:
-        from provisioner.documents.form import verdict_from_json
-
-        return verdict_from_json(self._verdict(key), now)
-
-    def put(self, key: str, verdict: FormVerdict) -> None:
-        self.put_many([(key, verdict)])
-
-    def put_many(self, items: Sequence[tuple[str, FormVerdict]]) -> None:
-        """Every verdict in one append."""
-        from provisioner.documents.form import verdict_to_json
-
+    def put_raw(self, items: Sequence[tuple[str, Any]]) -> None:
+        """Every (key, value as JSON data) in one append."""
         kept = self._load()
         lines = []
-        for key, verdict in items:
-            raw = verdict_to_json(verdict)
+        for key, raw in items:
             line = {"key": key, "verdict": raw}
             encoded = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
             kept.pop(key, None)
@@ -199,6 +192,49 @@ class FileCache:
             _append(self.path, b"".join(line + b"\n" for line in [_header(self.tool), *lines]))
         except OSError:
             return
+
+
+class FileCache(_KeyedLog):
+    """Form verdicts by cache key (provisioner.documents.form.VerdictCache)."""
+
+    def get(self, key: str, now: float) -> FormVerdict | None:
+        from provisioner.documents.form import verdict_from_json
+
+        return verdict_from_json(self.raw(key), now)
+
+    def put(self, key: str, verdict: FormVerdict) -> None:
+        self.put_many([(key, verdict)])
+
+    def put_many(self, items: Sequence[tuple[str, FormVerdict]]) -> None:
+        """Every verdict in one append."""
+        from provisioner.documents.form import verdict_to_json
+
+        self.put_raw([(key, verdict_to_json(verdict)) for key, verdict in items])
+
+
+class CdaVerdictFiles(_KeyedLog):
+    """CDA verdicts by key (provisioner.documents.cda.CdaVerdicts): what a CDA file says, the
+    clock aside. The verdicts a run makes are appended together when it ends (save)."""
+
+    def __init__(self, path: Path, tool: str | None = None) -> None:
+        super().__init__(path, tool)
+        self._pending: list[tuple[str, Any]] = []
+
+    def get(self, key: str) -> CdaVerdict | None:
+        from provisioner.documents.cda import cda_verdict_from_json
+
+        return cda_verdict_from_json(self.raw(key))
+
+    def put(self, key: str, verdict: CdaVerdict) -> None:
+        from provisioner.documents.cda import cda_verdict_to_json
+
+        self._pending.append((key, cda_verdict_to_json(verdict)))
+        if len(self._pending) >= PENDING_LIMIT:
+            self.save()
+
+    def save(self) -> None:
+        pending, self._pending = self._pending, []
+        self.put_raw(pending)
 
 
 class IssuerMarkFiles:

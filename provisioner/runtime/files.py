@@ -17,9 +17,7 @@ def write_atomically(
     linked under the final name. durable: flushed to disk before it gets its name.
     OSError when the folder cannot be written.
     """
-    import tempfile  # here: a run that writes nothing need not import it (and shutil, bz2...)
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -32,6 +30,19 @@ def write_atomically(
             os.link(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A new file (mode 0600) named after path in its folder, open for writing; as
+    tempfile.mkstemp makes it, without importing tempfile (and random, shutil...) at each run."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 #: write_atomically's temporary files: ".<final name>.<random>.tmp" in the target's folder.

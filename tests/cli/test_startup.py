@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import COMMANDS, PLUGINS_ENV, Commands, LazyCommand, cli, load_command
+from provisioner.runtime.settings import CACHE_DIR_ENV
 
 CLI_FOLDER = Path(__file__).resolve().parents[2] / "provisioner" / "cli"
 #: Modules of provisioner/cli that are not commands.
@@ -221,3 +222,20 @@ def test_the_quick_exit_waits_for_a_running_thread() -> None:
     )
     assert done.returncode == 4
     assert done.stdout == "thread finished\n"
+
+
+def test_a_file_edited_around_known_documents_loads_no_cryptography(
+    sample_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its CDA's and form's verdicts are known (kept by their bytes and the trusted roots'):
+    the run checks the file's text and parses no certificate or PDF."""
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    args = ["validate", "--repo", str(sample_repo), "--format", "json"]
+    first, modules = _imports_of(args, sample_repo)
+    assert "cryptography" in modules  # the first run checks every document
+    edited = sample_repo / "integrations/8100560009/serveis-informatics-pirineu.yaml"
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(text.replace('notes: "', 'notes: "Revisat. ', 1), encoding="utf-8")
+    again, modules = _imports_of(args, sample_repo)
+    assert again.returncode == first.returncode and again.stdout == first.stdout
+    assert not {"cryptography", "pyhanko", "asn1crypto"} & modules

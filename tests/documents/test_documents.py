@@ -380,10 +380,43 @@ def test_issuer_verification_is_remembered_locally(repo: Path) -> None:
     marks = repo / DEFAULT_CACHE_DIR / caches.ISSUERS_CACHE
     assert len(_entries(marks)) == 3  # one line per CDA
     (repo / RESULTS_CACHE).unlink()  # so that the CDAs are checked again
+    (repo / DEFAULT_CACHE_DIR / caches.CDA_CACHE).unlink()
     header = marks.read_bytes().splitlines()[0]
     marks.write_bytes(header + b"\ngarbage\n\xff\n" + b"0" * 64)  # damaged lines are ignored
     assert not [d for d in validate(repo, now=NOW).diagnostics if d.code.startswith("CDA-")]
     assert len(_entries(marks)) == 3 + 3
+
+
+def _cda_findings(report: ValidationReport) -> list[tuple[str, str, str]]:
+    return [(d.file, d.code, d.message) for d in report.diagnostics if d.code.startswith("CDA-")]
+
+
+def test_a_cda_verdict_is_kept_and_the_clock_applied_at_each_run(repo: Path, pki: Pki) -> None:
+    """What a CDA says apart from the clock is kept (a file edited around an unchanged CDA does
+    not parse it again); expiry is judged at every run's own time."""
+    first = validate(repo, now=NOW)
+    verdicts = repo / DEFAULT_CACHE_DIR / caches.CDA_CACHE
+    assert len(_entries(verdicts)) == 3  # one per CDA
+    assert not _cda_findings(first)
+    (repo / RESULTS_CACHE).unlink()  # every file is checked again
+    later = NOW + timedelta(days=5 * 365 + 2)  # past the CDAs' not_after
+    expired = _cda_findings(validate(repo, now=later))
+    assert [code for _, code, _ in expired] == ["CDA-EXPIRED"] * 3
+    assert len(_entries(verdicts)) == 3  # the kept verdicts, not new ones
+    (repo / RESULTS_CACHE).unlink(missing_ok=True)
+    uncached = validate_core(repo, now=later)  # no cache at all: the same findings
+    assert _cda_findings(uncached) == expired
+    # A damaged verdict is a miss: checked again, with the same findings.
+    lines = verdicts.read_bytes().splitlines()
+    verdicts.write_bytes(b"\n".join([*lines[:-1], lines[-1][:40]]) + b"\n")
+    (repo / RESULTS_CACHE).unlink(missing_ok=True)
+    assert _cda_findings(validate(repo, now=later)) == expired
+    assert len(_entries(verdicts)) == 3 + 1
+    # Other trusted roots: other keys, verdicts made again.
+    (repo / "catalog/trust/demo-intermediate-ca.pem").write_bytes(pki.stranger.pem())
+    untrusted = _cda_findings(validate(repo, now=NOW))
+    assert [code for _, code, _ in untrusted] == ["CDA-UNTRUSTED-ISSUER"] * 3
+    assert len(_entries(verdicts)) == 3 + 1 + 3
 
 
 # --- identity -------------------------------------------------------------------------------

@@ -100,7 +100,13 @@ def test_caches_live_in_the_named_folder_only(sample_repo: Path, tmp_path: Path)
     env = {"GITHUB_ACTIONS": "true", CACHE_DIR_ENV: str(folder)}
     cold = validate(sample_repo, env)
     assert not (sample_repo / ".provisioner").exists()
-    names = {"validation.json", "catalog.json", "form-verdicts.jsonl", "cda-issuers.txt"}
+    names = {
+        "validation.json",
+        "catalog.json",
+        "form-verdicts.jsonl",
+        "cda-issuers.txt",
+        "cda-verdicts.jsonl",
+    }
     assert {p.name for p in folder.iterdir()} == names
     kept = {p: p.read_bytes() for p in folder.iterdir()}
     warm = validate(sample_repo, env)
