@@ -318,6 +318,7 @@ class LedgerReader:
                 )
         tip = chain[-1]
         files: dict[str, bytes] = {}
+        blobs: dict[str, str] = {}
         for name, blob in self._tips[tip.sha].items():
             if blob is None or blob[1] != "blob":
                 raise LedgerError(
@@ -325,6 +326,7 @@ class LedgerReader:
                     "cannot read; restore the branch from the remote or from its reflog"
                 )
             files[name] = blob[2]
+            blobs[name] = blob[0]
         view = LedgerView(
             tip=tip.sha,
             files=files,
@@ -332,6 +334,7 @@ class LedgerReader:
             manifest=_json(files[MANIFEST_FILE], MANIFEST_FILE, tip.sha),
             records=_json(files[RECORDS_FILE], RECORDS_FILE, tip.sha),
             steps=tuple(LedgerStep(c.sha, c.trailers["Applied-At"]) for c in chain),
+            blobs=blobs,
         )
         problem = shape_problem(view)
         if problem is not None:

@@ -23,12 +23,13 @@ from provisioner.diagnostics import Finding
 from provisioner.documents.edges import DocumentEdges
 from provisioner.plan.desired import DesiredState, IntegrationInput, desired_state, gather
 from provisioner.plan.diff import FileAction, Plan, make_plan
-from provisioner.plan.ledger_format import app_file
+from provisioner.plan.ledger_format import LedgerStep, LedgerView, app_file
 from provisioner.rules.run import Validation, ValidationReport
 
 if TYPE_CHECKING:  # types only: a plan made from a kept one imports no model (no pydantic)
+    from provisioner.apply.ledger import LedgerReader
     from provisioner.model import Environment
-    from provisioner.plan.kept import PlanMemory
+    from provisioner.plan.kept import KeptPlan, PlanMemory
 from provisioner.runtime.files import write_atomically
 
 DEFAULT_STORE = Path(".provisioner") / "sharepoint"
@@ -110,39 +111,67 @@ class _Desired:
     """What the plan is made from, besides the ledger."""
 
     report: ValidationReport
-    desired: DesiredState | None = None  # None: validation or gather found problems
+    desired: DesiredState | None = None  # None: problems found, or (kept) read after the ledger
     problems: list[Finding] = field(default_factory=list)
     signers: tuple[tuple[str, str], ...] = ()
     expiry_days: int = 0
     pre: DesiredState | None = None  # PRO with assume_pre_applied: PRE's desired state
+    kept: KeptPlan | None = None  # the plan kept for env, whose desired state is still to read
+    memory: PlanMemory | None = None  # where kept is kept
+
+    def resolve(self, ledger: LedgerView | None) -> DesiredState | None:
+        """The desired state; from a kept plan: the documents of the ledger's last commit when
+        they are the kept ones (known by their object ids), else the kept documents (and when
+        those are the ledger's, that is learnt for the next run). None when it is not kept."""
+        from provisioner.plan.kept import kept_desired, learn
+
+        kept, memory = self.kept, self.memory
+        if self.desired is not None or kept is None or memory is None:
+            return self.desired
+        if ledger is not None and kept.documents_in(ledger.blobs):
+            self.desired = kept.desired(ledger.app_config, ledger.records)
+            return self.desired
+        self.desired = kept_desired(memory, kept)
+        if (
+            self.desired is not None
+            and ledger is not None
+            and ledger.app_config == self.desired.app_config
+            and ledger.records == self.desired.records
+        ):
+            learn(memory, kept, ledger.blobs)
+        return self.desired
 
 
 def _from_kept(
     validation: Validation, env: Environment, kept: Mapping[str, PlanMemory], pre: bool
 ) -> _Desired | None:
-    """The kept plans of env (and of PRE when pre) when the last validation replays unchanged
-    and they were made from it; None otherwise."""
-    from provisioner.plan.kept import kept_from_json
+    """What the plans kept for env (and for PRE when pre) hold, when the last validation
+    replays unchanged and they were made from it; None otherwise."""
+    from provisioner.plan.kept import kept_desired, kept_summary
 
     replayed = validation.replayed()
     if replayed is None or not replayed.ok or replayed.content is None:
         return None
-    found = []
-    for name in (env, "PRE") if pre else (env,):
-        memory = kept.get(name)
-        made = kept_from_json(memory.load(), name, replayed.content) if memory else None
-        if made is None:
+    memory = kept.get(env)
+    mine = kept_summary(memory, env, replayed.content) if memory is not None else None
+    if mine is None:
+        return None
+    pre_desired = None
+    if pre:
+        pre_memory = kept.get("PRE")
+        pre_kept = kept_summary(pre_memory, "PRE", replayed.content) if pre_memory else None
+        pre_desired = kept_desired(pre_memory, pre_kept) if pre_memory and pre_kept else None
+        if pre_desired is None:
             return None
-        found.append(made)
     report = ValidationReport(validation.repo_root, None, diagnostics=replayed.diagnostics)
     report.files = replayed.files
-    mine = found[0]
     return _Desired(
         report,
-        mine.desired,
         signers=mine.signers,
         expiry_days=mine.expiry_days,
-        pre=found[1].desired if pre else None,
+        pre=pre_desired,
+        kept=mine,
+        memory=memory,
     )
 
 
@@ -179,13 +208,15 @@ def _made(
         pre=desired_state(report.catalog, "PRE", inputs) if pre else None,
     )
     if kept and report.content is not None and gathered is None and _read_once(report):
-        from provisioner.plan.kept import KeptPlan, kept_to_json
+        from provisioner.plan.kept import KeptPlan, keep
 
         for name, desired in ((env, made.desired), ("PRE", made.pre)):
             memory = kept.get(name)
             if memory is not None and desired is not None:
-                state = KeptPlan(report.content, desired, made.signers, made.expiry_days)
-                memory.save(kept_to_json(state))
+                summary = KeptPlan(
+                    report.content, name, desired.folders, made.signers, made.expiry_days
+                )
+                keep(memory, summary, desired)
     return made
 
 
@@ -198,6 +229,50 @@ def _read_once(report: ValidationReport) -> bool:
         if read is None or not (read.cda and read.identity and read.form):
             return False
     return True
+
+
+@dataclass
+class _Ledgers:
+    """What the plan compares with: env's ledger, the other environment's, and the APP
+    configurations of env's applies in the safety window."""
+
+    found: LedgerView | None
+    other: LedgerView
+    window: tuple[LedgerStep, ...]
+    configs: list[Any]
+
+
+def _read_ledgers(
+    reader: LedgerReader,
+    env: Environment,
+    signers: tuple[tuple[str, str], ...],
+    *,
+    now: datetime,
+    init: bool,
+    strict_init: bool,
+) -> _Ledgers:
+    from provisioner.apply.ledger import LedgerError, LedgerMissing
+    from provisioner.plan.diff import safety_window
+    from provisioner.plan.ledger_format import branch
+
+    found = reader.read(env, signers)
+    if found is None and not init:
+        raise LedgerMissing(
+            f"the ledger branch {branch(env)} does not exist: fetch it (git fetch origin "
+            f"'+provisioned/*:provisioned/*'); only for the very first apply of {env}, "
+            "pass --init"
+        )
+    if found is not None and init and strict_init:
+        raise LedgerError(
+            f"--init is only for the first apply, and {branch(env)} already exists "
+            f"({(found.tip or '')[:12]}); run without --init"
+        )
+    steps = found.steps if found is not None else ()
+    other = reader.read(_other(env), signers) or LedgerView()
+    # The safety rule's window: the states of the ledger's recent applies, oldest first.
+    window = steps[safety_window(steps, now) : -1] if steps else ()
+    configs = reader.app_configs(env, [step.commit for step in window])
+    return _Ledgers(found, other, window, configs)
 
 
 def _prepare(
@@ -214,9 +289,8 @@ def _prepare(
     strict_init: bool,
     kept: Mapping[str, PlanMemory],
 ) -> Prepared:
-    from provisioner.apply.ledger import LedgerError, LedgerMissing, LedgerReader
-    from provisioner.plan.diff import applied_view, safety_window
-    from provisioner.plan.ledger_format import LedgerView, branch
+    from provisioner.apply.ledger import LedgerError, LedgerReader
+    from provisioner.plan.diff import applied_view
 
     # git reads where the checkout is, its history and the ledger refs while Python validates.
     readers = [LedgerReader(report.repo_root if report else repo_root.resolve())]
@@ -230,11 +304,9 @@ def _prepare(
             made = _made(validation, env, kept, pre, report, gathered)
         report = made.report
         prepared = Prepared(report.repo_root, env, report)
-        desired = made.desired
-        if desired is None:
+        if made.desired is None and made.kept is None:
             prepared.problems = made.problems
             return prepared
-        prepared.desired = desired
         if readers[0].repo_root != report.repo_root:  # validation resolved it otherwise
             readers.append(LedgerReader(report.repo_root))
         reader = readers[-1]
@@ -244,32 +316,32 @@ def _prepare(
                 "the repository has no commit yet: commit the catalog and the integration "
                 "files first (each ledger commit names the commit it applied)"
             )
-        signers = made.signers
-        prepared.signed = bool(signers)
-        found = reader.read(env, signers)
-        if found is None and not init:
-            raise LedgerMissing(
-                f"the ledger branch {branch(env)} does not exist: fetch it (git fetch origin "
-                f"'+provisioned/*:provisioned/*'); only for the very first apply of {env}, "
-                "pass --init"
-            )
-        if found is not None and init and strict_init:
-            raise LedgerError(
-                f"--init is only for the first apply, and {branch(env)} already exists "
-                f"({(found.tip or '')[:12]}); run without --init"
-            )
-        ledger = found or LedgerView()
-        other = reader.read(_other(env), signers) or LedgerView()
-        # The safety rule's window: the states of the ledger's recent applies, oldest first.
-        window = ledger.steps[safety_window(ledger.steps, now) : -1] if ledger.steps else ()
-        configs = reader.app_configs(env, [step.commit for step in window])
+        ledgers = _read_ledgers(
+            reader, env, made.signers, now=now, init=init, strict_init=strict_init
+        )
+        desired = made.resolve(ledgers.found)
+        if desired is None:  # the kept plan's documents are not kept after all: make them
+            signers = made.signers
+            made = _made(validation, env, kept, pre, None, None)
+            report = prepared.report = made.report
+            desired = made.desired
+            if desired is None:
+                prepared.problems = made.problems
+                return prepared
+            if made.signers != signers:
+                ledgers = _read_ledgers(
+                    reader, env, made.signers, now=now, init=init, strict_init=strict_init
+                )
+        prepared.desired = desired
+        prepared.signed = bool(made.signers)
     finally:
         for started in readers:
             started.close()
+    ledger, other = ledgers.found or LedgerView(), ledgers.other
     warnings = [d for d in report.diagnostics if not d.is_error]
     earlier: list[tuple[str, Any]] = [
         (f"{step.applied_at} ({step.commit[:12]})", cfg)
-        for step, cfg in zip(window, configs, strict=True)
+        for step, cfg in zip(ledgers.window, ledgers.configs, strict=True)
     ]
     expiry_days = made.expiry_days
     expiry_warned = frozenset(

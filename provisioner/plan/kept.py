@@ -8,62 +8,116 @@ the documents they name, which the validation's content key (rules.kept.content_
 kept under that key, they hold for every later run whose replay finds the same key. Then no
 integration file is loaded, and neither the catalog, the models nor pydantic are imported.
 
+Two parts, each read only when needed: the summary (the key, the catalog's values, the
+SharePoint folders, and the ledger files known to hold the desired state's documents) and the
+desired state's two big documents (the APP configuration and the records). When the ledger's
+last commit holds those documents byte for byte (the usual case: nothing changed since the
+last apply), the plan takes them as the ledger read them, and the second part is not read.
+Which ledger files hold them is learnt: the first plan that finds the ledger's documents equal
+to the kept ones keeps their git object ids (equal ids, equal bytes, equal documents).
+
 What is kept is plain JSON (read with json, never executed), checked for the shapes the plan
-reads before it is used; anything else is treated as not kept. The edge keeps it
-(provisioner.runtime.plan_memories), one state per environment.
+reads before it is used; anything else is treated as not kept. The edge keeps the parts
+(provisioner.runtime.plan_memories), one memory per environment.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from provisioner.plan.desired import DesiredState, Document, Folder
-from provisioner.plan.ledger_format import LedgerView, shape_problem
+from provisioner.plan.ledger_format import RECORDS_FILE, LedgerView, app_file, shape_problem
 
 #: Changes whenever what a kept plan holds or means changes (older ones are then not reused).
-SHAPE = 1
+SHAPE = 2
+SUMMARY, DOCUMENTS = "summary", "documents"
 
 
 class PlanMemory(Protocol):
-    """Where one environment's kept plan lives between runs (the edge decides)."""
+    """Where one environment's kept plan lives between runs, in parts (the edge decides)."""
 
-    def load(self) -> Mapping[str, Any] | None: ...
+    def load(self, part: str) -> bytes | None: ...
 
-    def save(self, state: Mapping[str, Any]) -> None: ...
+    def save(self, parts: Mapping[str, bytes]) -> None: ...
 
 
 @dataclass(frozen=True)
 class KeptPlan:
-    """What a plan of one environment needs besides the ledger and the validation's findings."""
+    """What a plan of one environment needs besides the ledger, the validation's findings and
+    the desired state's two big documents."""
 
     content: str  # the validation's content key it was made from
-    desired: DesiredState
+    environment: str
+    folders: tuple[Folder, ...]  # the desired state's SharePoint folders
     signers: tuple[tuple[str, str], ...]  # the catalog's ledger signers (principal, key)
     expiry_days: int  # the catalog's certificate_expiry_warning_days
+    # Ledger file name -> the git object id of a ledger file found to hold exactly the desired
+    # state's document of that name.
+    ledger: Mapping[str, str] = field(default_factory=dict)
+
+    def documents_in(self, blobs: Mapping[str, str]) -> bool:
+        """The ledger commit whose files have these object ids holds the desired documents."""
+        names = (app_file(self.environment), RECORDS_FILE)
+        return all(name in self.ledger and blobs.get(name) == self.ledger[name] for name in names)
+
+    def desired(self, app_config: Any, records: Any) -> DesiredState:
+        return DesiredState(self.environment, app_config, self.folders, records)  # type: ignore[arg-type]
 
 
-def kept_to_json(kept: KeptPlan) -> dict[str, Any]:
-    desired = kept.desired
-    return {
-        "shape": SHAPE,
-        "content": kept.content,
-        "environment": desired.environment,
-        "signers": [list(s) for s in kept.signers],
-        "expiry_days": kept.expiry_days,
-        "app_config": desired.app_config,
-        "folders": [
-            [list(f.path), [[d.name, d.source, d.sha256, d.size] for d in f.files]]
-            for f in desired.folders
-        ],
-        "records": desired.records,
-    }
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def kept_from_json(raw: Any, env: str, content: str) -> KeptPlan | None:
+def _summary_json(kept: KeptPlan) -> bytes:
+    return _encode(
+        {
+            "shape": SHAPE,
+            "content": kept.content,
+            "environment": kept.environment,
+            "signers": [list(s) for s in kept.signers],
+            "expiry_days": kept.expiry_days,
+            "folders": [
+                [list(f.path), [[d.name, d.source, d.sha256, d.size] for d in f.files]]
+                for f in kept.folders
+            ],
+            "ledger": dict(kept.ledger),
+        }
+    )
+
+
+def keep(memory: PlanMemory, kept: KeptPlan, desired: DesiredState) -> None:
+    """Keep a plan's summary and its desired state's documents."""
+    documents = _encode({"app_config": desired.app_config, "records": desired.records})
+    memory.save({SUMMARY: _summary_json(kept), DOCUMENTS: documents})
+
+
+def learn(memory: PlanMemory, kept: KeptPlan, blobs: Mapping[str, str]) -> KeptPlan:
+    """Keep that the ledger files with these object ids hold the desired documents."""
+    names = (app_file(kept.environment), RECORDS_FILE)
+    learnt = KeptPlan(
+        kept.content,
+        kept.environment,
+        kept.folders,
+        kept.signers,
+        kept.expiry_days,
+        {name: blobs[name] for name in names if name in blobs},
+    )
+    documents = memory.load(DOCUMENTS)
+    if documents is not None:
+        memory.save({SUMMARY: _summary_json(learnt), DOCUMENTS: documents})
+    return learnt
+
+
+def kept_summary(memory: PlanMemory, env: str, content: str) -> KeptPlan | None:
     """The kept plan of env made from the validation whose content key is content; None when
-    raw is another's, or not of the shape kept_to_json writes."""
+    the kept one is another's, or not of the shape this module writes."""
+    try:
+        raw = json.loads(memory.load(SUMMARY) or b"null")
+    except (ValueError, RecursionError):
+        return None
     if not (
         isinstance(raw, dict)
         and raw.get("shape") == SHAPE
@@ -72,7 +126,7 @@ def kept_from_json(raw: Any, env: str, content: str) -> KeptPlan | None:
     ):
         return None
     try:
-        return _kept_from_json(raw, env, content)
+        return _summary(raw, env, content)
     except (KeyError, TypeError, ValueError, AttributeError):
         return None
 
@@ -85,30 +139,12 @@ def _texts(values: Any, count: int | None = None) -> bool:
     )
 
 
-def _kept_from_json(raw: dict[str, Any], env: str, content: str) -> KeptPlan | None:
-    app_config, records, signers = raw["app_config"], raw["records"], raw["signers"]
-    days = raw["expiry_days"]
+def _summary(raw: dict[str, Any], env: str, content: str) -> KeptPlan | None:
+    signers, days, ledger = raw["signers"], raw["expiry_days"], raw["ledger"]
     if type(days) is not int or not all(_texts(s, 2) for s in signers):
         return None
-    # The shapes the ledger's checks ask of the same documents, and the keys the plan reads.
-    if shape_problem(LedgerView(app_config=app_config, manifest={"folders": {}}, records=records)):
+    if not (isinstance(ledger, dict) and _texts([*ledger, *ledger.values()])):
         return None
-    if not all(isinstance(app_config.get(k), str) for k in ("environment", "product", "front_end")):
-        return None
-    for entry in app_config["ip_allowlist"]:
-        if not isinstance(entry.get("provider_name"), str):
-            return None
-    for perm in app_config["permissions"]:
-        if not isinstance(perm.get("product"), str):
-            return None
-        for cert in perm["certificates"]:
-            if not (isinstance(cert.get("provider_name"), str) and isinstance(cert.get("fp"), str)):
-                return None
-    for record in records.values():
-        if not (_texts(record.get("form_signed_by")) and _texts(record.get("form_verified"))):
-            return None
-        if not isinstance(record.get("form_sha256"), str):
-            return None
     folders = []
     for path, files in raw["folders"]:
         if not _texts(path) or not isinstance(files, list):
@@ -121,7 +157,45 @@ def _kept_from_json(raw: dict[str, Any], env: str, content: str) -> KeptPlan | N
         folders.append(Folder(tuple(path), tuple(documents)))
     return KeptPlan(
         content,
-        DesiredState(env, app_config, tuple(folders), records),  # type: ignore[arg-type]
+        env,
+        tuple(folders),
         tuple((principal, key) for principal, key in signers),
         days,
+        ledger,
     )
+
+
+def kept_desired(memory: PlanMemory, kept: KeptPlan) -> DesiredState | None:
+    """The kept desired state (its documents read and checked now); None when they are not
+    kept, or not of the shapes the plan reads."""
+    try:
+        raw = json.loads(memory.load(DOCUMENTS) or b"null")
+        app_config, records = raw["app_config"], raw["records"]
+        if not _documents_hold(app_config, records):
+            return None
+    except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
+        return None
+    return kept.desired(app_config, records)
+
+
+def _documents_hold(app_config: Any, records: Any) -> bool:
+    """The shapes the ledger's checks ask of the same documents, and the keys the plan reads."""
+    if shape_problem(LedgerView(app_config=app_config, manifest={"folders": {}}, records=records)):
+        return False
+    if not all(isinstance(app_config.get(k), str) for k in ("environment", "product", "front_end")):
+        return False
+    for entry in app_config["ip_allowlist"]:
+        if not isinstance(entry.get("provider_name"), str):
+            return False
+    for perm in app_config["permissions"]:
+        if not isinstance(perm.get("product"), str):
+            return False
+        for cert in perm["certificates"]:
+            if not (isinstance(cert.get("provider_name"), str) and isinstance(cert.get("fp"), str)):
+                return False
+    for record in records.values():
+        if not (_texts(record.get("form_signed_by")) and _texts(record.get("form_verified"))):
+            return False
+        if not isinstance(record.get("form_sha256"), str):
+            return False
+    return True

@@ -62,6 +62,7 @@ class LedgerView:
     manifest: Mapping[str, Any] = field(default_factory=dict)
     records: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     steps: tuple[LedgerStep, ...] = ()
+    blobs: Mapping[str, str] = field(default_factory=dict)  # file name -> its git object id
 
 
 # ----------------------------------------------------------------------------- shapes

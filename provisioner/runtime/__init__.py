@@ -84,12 +84,15 @@ def catalog_memory(
 
 
 def plan_memories(edges: DocumentEdges) -> dict[str, PlanMemory]:
-    """Where each environment's kept plan lives (provisioner.plan.kept): beside the validation
-    results edges keeps, under the same identity of the tool; none when it keeps none."""
-    from provisioner.runtime.results import ResultFile, ValidationCache
+    """Where each environment's kept plan lives (provisioner.plan.kept), in parts read when
+    needed: beside the validation results edges keeps, under the same identity of the tool;
+    none when it keeps none."""
+    from provisioner.runtime.results import ValidationCache
 
     results = edges.results
     if not isinstance(results, ValidationCache):
         return {}
     folder = results.path.parent
-    return {env: ResultFile(folder / f"plan-{env}.json", results.tool) for env in ("PRE", "PRO")}
+    return {
+        env: ValidationCache(folder / f"plan-{env}.json", results.tool) for env in ("PRE", "PRO")
+    }

@@ -67,6 +67,7 @@ class ValidationCache:
         )
         self._header: dict[str, tuple[int, int, str]] | None = None  # part -> offset, size, sha
         self._loaded: dict[str, bytes] = {}
+        self._damaged = False  # a part was not as its header says: the next save writes
 
     def _read_header(self) -> dict[str, tuple[int, int, str]]:
         if self._header is not None:
@@ -121,6 +122,7 @@ class ValidationCache:
         # Checked against the header read first: a file replaced meanwhile by another run
         # fails here and is ignored.
         if len(data) != length or hashlib.sha256(data).hexdigest() != sha256:
+            self._damaged = True
             return None
         self._loaded[part] = data
         return data
@@ -131,7 +133,7 @@ class ValidationCache:
             [name, len(data), hashlib.sha256(data).hexdigest()] for name, data in parts.items()
         ]
         kept = [[name, size, sha256] for name, (_, size, sha256) in self._read_header().items()]
-        if listed == kept:
+        if listed == kept and not self._damaged:
             return  # nothing changed since the last run: no write
         header = {"format": FORMAT, "tool": self.tool, "parts": listed}
         try:
@@ -143,6 +145,7 @@ class ValidationCache:
             return
         self._header = None
         self._loaded = dict(parts)
+        self._damaged = False
 
 
 class ResultFile:

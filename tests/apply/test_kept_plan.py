@@ -21,9 +21,9 @@ import pytest
 from click.testing import Result
 
 from provisioner.apply import pipeline
-from provisioner.plan.kept import KeptPlan, kept_from_json, kept_to_json
+from provisioner.plan.kept import DOCUMENTS, SUMMARY
 from provisioner.runtime import local_edges, plan_memories
-from provisioner.runtime.results import ResultFile
+from provisioner.runtime.results import ValidationCache
 from tests.conftest import NOW, edit, first_apply, without_form_fields
 
 Run = Callable[[Sequence[str]], Result]
@@ -155,56 +155,103 @@ def test_the_clock_is_read_again_with_a_kept_plan(
     assert cached == again == uncached
 
 
-def rewrite_kept(repo: Path, env: str, change: Callable[[dict[str, Any]], None]) -> None:
-    """Change the kept plan of env as a file with a good header and digest (a forgery)."""
+def rewrite_kept(repo: Path, env: str, part: str, change: Callable[[Any], None]) -> None:
+    """Change a part of the kept plan of env, with a good header and digest (a forgery); the
+    summary then names no ledger files, so that the documents part is read."""
     memory = plan_memories(local_edges(repo))[env]
-    assert isinstance(memory, ResultFile)
-    state = memory.load()
-    assert state is not None
-    changed = json.loads(json.dumps(state))
-    change(changed)
-    ResultFile(memory.path, memory.tool).save(changed)
+    assert isinstance(memory, ValidationCache)
+    parts = {name: memory.load(name) for name in (SUMMARY, DOCUMENTS)}
+    state = {name: json.loads(data) for name, data in parts.items() if data is not None}
+    state[SUMMARY]["ledger"] = {}
+    change(state[part])
+    ValidationCache(memory.path, memory.tool).save(
+        {name: json.dumps(value).encode() for name, value in state.items()}
+    )
+
+
+def learnt(repo: Path) -> bool:
+    """Both plans made from a kept one; the second reads no kept documents."""
+    return from_kept(repo) and from_kept(repo)
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("part", "change"),
     [
-        lambda s: s["records"].update({"x": "not a record"}),
-        lambda s: s["app_config"].pop("front_end"),
-        lambda s: s["app_config"]["ip_allowlist"][0].pop("provider_name"),
-        lambda s: s["app_config"]["permissions"][0].pop("product"),
-        lambda s: s["app_config"]["permissions"][0]["certificates"][0].pop("fp"),
-        lambda s: next(iter(s["records"].values())).pop("form_verified"),
-        lambda s: next(iter(s["records"].values())).update({"form_sha256": 1}),
-        lambda s: s["folders"][0][1][0].__setitem__(3, "12"),
-        lambda s: s["folders"][0].__setitem__(0, "a/b"),
-        lambda s: s["folders"][0].__setitem__(1, {}),
-        lambda s: s["folders"][0][1].append(["only", "three", "fields"]),
-        lambda s: s.update(signers=[["one"]]),
-        lambda s: s.update(expiry_days="30"),
-        lambda s: s.pop("records"),
-        lambda s: s.update(content="another"),
-        lambda s: s.update(shape=0),
+        (DOCUMENTS, lambda s: s["records"].update({"x": "not a record"})),
+        (DOCUMENTS, lambda s: s["app_config"].pop("front_end")),
+        (DOCUMENTS, lambda s: s["app_config"]["ip_allowlist"][0].pop("provider_name")),
+        (DOCUMENTS, lambda s: s["app_config"]["permissions"][0].pop("product")),
+        (DOCUMENTS, lambda s: s["app_config"]["permissions"][0]["certificates"][0].pop("fp")),
+        (DOCUMENTS, lambda s: next(iter(s["records"].values())).pop("form_verified")),
+        (DOCUMENTS, lambda s: next(iter(s["records"].values())).update({"form_sha256": 1})),
+        (DOCUMENTS, lambda s: s.pop("records")),
+        (DOCUMENTS, lambda s: s.clear()),
+        (SUMMARY, lambda s: s["folders"][0][1][0].__setitem__(3, "12")),
+        (SUMMARY, lambda s: s["folders"][0].__setitem__(0, "a/b")),
+        (SUMMARY, lambda s: s["folders"][0].__setitem__(1, {})),
+        (SUMMARY, lambda s: s["folders"][0][1].append(["only", "three", "fields"])),
+        (SUMMARY, lambda s: s.update(signers=[["one"]])),
+        (SUMMARY, lambda s: s.update(expiry_days="30")),
+        (SUMMARY, lambda s: s.update(ledger=["not", "names"])),
+        (SUMMARY, lambda s: s.pop("folders")),
+        (SUMMARY, lambda s: s.update(content="another")),
+        (SUMMARY, lambda s: s.update(shape=0)),
     ],
 )
 def test_a_forged_or_foreign_kept_plan_is_not_used(
-    applied: Path, run_cli: Run, change: Callable[[dict[str, Any]], None]
+    applied: Path, run_cli: Run, part: str, change: Callable[[Any], None]
 ) -> None:
     assert not from_kept(applied)  # apply keeps no plan: this one makes it
-    assert from_kept(applied)
-    rewrite_kept(applied, "PRE", change)
+    assert learnt(applied)
+    rewrite_kept(applied, "PRE", part, change)
     assert not from_kept(applied)  # made again, and kept again
-    assert from_kept(applied)
+    assert learnt(applied)
+    cached, again, uncached = outputs(run_cli, applied, "PRE", "json")
+    assert cached == again == uncached
+
+
+def damage(path: Path, at: int) -> None:
+    """Flip one byte of path, at from its end."""
+    data = bytearray(path.read_bytes())
+    data[-at] ^= 0x01
+    path.write_bytes(bytes(data))
 
 
 def test_a_damaged_kept_plan_is_made_again(applied: Path, run_cli: Run) -> None:
     assert not from_kept(applied)
-    assert from_kept(applied)
+    assert learnt(applied)
     path = kept_file(applied, "PRE")
     path.write_bytes(path.read_bytes()[:-10])
     cached, again, uncached = outputs(run_cli, applied, "PRE", "json")
     assert cached == again == uncached
     assert from_kept(applied)
+
+
+def test_the_ledger_holding_the_kept_documents_is_learnt(
+    applied: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a plan finds the ledger's documents equal to the kept ones, the next plans take
+    the ledger's and read no kept documents (damaged here, and not missed) until the ledger
+    changes."""
+    assert not from_kept(applied)
+    assert learnt(applied)
+    damage(kept_file(applied, "PRE"), 3)  # in the documents part, the last one
+    assert from_kept(applied)
+    assert_same(run_cli, applied, FORMATS)
+
+    without_form_fields(applied)  # the records' form_verified change: PRE plans changes
+    monkeypatch.chdir(applied)
+    commit_all(applied)
+    assert not from_kept(applied)
+    assert from_kept(applied)  # the kept documents read, the ledger's differ: nothing learnt
+    damage(kept_file(applied, "PRE"), 3)
+    assert not from_kept(applied)
+    assert_same(run_cli, applied)
+    apply(run_cli, applied, "PRE")
+    assert from_kept(applied)  # learnt: the ledger holds the kept documents now
+    damage(kept_file(applied, "PRE"), 3)
+    assert from_kept(applied)
+    assert_same(run_cli, applied)
 
 
 def test_no_cache_keeps_no_plan(sample_repo: Path, run_cli: Run) -> None:
@@ -222,21 +269,3 @@ def test_messages_are_made_from_the_files(applied: Path, run_cli: Run) -> None:
     cached, uncached = run_cli(args), run_cli([*args, "--no-cache"])
     assert cached.exit_code == uncached.exit_code == 0
     assert cached.output == uncached.output
-
-
-def test_kept_plan_round_trip() -> None:
-    from provisioner.plan.desired import DesiredState, Document, Folder
-
-    app = {"environment": "PRE", "product": "P", "front_end": "x"}
-    desired = DesiredState(
-        "PRE",
-        {**app, "ip_allowlist": [], "permissions": []},
-        (Folder(("a", "b"), (Document("f.pdf", "integrations/x/f.pdf", "0" * 64, 3),)),),
-        {},
-    )
-    kept = KeptPlan("key", desired, (("ci", "ssh-ed25519 AAAA"),), 30)
-    raw = json.loads(json.dumps(kept_to_json(kept)))
-    assert kept_from_json(raw, "PRE", "key") == kept
-    assert kept_from_json(raw, "PRO", "key") is None
-    assert kept_from_json(raw, "PRE", "other") is None
-    assert kept_from_json([], "PRE", "key") is None
