@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 # The form checks are imported when forms are checked: a run that checks none (or replays the
@@ -32,6 +34,32 @@ def _check_job(job: FormJob) -> FormVerdict:
     return check_form(job.data, _anchors, job.parties, job.moment)
 
 
+#: OpenSSL's variables naming the CA certificates a TLS context trusts by default.
+TRUST_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+@contextlib.contextmanager
+def no_system_trust() -> Iterator[None]:
+    """While pyHanko is imported, OpenSSL's default trust is empty.
+
+    pyHanko imports aiohttp (to fetch revocation data, which the form checks never do), and
+    aiohttp makes two TLS contexts at import, each reading the system's CA bundle: tens of
+    milliseconds of a cold run. Made with no CA, they trust no server, which suits checks that
+    must not reach the network. The variables are restored at once.
+    """
+    before = {name: os.environ.get(name) for name in TRUST_VARIABLES}
+    for name in TRUST_VARIABLES:
+        os.environ[name] = os.devnull  # no certificate there (and not a folder)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class PooledFormChecker:
     """A documents.form.FormChecker that forks `workers` processes for big batches."""
 
@@ -59,7 +87,8 @@ class PooledFormChecker:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        load_pyhanko()  # forked workers inherit the imported modules instead of paying again
+        with no_system_trust():
+            load_pyhanko()  # forked workers inherit the imported modules instead of paying again
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         chunk = max(1, len(jobs) // (workers * CHUNKS_PER_WORKER))
