@@ -182,7 +182,11 @@ class IssuerMarks(Protocol):
 
     def known(self, key: str) -> bool: ...
 
-    def remember(self, key: str) -> None: ...
+    def remember(self, key: str) -> None:
+        """Keep a mark (possibly held back until save)."""
+
+    def save(self) -> None:
+        """Write the marks held back (at the end of a run: one write for all)."""
 
 
 def issuer_mark_key(cert: x509.Certificate, anchor: x509.Certificate) -> str:

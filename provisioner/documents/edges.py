@@ -31,3 +31,5 @@ class DocumentEdges:
         """Write what the caches held back during a run (its end: one write each)."""
         if self.cda_verdicts is not None:
             self.cda_verdicts.save()
+        if self.issuer_marks is not None:
+            self.issuer_marks.save()

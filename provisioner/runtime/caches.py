@@ -37,7 +37,8 @@ if TYPE_CHECKING:  # the document checks are imported when a verdict is read or 
 FORMS_CACHE = Path("form-verdicts.jsonl")
 ISSUERS_CACHE = Path("cda-issuers.txt")
 CDA_CACHE = Path("cda-verdicts.jsonl")
-#: CDA verdicts are appended this many at a time (a cold run of 10,000 files: a few writes).
+#: CDA verdicts and issuer marks are appended this many at a time (a cold run of 10,000 files:
+#: a few writes), and the rest when the run ends (DocumentEdges.save).
 PENDING_LIMIT = 2000
 #: A bigger log is not read (damaged, or not ours): it is started again.
 MAX_LOG_BYTES = 256 * 1024 * 1024
@@ -247,6 +248,7 @@ class IssuerMarkFiles:
         self.path = path
         self.tool = tool or tool_version()
         self._marks: set[str] | None = None
+        self._pending: list[bytes] = []  # remembered, not yet written
 
     def _load(self) -> set[str]:
         if self._marks is None:
@@ -265,11 +267,21 @@ class IssuerMarkFiles:
         return key in self._load()
 
     def remember(self, key: str) -> None:
+        """Keep a mark (written with the others at save, or when many are waiting)."""
         marks = self._load()
         if key in marks or not _KEY.fullmatch(key):
             return
         marks.add(key)
-        try:
-            _append(self.path, _header(self.tool) + b"\n" + key.encode("ascii") + b"\n")
+        self._pending.append(key.encode("ascii"))
+        if len(self._pending) >= PENDING_LIMIT:
+            self.save()
+
+    def save(self) -> None:
+        """Append the marks remembered since the last save, in one write."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        try:  # the header in the same write: no other run's lines can come between
+            _append(self.path, b"".join(line + b"\n" for line in [_header(self.tool), *pending]))
         except OSError:
             return

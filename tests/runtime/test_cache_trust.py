@@ -162,8 +162,14 @@ def test_verdicts_of_another_tool_are_not_reused(tmp_path: Path) -> None:
 def test_issuer_marks_of_another_tool_are_not_reused(tmp_path: Path) -> None:
     path = tmp_path / "cda-issuers.txt"
     mark = "c" * 64
-    IssuerMarkFiles(path, A).remember(mark)
-    IssuerMarkFiles(path, A).remember(mark)  # known: not written twice
+    for _ in range(2):
+        marks = IssuerMarkFiles(path, A)
+        marks.remember(mark)
+        marks.save()
+    assert path.read_text(encoding="ascii").count(mark) == 1  # known: not written twice
+    unsaved = IssuerMarkFiles(path, A)
+    unsaved.remember("d" * 64)  # held back until saved
+    assert not IssuerMarkFiles(path, A).known("d" * 64)
     assert IssuerMarkFiles(path, A).known(mark)
     assert not IssuerMarkFiles(path, B).known(mark)
     assert mark not in path.read_text(encoding="ascii")
