@@ -300,8 +300,17 @@ class LedgerReader:
             _check_remote(repo, env, chain[-1].sha, self.refs())
         return chain
 
-    def read(self, env: str, signers: Sequence[tuple[str, str]] = ()) -> LedgerView | None:
-        """What the ledger's last commit holds, after checking the whole chain (see read_ledger)."""
+    def read(
+        self,
+        env: str,
+        signers: Sequence[tuple[str, str]] = (),
+        checked: Mapping[str, str] | None = None,
+    ) -> LedgerView | None:
+        """What the ledger's last commit holds, after checking the whole chain (see read_ledger).
+
+        checked: file name -> git object id of documents already checked (a kept plan's): the
+        tip's file with that id is not checked again (the same bytes).
+        """
         chain = self.chain(env, signers, files=True)
         if chain is None:
             return None
@@ -336,7 +345,10 @@ class LedgerReader:
             steps=tuple(LedgerStep(c.sha, c.trailers["Applied-At"]) for c in chain),
             blobs=blobs,
         )
-        problem = shape_problem(view)
+        same = {name for name, oid in (checked or {}).items() if blobs.get(name) == oid}
+        problem = shape_problem(
+            view, app_config=app_file(env) not in same, records=RECORDS_FILE not in same
+        )
         if problem is not None:
             raise LedgerError(
                 f"{branch(env)}: commit {tip.sha[:12]} holds {visible(problem)}, which this "

@@ -250,12 +250,14 @@ def _read_ledgers(
     now: datetime,
     init: bool,
     strict_init: bool,
+    known: Mapping[str, str] | None = None,
 ) -> _Ledgers:
+    """known: env's ledger files known to hold documents already checked (LedgerReader.read)."""
     from provisioner.apply.ledger import LedgerError, LedgerMissing
     from provisioner.plan.diff import safety_window
     from provisioner.plan.ledger_format import branch
 
-    found = reader.read(env, signers)
+    found = reader.read(env, signers, known)
     if found is None and not init:
         raise LedgerMissing(
             f"the ledger branch {branch(env)} does not exist: fetch it (git fetch origin "
@@ -316,8 +318,10 @@ def _prepare(
                 "the repository has no commit yet: commit the catalog and the integration "
                 "files first (each ledger commit names the commit it applied)"
             )
+        # The ledger files a kept plan learnt to hold its (checked) documents.
+        known = made.kept.ledger if made.kept is not None else None
         ledgers = _read_ledgers(
-            reader, env, made.signers, now=now, init=init, strict_init=strict_init
+            reader, env, made.signers, now=now, init=init, strict_init=strict_init, known=known
         )
         desired = made.resolve(ledgers.found)
         if desired is None:  # the kept plan's documents are not kept after all: make them

@@ -29,10 +29,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from provisioner.diagnostics import Finding
+from provisioner.documents.window import window_holds
 
 CACHE_VERSION = 5
-#: pyHanko allows a second of tolerance at a certificate's bounds; keep well clear of them.
-BOUND_MARGIN = 2.0
 MAX_FORM_BYTES = 32 * 1024 * 1024
 #: A form is signed once or twice; each revision makes pyHanko's change analysis slower (it
 #: compares revisions pairwise), so a PDF with many incremental updates is refused up front.
@@ -72,12 +71,6 @@ class FormVerdict:
         if self.checked_at is None:
             return self.recheck_after is None or now < self.recheck_after
         return window_holds(self.bounds, self.checked_at, now)
-
-
-def window_holds(bounds: Sequence[float], checked_at: float, now: float) -> bool:
-    """No certificate validity bound lies between a check made at checked_at and now."""
-    low, high = min(checked_at, now) - BOUND_MARGIN, max(checked_at, now) + BOUND_MARGIN
-    return not any(low <= bound <= high for bound in bounds)
 
 
 @dataclass(frozen=True, slots=True)

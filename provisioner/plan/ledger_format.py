@@ -160,9 +160,31 @@ def _first_problem(
     return None
 
 
-def shape_problem(view: LedgerView) -> str | None:
-    """What in a ledger commit's files is not the shape this tool writes, or None."""
-    cfg = view.app_config
+def shape_problem(view: LedgerView, *, app_config: bool = True, records: bool = True) -> str | None:
+    """What in a ledger commit's files is not the shape this tool writes, or None.
+
+    app_config, records: check those documents (False: they are known to be the bytes of
+    documents already checked).
+    """
+    problem = _app_config_problem(view.app_config) if app_config else None
+    if problem is not None:
+        return problem
+    folders = view.manifest.get("folders") if isinstance(view.manifest, dict) else None
+    if not isinstance(folders, dict):
+        return "a SharePoint manifest without folders"
+    for folder, files in folders.items():
+        if not isinstance(files, dict) or not all(
+            isinstance(f, dict) and isinstance(f.get("sha256"), str) for f in files.values()
+        ):
+            return f"a SharePoint manifest entry {folder!r} of the wrong shape"
+    if not records:
+        return None
+    if not isinstance(view.records, dict):
+        return "integration records that are not an object"
+    return _first_problem(view.records.items(), _RECORD, "record {}".format, _RECORD_OPTIONAL)
+
+
+def _app_config_problem(cfg: Any) -> str | None:
     if not isinstance(cfg, dict):
         return "an APP configuration that is not an object"
     for name in ("ip_allowlist", "permissions"):
@@ -182,17 +204,7 @@ def shape_problem(view: LedgerView) -> str | None:
                 datetime.fromisoformat(cert["not_after"])
             except ValueError:
                 return f"permissions[{i}].certificates[{j}]: not_after is not a date"
-    folders = view.manifest.get("folders") if isinstance(view.manifest, dict) else None
-    if not isinstance(folders, dict):
-        return "a SharePoint manifest without folders"
-    for folder, files in folders.items():
-        if not isinstance(files, dict) or not all(
-            isinstance(f, dict) and isinstance(f.get("sha256"), str) for f in files.values()
-        ):
-            return f"a SharePoint manifest entry {folder!r} of the wrong shape"
-    if not isinstance(view.records, dict):
-        return "integration records that are not an object"
-    return _first_problem(view.records.items(), _RECORD, "record {}".format, _RECORD_OPTIONAL)
+    return None
 
 
 @dataclass(frozen=True)

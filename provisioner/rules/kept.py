@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from provisioner.diagnostics import Finding
+from provisioner.documents.window import window_holds
 from provisioner.layout import CATALOG_FILES
 from provisioner.loading.paths import RepositoryFiles
 from provisioner.loading.tree import (
@@ -199,8 +200,6 @@ def form_window_holds(form: Any, now: datetime) -> bool:
     """A kept form verdict [bounds, checked at] still holds at now (None: no form verdict)."""
     if form is None:
         return True
-    from provisioner.documents.form import window_holds
-
     bounds, checked_at = form
     return window_holds(bounds, checked_at, now.astimezone(UTC).timestamp())
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provisioner.documents.form import FormVerdict, window_holds
+from provisioner.documents.form import FormVerdict
+from provisioner.documents.window import window_holds
 from provisioner.runtime.caches import FileCache
 
 
