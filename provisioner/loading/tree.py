@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from provisioner.layout import INTEGRATIONS_DIR, YAML_SUFFIXES
 
@@ -33,22 +34,99 @@ SETTLE_MARGIN_NS = 3_000_000_000
 #: A signature: device, inode, size, mode, modification and change times (ns). A list, as kept
 #: in JSON.
 Signature = list[int]
+#: A packed signature (digests, folders): inode, size, modification and change times, mode.
+_PACKED = struct.Struct("<QQqqQ")
+#: Stat: the same, and the device.
+_STAT = struct.Struct("<QQqqQQ")
 
 
-def signature(st: os.stat_result) -> Signature:
+class StatLike(Protocol):
+    """What a signature is made of: os.stat_result, or the smaller Stat."""
+
+    @property
+    def st_mode(self) -> int: ...
+    @property
+    def st_dev(self) -> int: ...
+    @property
+    def st_ino(self) -> int: ...
+    @property
+    def st_size(self) -> int: ...
+    @property
+    def st_mtime_ns(self) -> int: ...
+    @property
+    def st_ctime_ns(self) -> int: ...
+
+
+class Stat(bytes):
+    """The fields of an lstat a signature uses, packed (48 bytes): a run keeps tens of
+    thousands of them, and an os.stat_result with its numbers takes over ten times more."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Stat:
+        return cls(
+            _STAT.pack(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_dev)
+        )
+
+    @property
+    def st_ino(self) -> int:
+        return int(_STAT.unpack_from(self)[0])
+
+    @property
+    def st_size(self) -> int:
+        return int(_STAT.unpack_from(self)[1])
+
+    @property
+    def st_mtime_ns(self) -> int:
+        return int(_STAT.unpack_from(self)[2])
+
+    @property
+    def st_ctime_ns(self) -> int:
+        return int(_STAT.unpack_from(self)[3])
+
+    @property
+    def st_mode(self) -> int:
+        return int(_STAT.unpack_from(self)[4])
+
+    @property
+    def st_dev(self) -> int:
+        return int(_STAT.unpack_from(self)[5])
+
+
+def signature(st: StatLike) -> Signature:
     """What identifies a file's state: equal signatures mean the same bytes (when settled)."""
+    if isinstance(st, Stat):
+        ino, size, mtime_ns, ctime_ns, mode, dev = _STAT.unpack(st)
+        return [dev, ino, size, mode, mtime_ns, ctime_ns]
     return [st.st_dev, st.st_ino, st.st_size, st.st_mode, st.st_mtime_ns, st.st_ctime_ns]
 
 
-def settled(st: os.stat_result, settled_before: int) -> bool:
+def packed(st: StatLike) -> bytes:
+    """A folder's or file's signature as bytes, for digests (stat_digest in rules.kept)."""
+    if isinstance(st, Stat):
+        return st[: _PACKED.size]
+    return _PACKED.pack(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+
+
+def unpacked_times(sig: bytes) -> tuple[int, int]:
+    """The modification and change times of a packed signature."""
+    _, _, mtime_ns, ctime_ns, _ = _PACKED.unpack(sig)
+    return mtime_ns, ctime_ns
+
+
+def settled(st: StatLike, settled_before: int) -> bool:
     """The file's last change is old enough to be told from a change to come by its signature.
 
     settled_before: nanoseconds since the epoch; a run takes its start minus SETTLE_MARGIN_NS.
     """
+    if isinstance(st, Stat):
+        mtime_ns, ctime_ns = _STAT.unpack(st)[2:4]
+        return bool(mtime_ns < settled_before and ctime_ns < settled_before)
     return st.st_mtime_ns < settled_before and st.st_ctime_ns < settled_before
 
 
-def settled_signature(st: os.stat_result, settled_before: int) -> Signature | None:
+def settled_signature(st: StatLike, settled_before: int) -> Signature | None:
     """The signature to keep for a file seen as st, or None while its last change is too
     recent (settled) to tell it from a change to come: the next run then reads it again.
 
@@ -95,8 +173,9 @@ class Tree:
 
     files: list[str] = field(default_factory=list)  # every YAML file, absolute, in path order
     # Every folder the walk entered through real folders only (no link on the way), absolute,
-    # with its lstat taken before it was listed; empty when integrations/ is not a real folder.
-    folders: dict[str, os.stat_result] = field(default_factory=dict)
+    # with its lstat taken before it was listed (packed; b"" in a listing known from a kept
+    # record); empty when integrations/ is not a real folder.
+    folders: dict[str, bytes] = field(default_factory=dict)
     # Whether the walk met anything a folder's own signature does not vouch for: a link (what
     # it points to can change while the folder does not), or a folder it could not list.
     surprises: bool = False
@@ -120,13 +199,13 @@ def walk_integrations(repo_root: str) -> Tree:
     top_is_real = stat.S_ISDIR(top_stat.st_mode)
     found: list[str] = []
     pending = [top]
-    folders: dict[str, os.stat_result] = {}
+    folders: dict[str, bytes] = {}
     surprises = not top_is_real
     while pending:
         folder = pending.pop()
         try:
             # Before listing it: an entry added after the listing then changes the signature.
-            folders[folder] = top_stat if folder == top else os.lstat(folder)
+            folders[folder] = packed(top_stat if folder == top else os.lstat(folder))
             entries = os.scandir(folder)
         except OSError:
             surprises = True
@@ -164,14 +243,14 @@ class Observed:
         #: The root with its separator: a path inside the repository starts with it.
         self.prefix = self.root if self.root.endswith(os.sep) else self.root + os.sep
         self._real = real_folders
-        self._stats: dict[str, os.stat_result | None] = {}
+        self._stats: dict[str, Stat | None] = {}
         self._plain: dict[str, bool] = {}
 
-    def lstat(self, path: str) -> os.stat_result | None:
+    def lstat(self, path: str) -> Stat | None:
         if path in self._stats:
             return self._stats[path]
         try:
-            found: os.stat_result | None = os.lstat(path)
+            found: Stat | None = Stat.of(os.lstat(path))
         except (OSError, ValueError):
             found = None
         self._stats[path] = found

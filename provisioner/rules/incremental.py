@@ -56,7 +56,10 @@ from provisioner.rules.kept import (
     SHAPE,
     FileState,
     Parts,
+    Piece,
     ResultMemory,
+    Rows,
+    Span,
     clock_findings,
     content_key,
     context_key,
@@ -66,6 +69,7 @@ from provisioner.rules.kept import (
     encode,
     encode_files,
     file_state,
+    files_part,
     finding_from_json,
     finding_to_json,
     form_window_holds,
@@ -73,6 +77,7 @@ from provisioner.rules.kept import (
     resolution,
     run_summary,
     tree_record,
+    vouched_targets,
 )
 from provisioner.source import Facts, Source
 
@@ -193,20 +198,46 @@ class _Kept:
     """What the last run kept, as far as it holds in this run's context."""
 
     run: dict[str, Any] = field(default_factory=dict)
-    entries: dict[str, Any] = field(default_factory=dict)
+    rows: Rows | None = None  # each file's entry, decoded when asked
     memory: ResultMemory | None = None
     clean: set[str] = field(default_factory=set)  # files a replay found with their signatures
-    lines: dict[str, bytes] = field(default_factory=dict)  # each entry's line, as kept
-    _models: list[bytes] | None = None
+    _starts: list[int] | None = None  # where each line of the models part starts
+    _models: bytes | None = None  # the models part, when models are rebuilt
 
-    def model_line(self, index: Any) -> bytes | None:
-        """A loaded file's kept line of the models part (read once, when first needed)."""
-        if self._models is None:
-            data = self.memory.load(MODELS) if self.memory is not None else None
-            self._models = data.split(b"\n") if data else []
-        if type(index) is not int or not 0 <= index < len(self._models):
+    def entry(self, rel: str) -> Any:
+        """rel's kept entry (decoded now: the run holds what it needs of it, not all of it)."""
+        return None if self.rows is None else self.rows.entry(rel)
+
+    def model_line(self, index: Any, rebuild: bool) -> Span | None:
+        """Where a loaded file's kept line of the models part lies (found once, when first
+        needed; the part itself is read only when models are rebuilt)."""
+        if self._starts is None:
+            if rebuild and self.memory is not None:
+                self._models = self.memory.load(MODELS)  # read once: the lines are found in it
+                self._starts = _line_starts(self._models or b"")
+            else:
+                found = self.memory.lines(MODELS) if self.memory is not None else None
+                self._starts = found or []
+        if type(index) is not int or not 0 <= index < len(self._starts) - 1:
             return None
-        return self._models[index]
+        return Span(MODELS, self._starts[index], self._starts[index + 1] - 1)
+
+    def model_bytes(self, line: Span | None) -> bytes | None:
+        data = self._models
+        return None if data is None or line is None else data[line.start : line.stop]
+
+
+def _line_starts(data: bytes) -> list[int]:
+    """ResultMemory.lines of data."""
+    if not data:
+        return []
+    starts = [0]
+    found = data.find(b"\n")
+    while found >= 0:
+        starts.append(found + 1)
+        found = data.find(b"\n", found + 1)
+    starts.append(len(data) + 1)
+    return starts
 
 
 def _load_kept(parts: Parts | None, context: str) -> _Kept:
@@ -215,10 +246,19 @@ def _load_kept(parts: Parts | None, context: str) -> _Kept:
     run = parts.get(RUN)
     if not (isinstance(run, dict) and run.get("shape") == SHAPE and run.get("context") == context):
         return _Kept(memory=parts.memory)
-    entries = parts.get(FILES)
-    if not isinstance(entries, dict):
-        return _Kept(run, {}, parts.memory)
-    return _Kept(run, entries, parts.memory, parts.clean, parts.lines)
+    return _Kept(run, parts.rows(), parts.memory, parts.clean)
+
+
+@dataclass(slots=True)
+class _Brief:
+    """What the run part needs of a file's entry (the entry itself is not held: 10,000 of
+    them hold about 50 MB)."""
+
+    loaded: bool
+    diags: Sequence[Any]
+    clock: Sequence[Any] | None
+    form: tuple[Any, Any] | None  # bounds, checked at
+    targets: list[str] | None  # its documents (kept.vouched_targets)
 
 
 def _written_paths(src: Source) -> list[str]:
@@ -255,26 +295,69 @@ class _Run:
         self.settled_before = kept.memory.settled_before if kept.memory is not None else 0
         self.warning_days = ctx.catalog.service.certificate_expiry_warning_days
         self.out = Checked()
-        self.entries: dict[str, Any] = {}  # what this run keeps, per file
-        self.models: list[bytes] = []  # the models part's lines this run keeps
+        self.briefs: dict[str, _Brief] = {}  # what the run part needs, per file
+        self.entries: dict[str, Any] = {}  # the entries to write, of files whose entry changed
+        self.unchanged: set[str] = set()  # files whose kept row is written again as it was
+        self.models: list[Piece] = []  # the models part's lines this run keeps
         # Per loaded file in file order: its kept facts, or its Source (facts once checked).
         self.slots: list[Facts | Source] = []
         self.trusting: set[str] = set()  # reused files whose checks needed the trusted roots
         self.complete = True  # every file's result is kept (a replay of the run is possible)
         self._facts: dict[str, Facts] = {}
-        self.unchanged: dict[str, bytes] = {}  # lines of entries kept as they were
+        self._bounds: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
-    def keep(self, rel: str, entry: dict[str, Any], kept: Any = None) -> None:
-        """Keep rel's entry; kept: its kept entry, whose line is written again if it is the same."""
-        self.entries[rel] = entry
+    def keep(self, rel: str, folder: str, entry: dict[str, Any], kept: Any = None) -> None:
+        """Keep rel's entry; kept: its kept entry, whose row is written again if it is the same."""
+        form = entry["form"]
+        if form is not None:  # forms signed under the same CAs share their bounds
+            bounds = tuple(form[0])
+            form = (self._bounds.setdefault(bounds, bounds), form[1])
+        clock = entry["clock"]
+        self.briefs[rel] = _Brief(
+            entry["loaded"],
+            entry["diags"] or (),
+            None if clock is None else tuple(clock),
+            form,
+            vouched_targets(folder, entry["deps"], self.seen),
+        )
+        rows = self.kept.rows
         if (
             kept is not None
-            and rel in self.kept.lines
+            and rows is not None
+            and rel in rows.spans
             and all(
                 entry[key] is kept[key] or entry[key] == kept[key] for key in ("sig", "deps", "m")
             )
         ):
-            self.unchanged[rel] = self.kept.lines[rel]
+            self.unchanged.add(rel)
+            self.entries.pop(rel, None)
+        else:
+            self.entries[rel] = entry
+            self.unchanged.discard(rel)
+
+    def files_part(self, every: Sequence[str]) -> list[Piece]:
+        """The "files" part this run keeps, in file order: rows kept as they were (copied
+        from the last run's part), and the entries that changed."""
+        lines = [
+            (rel, None if rel in self.unchanged else encode([rel, self.entries[rel]]))
+            for rel in every
+            if rel in self.unchanged or rel in self.entries
+        ]
+        return files_part(self.kept.rows, lines) or [encode_files({})]
+
+    def models_part(self) -> list[Piece]:
+        """The models part this run keeps: lines kept as they were are copied from the last
+        run's part (lines that followed each other there, in one span)."""
+        out: list[Piece] = []
+        for line in self.models:
+            last = out[-1] if out else None
+            if isinstance(line, Span) and isinstance(last, Span) and last.stop + 1 == line.start:
+                out[-1] = Span(MODELS, last.start, line.stop)  # with the newline between
+                continue
+            if out:
+                out.append(b"\n")
+            out.append(line)
+        return out
 
     def facts(self, src: Source) -> Facts:
         """The facts of a file checked in this run (taken once)."""
@@ -289,12 +372,12 @@ class _Run:
         ctx = self.ctx
         if not entry["loaded"]:  # a file that does not load: its problems depend on its bytes
             self.out.diagnostics += [finding_from_json(rel, d) for d in entry["diags"]]
-            self.keep(rel, {**entry, "sig": sig}, entry)
+            self.keep(rel, os.path.dirname(path), {**entry, "sig": sig}, entry)
             self.out.reused += 1
             return True
         holds, deps = True, None
+        folder = os.path.dirname(path)
         if rel not in self.kept.clean:
-            folder = os.path.dirname(path)
             holds, deps = dependencies_hold(
                 ctx.files, self.seen, folder, entry["deps"], self.settled_before
             )
@@ -303,9 +386,9 @@ class _Run:
         facts = facts_from_json(rel, entry["facts"])
         found = [finding_from_json(rel, d) for d in entry["diags"]]
         found += clock_findings(rel, entry["clock"], self.warning_days, ctx.now)
-        line = self.kept.model_line(entry["m"])
+        line = self.kept.model_line(entry["m"], self.sources)
         if self.sources:
-            src = _rebuild(line, rel, path, ctx)
+            src = _rebuild(self.kept.model_bytes(line), rel, path, ctx)
             if src is None:
                 return False
             self.out.sources.append(src)
@@ -317,7 +400,9 @@ class _Run:
         if line is not None:
             index = len(self.models)
             self.models.append(line)
-        self.keep(rel, {**entry, "sig": sig, "deps": deps or entry["deps"], "m": index}, entry)
+        self.keep(
+            rel, folder, {**entry, "sig": sig, "deps": deps or entry["deps"], "m": index}, entry
+        )
         self.out.reused += 1
         return True
 
@@ -333,20 +418,22 @@ class _Run:
         """The "run" part (kept.run_summary) of this run; paths: absolute, every: relative."""
         ctx, root = self.ctx, str(self.ctx.repo_root)
         findings: list[Finding] | None = None
+        briefs = [(rel, self.briefs[rel]) for rel in every if rel in self.briefs]
         if self.complete:
             findings = list(catalog_findings)
-            for rel in every:
-                findings += [finding_from_json(rel, d) for d in self.entries[rel]["diags"]]
+            for rel, brief in briefs:
+                findings += [finding_from_json(rel, d) for d in brief.diags]
             findings += across
-        kept = [(rel, self.entries[rel]) for rel in every if rel in self.entries]
-        deps = [
-            (os.path.dirname(path), self.entries[rel]["deps"])
-            for path, rel in zip(paths, every, strict=True)
-            if rel in self.entries and self.entries[rel]["loaded"]
-        ]
         record = None
         if tree is not None and self.complete:
-            record = tree_record(tree, root, paths, deps, self.seen, self.settled_before)
+            targets: list[str] | None = []
+            for _, brief in briefs:
+                if brief.loaded and targets is not None:
+                    if brief.targets is None:
+                        targets = None
+                    else:
+                        targets += brief.targets
+            record = tree_record(tree, root, paths, targets, self.seen, self.settled_before)
         known = ctx.memo.get(TRUST_MEMO)
         if self.complete:
             self.out.content = content_key(context, every, self.entries)
@@ -357,8 +444,8 @@ class _Run:
             warning_days=self.warning_days,
             every=every,
             findings=findings,
-            clock=[[rel, *entry["clock"]] for rel, entry in kept if entry["clock"] is not None],
-            windows=[entry["form"] for _, entry in kept if entry["form"] is not None],
+            clock=[[rel, *brief.clock] for rel, brief in briefs if brief.clock is not None],
+            windows=[brief.form for _, brief in briefs if brief.form is not None],
             trust=(
                 [finding_to_json(d) for d in known.problems]
                 if known is not None
@@ -416,7 +503,7 @@ def check_files(
         for text in texts
     ]
     for text, rel in zip(texts, every, strict=True):
-        entry = kept.entries.get(rel)
+        entry = kept.entry(rel)
         if entry is not None and rel in kept.clean:  # the replay found it, and its documents,
             # with their kept signatures
             state = FileState(entry["sig"], True, True)
@@ -444,12 +531,14 @@ def check_files(
                 # has (they depend on the register, which is part of the kept results' context).
                 problems = problems + partial_entity_diagnostics(doc, ctx.catalog)
             out.diagnostics += problems
-            run.keep(rel, _unloaded_entry(state.sig, sha256, problems))
+            run.keep(rel, os.path.dirname(text), _unloaded_entry(state.sig, sha256, problems))
             continue
         src = Source(rel, Path(text), ctx.repo_root, integration, doc)
         out.sources.append(src)
         run.slots.append(src)
         fresh.append((src, sha256, state.sig, problems))
+    if kept.rows is not None:
+        kept.rows.release()  # every kept entry was read: the rows to keep are copied
     # What the documents of the files checked again look like before the rules read them (the
     # signatures kept with the bytes the rules saw).
     for src, _, _, _ in fresh:
@@ -479,7 +568,7 @@ def check_files(
             run.complete = False
             continue
         entry, line = made
-        run.keep(src.rel, entry)
+        run.keep(src.rel, str(src.folder), entry)
         run.models.append(line)
     out.diagnostics += stray
     run.complete = run.complete and not stray
@@ -495,8 +584,8 @@ def check_files(
         memory.save(
             {
                 RUN: encode(summary),
-                FILES: encode_files(run.entries, run.unchanged),
-                MODELS: b"\n".join(run.models),
+                FILES: run.files_part(every),
+                MODELS: run.models_part(),
             }
         )
     return out

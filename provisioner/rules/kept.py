@@ -44,20 +44,34 @@ from provisioner.loading.tree import (
     Listing,
     Observed,
     Signature,
+    Stat,
+    StatLike,
     Tree,
     joined,
+    packed,
     settled,
     settled_signature,
     signature,
+    unpacked_times,
 )
 
 #: Changes whenever what the parts hold or mean changes (older parts are then not reused).
-SHAPE = 3
+SHAPE = 4
 #: Codes a CDA gets from the clock alone: never kept, computed again on every run.
 CLOCK_CODES = frozenset({"CDA-NOT-YET-VALID", "CDA-EXPIRED", "CDA-EXPIRING"})
 #: Documents are hashed whole; a path naming something bigger is checked again each run.
 MAX_DEPENDENCY_BYTES = 32 * 1024 * 1024
 RUN, FILES, MODELS = "run", "files", "models"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """The bytes of a part as the last run wrote it, from start to stop: the edge copies them
+    from where it keeps them when it writes the next parts (they are not held in memory)."""
+
+    part: str
+    start: int
+    stop: int
 
 
 class ResultMemory(Protocol):
@@ -69,7 +83,13 @@ class ResultMemory(Protocol):
 
     def load(self, part: str) -> bytes | None: ...
 
-    def save(self, parts: Mapping[str, bytes]) -> None: ...
+    def lines(self, part: str) -> list[int] | None:
+        """Where each line of a part starts and, last, its length plus one (none for an empty
+        part): found without holding the part; None when it is missing or not intact."""
+
+    def save(self, parts: Mapping[str, bytes | Sequence[Piece] | None]) -> None:
+        """Keep these parts, and only these: bytes, or pieces written one after the other;
+        None: the part as the last run wrote it."""
 
 
 class Parts:
@@ -79,24 +99,33 @@ class Parts:
     def __init__(self, memory: ResultMemory) -> None:
         self.memory = memory
         self._decoded: dict[str, Any] = {}
+        self._rows: Rows | None = None
         #: Files whose bytes and documents were found with their kept signatures this run.
         self.clean: set[str] = set()
         #: The catalog's digests (catalog_digests), when this run took them.
         self.catalog: list[str] | None = None
-        #: The "files" part's line of each file, as kept (written again as it is if unchanged).
-        self.lines: dict[str, bytes] = {}
 
     def get(self, name: str) -> Any:
         """The decoded part, or None when it is missing or damaged."""
         if name not in self._decoded:
-            data = self.memory.load(name)
-            if name == FILES:
-                found = decode_files(data)
-                self._decoded[name] = None if found is None else found[0]
-                self.lines = {} if found is None else found[1]
-            else:
-                self._decoded[name] = decode(data)
+            self._decoded[name] = decode(self.memory.load(name))
         return self._decoded[name]
+
+    def forget_run(self) -> None:
+        """Keep of the run part only what a run that checks files again reads (the replay
+        failed): the lists of every file, date and document are let go."""
+        run = self._decoded.get(RUN)
+        if isinstance(run, dict):
+            self._decoded[RUN] = {k: run[k] for k in ("shape", "context", "trust") if k in run}
+
+    def rows(self) -> Rows | None:
+        """The "files" part, each file's entry decoded when asked; None when it is missing."""
+        if self._rows is None:
+            data = self.memory.load(FILES)
+            if data is None:
+                return None
+            self._rows = Rows(data)
+        return self._rows
 
 
 def digest(data: bytes) -> str:
@@ -107,28 +136,111 @@ def encode(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def encode_files(entries: Mapping[str, Any], lines: Mapping[str, bytes] | None = None) -> bytes:
-    """The "files" part: one line per file; lines: those kept as they were (not encoded again)."""
-    lines = lines or {}
-    return b"\n".join(lines.get(rel) or encode([rel, entry]) for rel, entry in entries.items())
+#: Between two entries of the "files" part: one entry a line (JSON text holds no raw newline).
+_ROW = b",\n"
+#: A piece of a part: bytes written as they are, or bytes of the last run's parts (Span).
+Piece = bytes | memoryview | Span
 
 
-def decode_files(data: bytes | None) -> tuple[dict[str, Any], dict[str, bytes]] | None:
-    """The entries of a "files" part, and each one's line; None when it is damaged."""
-    if data is None:
-        return None
-    rows = data.split(b"\n") if data else []
-    items = decode(b"[" + b",".join(rows) + b"]")  # one decode for every line: far faster
-    if not isinstance(items, list) or len(items) != len(rows):
+def encode_files(entries: Mapping[str, Any]) -> bytes:
+    """The "files" part: a JSON list of [file, entry], one a line."""
+    return b"[" + _ROW.join(encode([rel, entry]) for rel, entry in entries.items()) + b"]"
+
+
+def decode_files(data: bytes | None) -> dict[str, Any] | None:
+    """The entries of a "files" part (in one decode); None when it is damaged."""
+    items = decode(data)
+    if not isinstance(items, list):
         return None
     entries: dict[str, Any] = {}
-    lines: dict[str, bytes] = {}
-    for item, line in zip(items, rows, strict=True):
+    for item in items:
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
             return None
         entries[item[0]] = item[1]
-        lines[item[0]] = line
-    return entries, lines
+    return entries
+
+
+def files_part(rows: Rows | None, lines: Iterable[tuple[str, bytes | None]]) -> list[Piece] | None:
+    """The "files" part, as pieces: for each file in order, its row as kept (None: copied from
+    the last run's part, rows that followed each other there in one span) or its new row.
+    None when a row to keep is not known."""
+    out: list[Piece] = [b"["]
+    for rel, line in lines:
+        piece: Piece | None = line
+        if piece is None:
+            span = rows.spans.get(rel) if rows is not None else None
+            if span is None:
+                return None
+            piece = Span(FILES, span[0], span[2])
+            last = out[-1]
+            if isinstance(last, Span) and last.stop + len(_ROW) == piece.start:
+                out[-1] = Span(FILES, last.start, piece.stop)  # with the separator between
+                continue
+        if len(out) > 1:
+            out.append(_ROW)
+        out.append(piece)
+    out.append(b"]")
+    return out
+
+
+class Rows:
+    """The "files" part as kept: where each file's row lies, found without decoding any, and
+    each entry decoded only when asked (10,000 entries decoded at once hold about 50 MB, the
+    bytes they come from 12 MB). An unchanged row is written again as it is (line)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        #: file -> (start of its row, start of its entry or -1 when unknown, end of its row)
+        self.spans: dict[str, tuple[int, int, int]] = {}
+        if len(data) < 2 or data[:1] != b"[" or data[-1:] != b"]":
+            return
+        start, end = 1, len(data) - 1
+        while start < end:
+            stop = data.find(_ROW, start, end)
+            stop = end if stop < 0 else stop
+            self._index(start, stop)
+            start = stop + len(_ROW)
+
+    def _index(self, start: int, stop: int) -> None:
+        # A row is ["file",{...}]: a JSON string without a backslash ends at its next quote.
+        data = self.data
+        if data.startswith(b'["', start):
+            quote = data.find(b'"', start + 2, stop)
+            if quote > 0 and data.find(b"\\", start + 2, quote) < 0:
+                try:
+                    rel = data[start + 2 : quote].decode()
+                except UnicodeDecodeError:
+                    return
+                if data.startswith(b'",', quote):
+                    self.spans[rel] = (start, quote + 2, stop)
+                return
+        item = decode(data[start:stop])  # an escaped name: rare
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
+            self.spans[item[0]] = (start, -1, stop)
+
+    def entry(self, rel: str) -> Any:
+        """rel's kept entry, decoded now (not kept); None when there is none or it is damaged."""
+        span = self.spans.get(rel)
+        if span is None or not self.data:
+            return None
+        item = decode(self.data[span[0] : span[2]])
+        if not (isinstance(item, list) and len(item) == 2 and item[0] == rel):
+            return None
+        return item[1]
+
+    def release(self) -> None:
+        """Let the bytes go (the rows are then copied from the last run's part, not decoded)."""
+        self.data = b""
+
+    def same_signature(self, rel: str, sig: Signature) -> bool:
+        """rel's kept entry has this signature, told from the text of its row without decoding
+        it: entries are written with "sig" first, and JSON writes a list of integers one way
+        only. False when unsure (the entry is then decoded and compared)."""
+        span = self.spans.get(rel)
+        if span is None or span[1] < 0:
+            return False
+        text = b'{"sig":[%d,%d,%d,%d,%d,%d],' % tuple(sig)
+        return self.data.startswith(text, span[1], span[2])
 
 
 def decode(data: bytes | None) -> Any:
@@ -379,69 +491,90 @@ def file_state(seen: Observed, path: str, kept: Any, settled_before: int) -> Fil
 # --- the whole run -----------------------------------------------------------------------------
 
 
-def stat_digest(stats: Iterable[os.stat_result]) -> str:
-    """One SHA-256 of many files' signatures (in order)."""
+def stat_digest(stats: Iterable[StatLike | bytes]) -> str:
+    """One SHA-256 of many files' signatures (in order; packed ones as they are)."""
     h = hashlib.sha256()
-    pack = struct.Struct("<5q").pack
     for st in stats:
-        h.update(pack(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode))
+        h.update(packed(st) if isinstance(st, Stat) or not isinstance(st, bytes) else st)
     return h.hexdigest()
+
+
+def vouched_targets(folder: str, resolutions: Any, seen: Observed) -> list[str] | None:
+    """The documents a file names (relative to the repository), when their signatures vouch
+    for its kept resolutions: each reached through real folders, with a signature kept. None
+    otherwise."""
+    targets: list[str] = []
+    for written, was in resolutions:
+        if was[0] != "file" or was[2] is None or os.path.isabs(was[1]):
+            return None
+        target = seen.prefix + was[1]
+        if joined(folder, written) != target or not seen.plain_folder(os.path.dirname(target)):
+            return None
+        targets.append(was[1])
+    return targets
 
 
 def tree_record(
     tree: Tree,
     root: str,
     files: Sequence[str],
-    deps: Iterable[tuple[str, Any]],
+    targets: Sequence[str] | None,
     seen: Observed,
     settled_before: int,
 ) -> dict[str, Any] | None:
     """What lets the next run know that nothing changed without listing a folder or opening a
-    file: every folder by its signature (the listing), and every integration file and document
-    by theirs (the digest).
+    file: every folder by its signature (the listing), every document by its signature (the
+    documents), and every integration file and document by theirs (the digest).
 
-    files: every integration file (absolute, in order), all found by the walk; deps: (folder,
-    kept resolutions) of every loaded file. None when the folders' signatures do not vouch for
-    the listing (a link or an unreadable folder in the tree, a folder changed too recently to
-    be told from the next change); the digest is None when the files' signatures do not vouch
-    for their results (a document reached through a link or with a path problem, a file or
-    document changed too recently).
+    files: every integration file (absolute, in order), all found by the walk; targets: the
+    documents of the loaded files (vouched_targets: relative), None when some file's are not
+    vouched for.
+    None when the folders' signatures cannot vouch for the listing (a link or an unreadable
+    folder in the tree); the listing is None while some folder changed too recently to be told
+    from the next change (the folders are then listed again); the documents' digest is None
+    when their signatures do not vouch for the files' resolutions (a document reached through
+    a link, with a path problem, or changed too recently), and the digest is None then or when
+    an integration file or the listing changed too recently.
     """
     if tree.surprises or not tree.folders or len(files) != len(tree.files):
         return None
     record: dict[str, Any]
     if tree.kept is not None:  # the listing kept by the last run, found unchanged
-        record = {**tree.kept, "digest": None, "targets": []}
+        record = {**tree.kept}
     else:
         folders = sorted(tree.folders)
         listed = [tree.folders[f] for f in folders]
-        if not all(settled(st, settled_before) for st in listed):
-            return None
+        times = (unpacked_times(sig) for sig in listed)
+        vouched = all(m < settled_before and c < settled_before for m, c in times)
         record = {
-            "listing": stat_digest(listed),  # the folders: no file added, removed or renamed
-            "digest": None,  # the files and documents: none changed
+            # The folders: no file added, removed or renamed.
+            "listing": stat_digest(listed) if vouched else None,
             "folders": [portable(f, root) for f in folders],
             "files": [portable(f, root) for f in files],
-            "targets": [],
         }
-    targets: list[str] = []
-    for folder, resolutions in deps:
-        for written, was in resolutions:
-            if was[0] != "file" or was[2] is None or os.path.isabs(was[1]):
-                return record
-            target = seen.prefix + was[1]
-            if joined(folder, written) != target or not seen.plain_folder(os.path.dirname(target)):
-                return record
-            targets.append(target)
-    stats: list[os.stat_result] = []
-    for path in [*files, *targets]:
+    record.update(digest=None, documents=None, targets=[])
+    if targets is None:
+        return record
+    documents = _settled_stats((seen.prefix + t for t in targets), seen, settled_before)
+    if documents is None:
+        return record
+    record["documents"] = stat_digest(documents)  # the documents: none changed
+    record["targets"] = list(targets)
+    found = _settled_stats(files, seen, settled_before)
+    if found is not None and record["listing"] is not None:
+        record["digest"] = stat_digest([*found, *documents])  # and the files: none changed
+    return record
+
+
+def _settled_stats(paths: Iterable[str], seen: Observed, settled_before: int) -> list[Stat] | None:
+    """The lstats of paths, all regular files changed long enough ago; None otherwise."""
+    stats: list[Stat] = []
+    for path in paths:
         st = seen.lstat(path)
         if st is None or not stat.S_ISREG(st.st_mode) or not settled(st, settled_before):
-            return record
+            return None
         stats.append(st)
-    record["digest"] = stat_digest(stats)
-    record["targets"] = [portable(t, root) for t in targets]
-    return record
+    return stats
 
 
 def content_key(context: str, every: Sequence[str], entries: Mapping[str, Any]) -> str | None:
@@ -532,9 +665,12 @@ def replay(
     kept.
     """
     try:
-        return _replay(parts, root, catalog_folder, chosen, now, listing)
+        found = _replay(parts, root, catalog_folder, chosen, now, listing)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, struct.error):
-        return None  # not the shape this version writes
+        found = None  # not the shape this version writes
+    if found is None:
+        parts.forget_run()
+    return found
 
 
 def _replay(
@@ -563,58 +699,137 @@ def _replay(
     warning_days = int(run["warning_days"])
     for rel, *clock in run["clock"]:
         out.diagnostics += clock_findings(str(rel), clock, warning_days, now)
-    if _unchanged(run, root, chosen, now, listing):
-        return out
-    out.listed = True
-    return out if _each_file_holds(parts, run, root, chosen, now, listing) else None
+    windows = run["windows"]
+    if windows is not None:
+        bounds, first, last = windows
+        if not (form_window_holds([bounds, first], now) and form_window_holds([bounds, last], now)):
+            # Some form's window: each file's is looked at.
+            out.listed = True
+            return out if _each_file_holds(parts, run, root, chosen, now, listing) else None
+    found = _unchanged(parts, run, root, chosen, listing)
+    if found is None:
+        out.listed = True
+        return out if _each_file_holds(parts, run, root, chosen, now, listing) else None
+    out.listed = not found
+    return out if found or _touched_hold(parts, run, root, listing) else None
 
 
 def _unchanged(
-    run: dict[str, Any], root: Path, chosen: set[Path] | None, now: datetime, listing: Listing
-) -> bool:
-    """Nothing changed since the last run, by the signatures alone (no folder listed).
+    parts: Parts, run: dict[str, Any], root: Path, chosen: set[Path] | None, listing: Listing
+) -> bool | None:
+    """Nothing changed since the last run, by the signatures alone (no folder listed): True.
 
     When every folder has its kept signature the listing is known unchanged, and is adopted
-    (no walk) even if a file or document changed.
+    (no walk) even if a file or document changed; when some folder's changed, the folders are
+    listed, and the files they hold must be those kept. False when these files and every
+    document are as kept but some file's signature changed (or the folders' did: the new
+    listing is then to be kept); None when the files or documents are not known unchanged
+    (each file is then compared with its kept result).
     """
     tree = run["tree"]
     if tree is None:
-        return False
+        return None
     prefix = str(root).rstrip(os.sep) + os.sep
     files = [prefix + f for f in tree["files"]]
     if chosen is not None and not chosen <= {Path(f) for f in files}:
-        return False  # a file outside integrations/ named: listed with the others then
+        return None  # a file outside integrations/ named: listed with the others then
     if [f[len(prefix) :] for f in files] != run["every"]:
-        return False
-    folders: dict[str, os.stat_result] = {}
+        return None
+    folders: dict[str, bytes] = {}  # the names only: a kept listing's signatures are not kept
+    h = hashlib.sha256()  # stat_digest, as the folders are looked at
     try:
         for f in tree["folders"]:
-            st = os.lstat(prefix + f)
+            path = prefix + f
+            st = os.lstat(path)
             if not stat.S_ISDIR(st.st_mode):
-                return False
-            folders[prefix + f] = st
+                return None
+            h.update(packed(st))
+            folders[path] = b""
     except OSError:
-        return False
-    if stat_digest(folders.values()) != tree["listing"]:
-        return False
-    kept = {key: tree[key] for key in ("listing", "folders", "files")}
-    listing.adopt(Tree(files, folders, kept=kept))
-    if tree["digest"] is None:
-        return False  # some file changed too recently for its signature to tell
+        return None
+    listed = tree["listing"] is not None and h.hexdigest() == tree["listing"]
+    if listed:
+        kept = {key: tree[key] for key in ("listing", "folders", "files")}
+        listing.adopt(Tree(files, folders, kept=kept))
+    else:  # a folder touched, or a file added or removed: the folders are listed again
+        walked = listing.tree()
+        if walked.surprises or walked.files != files:
+            return None
+    if tree["documents"] is None:
+        return None  # some document changed too recently for its signature to tell
     seen = listing.seen()
-    stats: list[os.stat_result] = []
-    for path in [*files, *(prefix + t for t in tree["targets"])]:
+    documents: list[Stat] = []
+    for path in (prefix + t for t in tree["targets"]):
         found = seen.lstat(path)
         if found is None:
-            return False
-        stats.append(found)
-    if stat_digest(stats) != tree["digest"]:
+            return None
+        documents.append(found)
+    if stat_digest(documents) != tree["documents"]:
+        return None
+    if listed and tree["digest"] is not None:
+        stats: list[Stat] = []
+        for path in files:
+            found = seen.lstat(path)
+            if found is None:
+                return None
+            stats.append(found)
+        if stat_digest([*stats, *documents]) == tree["digest"]:
+            return True
+    return False
+
+
+def _touched_hold(parts: Parts, run: dict[str, Any], root: Path, listing: Listing) -> bool:
+    """The files whose signature changed since the last run have the bytes it checked (their
+    documents are known unchanged, _unchanged); keeps their new signatures and the listing.
+
+    Found from the text of each file's kept row (Rows.same_signature): no entry is decoded but
+    those of the files touched. Those not touched are clean; when a touched file changed, the
+    run goes on with what was found (and checks only that file again).
+    """
+    rows = parts.rows()
+    if rows is None:
         return False
-    windows = run["windows"]
-    if windows is None:
-        return True
-    bounds, first, last = windows
-    return form_window_holds([bounds, first], now) and form_window_holds([bounds, last], now)
+    tree, seen = listing.tree(), listing.seen()
+    prefix = seen.prefix
+    settled_before = parts.memory.settled_before
+    touched: list[tuple[str, str]] = []
+    clean: list[str] = []
+    for path in tree.files:
+        rel = path[len(prefix) :].replace(os.sep, "/")
+        st = seen.lstat(path)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return False
+        if rows.same_signature(rel, signature(st)):
+            clean.append(rel)
+        else:
+            touched.append((path, rel))
+    parts.clean.update(clean)
+    refreshed: dict[str, bytes] = {}
+    for path, rel in touched:
+        entry = rows.entry(rel)
+        if entry is None:
+            return False
+        state = file_state(seen, path, entry, settled_before)
+        if not state.same:
+            return False  # changed: the run goes on and checks it again
+        if state.sig != entry["sig"]:
+            refreshed[rel] = encode([rel, {**entry, "sig": state.sig}])
+        if state.sig is not None:
+            parts.clean.add(rel)
+    targets = run["tree"]["targets"]
+    tree_now = tree_record(tree, str(root), tree.files, targets, seen, settled_before)
+    if refreshed or tree_now != run["tree"]:
+        # Keep what was learnt: the next run need not list the folders or read these files.
+        lines = files_part(rows, ((rel, refreshed.get(rel)) for rel in run["every"]))
+        if lines is not None:
+            parts.memory.save(
+                {
+                    RUN: encode({**run, "tree": tree_now}),
+                    FILES: lines if refreshed else None,  # None: as it was
+                    MODELS: None,
+                }
+            )
+    return True
 
 
 def _each_file_holds(
@@ -628,8 +843,10 @@ def _each_file_holds(
     """Every file, listed again, is as its kept result says (by its bytes where its signature
     changed); keeps the new signatures when some changed.
 
-    The signatures are compared first, for every file, and the bytes read only after: a file
-    that really changed is then found without reading the others.
+    The integration files' signatures are compared first, from the text of their rows: one
+    that really changed (the usual reason) ends the replay before any entry is decoded. The
+    kept entries are then decoded one at a time (10,000 at once would hold tens of MB), and
+    the rows of those that did not change are written back as they were.
     """
     tree, seen = listing.tree(), listing.seen()
     paths = list(tree.files)
@@ -639,59 +856,66 @@ def _each_file_holds(
     rels = [p[len(prefix) :].replace(os.sep, "/") for p in paths]
     if rels != run["every"]:
         return False  # a file added, removed or renamed
-    entries = parts.get(FILES)
-    if not isinstance(entries, dict):
+    rows = parts.rows()
+    if rows is None:
         return False
-    files = RepositoryFiles(root)
     memory = parts.memory
+    files = RepositoryFiles(root)
     settled_before = memory.settled_before
-    kept = [(path, rel, entries[rel]) for path, rel in zip(paths, rels, strict=True)]
-    # The integration files whose signature changed first: one that really changed (the usual
-    # reason) ends the replay before any document is looked at.
-    touched: dict[str, Any] = {}
-    for path, rel, entry in kept:
+    touched: set[str] = set()
+    for path, rel in zip(paths, rels, strict=True):
         st = seen.lstat(path)
         if st is None or not stat.S_ISREG(st.st_mode):
             return False
-        if entry["sig"] != signature(st):
-            touched[rel] = entry
-    for path, rel, entry in kept:
-        if rel in touched:
-            state = file_state(seen, path, entry, settled_before)
-            if not state.same:
-                return False
-            touched[rel] = {**entry, "sig": state.sig}
-    refreshed: dict[str, Any] = {}
-    for path, rel, entry in kept:
-        if _documents_clean(seen, path, entry) and rel not in touched:
-            parts.clean.add(rel)
-            continue
-        holds, now_deps = dependencies_hold(
-            files, seen, os.path.dirname(path), entry["deps"], settled_before
-        )
-        if not holds:
+        if not rows.same_signature(rel, signature(st)):
+            touched.add(rel)
+    for path, rel in zip(paths, rels, strict=True):
+        if rel in touched and not file_state(seen, path, rows.entry(rel), settled_before).same:
+            return False  # changed: the run goes on and checks it again
+    lines: list[tuple[str, bytes | None]] = []  # None: the row as kept
+    changed = False
+    targets: list[str] | None = []
+    for path, rel in zip(paths, rels, strict=True):
+        entry = rows.entry(rel)
+        line: bytes | None = None
+        if entry is None:
             return False
-        if rel in touched or now_deps is not None:
-            refreshed[rel] = {**(touched.get(rel) or entry), "deps": now_deps or entry["deps"]}
-    if not all(form_window_holds(entry["form"], now) for _, _, entry in kept):
-        return False
-    deps = [
-        (os.path.dirname(path), (refreshed.get(rel) or entry)["deps"])
-        for path, rel, entry in kept
-        if entry["loaded"]
-    ]
-    tree_now = tree_record(tree, str(root), paths, deps, seen, settled_before)
-    if refreshed or tree_now != run["tree"]:
+        sig = entry["sig"]
+        if rel in touched:
+            sig = file_state(seen, path, entry, settled_before).sig
+        folder = os.path.dirname(path)
+        now_deps = None
+        if _documents_clean(seen, path, entry):
+            if rel not in touched:
+                parts.clean.add(rel)
+        else:
+            holds, now_deps = dependencies_hold(files, seen, folder, entry["deps"], settled_before)
+            if not holds:
+                return False
+        if not form_window_holds(entry["form"], now):
+            return False
+        if sig != entry["sig"] or now_deps is not None:
+            entry = {**entry, "sig": sig, "deps": now_deps or entry["deps"]}
+            line = encode([rel, entry])
+            changed = True
+        lines.append((rel, line))
+        if targets is not None and entry["loaded"]:
+            found = vouched_targets(folder, entry["deps"], seen)
+            if found is None:
+                targets = None
+            else:
+                targets += found
+    tree_now = tree_record(tree, str(root), paths, targets, seen, settled_before)
+    new_files = files_part(rows, lines)
+    if new_files is not None and (changed or tree_now != run["tree"]):
         # Keep what was learnt: the next run need not list the folders or read these files.
-        lines = {rel: line for rel, line in parts.lines.items() if rel not in refreshed}
-        new = {
-            RUN: encode({**run, "tree": tree_now}),
-            FILES: encode_files({**entries, **refreshed}, lines),
-        }
-        models = memory.load(MODELS)
-        if models is not None:
-            new[MODELS] = models
-        memory.save(new)
+        memory.save(
+            {
+                RUN: encode({**run, "tree": tree_now}),
+                FILES: new_files if changed else None,  # None: as it was
+                MODELS: None,
+            }
+        )
     return True
 
 

@@ -9,9 +9,14 @@ from pathlib import Path
 
 
 def write_atomically(
-    path: Path, data: bytes, *, replace: bool = True, durable: bool = False
+    path: Path,
+    data: bytes | Iterable[bytes | memoryview],
+    *,
+    replace: bool = True,
+    durable: bool = False,
 ) -> None:
-    """Write data to path through a temporary file in the same folder.
+    """Write data (bytes, or chunks: a big file need not be held whole) to path through a
+    temporary file in the same folder; an exception while the chunks are made writes nothing.
 
     replace=False never replaces an existing file (FileExistsError): the temporary file is
     linked under the final name. durable: flushed to disk before it gets its name.
@@ -20,7 +25,8 @@ def write_atomically(
     fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            for chunk in [data] if isinstance(data, bytes) else data:
+                out.write(chunk)
             if durable:
                 out.flush()
                 os.fsync(out.fileno())

@@ -126,7 +126,7 @@ def test_the_restored_cache_is_what_the_check_reads(
     assert restore(second, env).exit_code == 0
     memory = ValidationCache(second / RESULTS_CACHE)
     parts = {name: memory.load(name) or b"" for name in (RUN, FILES, MODELS)}
-    files, _ = decode_files(parts[FILES]) or ({}, {})
+    files = decode_files(parts[FILES]) or {}
     files[PIRINEU]["diags"].append([1, 1, "PLANTED", "warning", "from main's cache"])
     memory.save({**parts, FILES: encode_files(files)})
     assert "PLANTED" in json.dumps(validated(second))

@@ -80,8 +80,7 @@ def shown(found: Findings | ValidationReport) -> dict[str, Any]:
 
 def kept_parts(repo: Path) -> dict[str, Any]:
     memory = ValidationCache(repo / RESULTS_CACHE, tool="test")
-    files = decode_files(memory.load(FILES))
-    return {RUN: json.loads(memory.load(RUN) or b"null"), FILES: files and files[0]}
+    return {RUN: json.loads(memory.load(RUN) or b"null"), FILES: decode_files(memory.load(FILES))}
 
 
 def change_kept(repo: Path, change: Callable[[dict[str, Any]], None]) -> None:
@@ -461,12 +460,13 @@ def test_signatures_are_kept_once_settled(sample_repo: Path) -> None:
     """Files changed just before a run are not trusted by their signatures; a later run that
     finds them old enough keeps their signatures (and can then replay without listing)."""
     findings(sample_repo, edges=cached(sample_repo, settled=False), now=T0)
-    assert kept_parts(sample_repo)[RUN]["tree"] is None
+    record = kept_parts(sample_repo)[RUN]["tree"]
+    assert (record["listing"], record["documents"], record["digest"]) == (None, None, None)
     assert kept_parts(sample_repo)[FILES][GESTIO]["sig"] is None
     again = findings(sample_repo, edges=cached(sample_repo), now=T0)
     assert again.replayed
     assert kept_parts(sample_repo)[FILES][GESTIO]["sig"] is not None
-    assert kept_parts(sample_repo)[RUN]["tree"] is not None
+    assert kept_parts(sample_repo)[RUN]["tree"]["digest"] is not None
 
 
 def test_a_new_integration_file_is_seen(sample_repo: Path) -> None:
@@ -672,3 +672,116 @@ def test_the_clock_findings_of_a_kept_cda_are_those_of_its_dates(warning_days: i
             found = clock_findings("f.yaml", kept, warning_days, now)
             assert [(f.code, f.message) for f in found] == expected, (bound, delta)
             assert all((f.file, f.line, f.column) == ("f.yaml", 7, 6) for f in found)
+
+
+# --- what is kept, and how little of it a run holds ---------------------------------------------
+
+
+def test_kept_rows_are_found_without_decoding_and_decoded_one_by_one() -> None:
+    """Rows of the files part: each file's row, escaped names too; a damaged row loses only
+    its own entry; the signature is told from the row's text."""
+    from provisioner.rules.kept import Rows, files_part
+
+    entries = {
+        "integrations/a.yaml": {"sig": [1, 2, 3, 4, 5, 6], "sha": "x"},
+        'integrations/"quoted"\\b.yaml': {"sig": [7, 8, 9, 10, 11, 12], "sha": "y"},
+        "integrations/ç.yaml": {"sig": None, "sha": "z"},
+    }
+    data = encode_files(entries)
+    rows = Rows(data.replace(b'"sha":"z"', b'"sha":"z"]]]'))  # the last row damaged
+    assert set(rows.spans) == set(entries)
+    assert rows.entry("integrations/a.yaml") == entries["integrations/a.yaml"]
+    assert rows.entry('integrations/"quoted"\\b.yaml') == entries['integrations/"quoted"\\b.yaml']
+    assert rows.entry("integrations/ç.yaml") is None
+    assert rows.entry("integrations/none.yaml") is None
+    assert rows.same_signature("integrations/a.yaml", [1, 2, 3, 4, 5, 6])
+    assert not rows.same_signature("integrations/a.yaml", [1, 2, 3, 4, 5, 7])
+    # An escaped name is decoded to be found: its signature is then compared by decoding.
+    assert not rows.same_signature('integrations/"quoted"\\b.yaml', [7, 8, 9, 10, 11, 12])
+    assert Rows(b"not a part").spans == {}
+    # Kept rows that followed each other are copied in one span; new rows written as given.
+    good = Rows(data)
+    pieces = files_part(
+        good, [("integrations/a.yaml", None), ("x", b"[new]"), ("integrations/ç.yaml", None)]
+    )
+    assert pieces is not None and len(pieces) == 7
+    kept = list(good.spans.values())
+    both = files_part(
+        good, [("integrations/a.yaml", None), ('integrations/"quoted"\\b.yaml', None)]
+    )
+    assert both is not None and len(both) == 3  # [, one span over both rows, ]
+    assert both[1].start == kept[0][0] and both[1].stop == kept[1][2]  # type: ignore[union-attr]
+    assert files_part(good, [("integrations/none.yaml", None)]) is None
+
+
+def test_an_lstat_is_kept_packed_with_every_field_a_signature_uses(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    st = os.lstat(path)
+    packed = tree.Stat.of(st)
+    assert len(packed) == 48
+    assert tree.signature(packed) == tree.signature(st)
+    assert tree.packed(packed) == tree.packed(st)
+    assert (packed.st_mode, packed.st_dev, packed.st_ino) == (st.st_mode, st.st_dev, st.st_ino)
+    assert tree.settled(packed, st.st_ctime_ns + 1) and not tree.settled(packed, st.st_mtime_ns)
+    # Inode numbers and devices use all 64 bits on some file systems.
+    huge = os.stat_result(
+        (0o100644, 2**64 - 1, 2**64 - 2, 1, 0, 0, 5, 0, 0, 0, 0.0, 0.0, 0.0, 0, 7, 9)
+    )
+    assert tree.signature(tree.Stat.of(huge)) == [2**64 - 2, 2**64 - 1, 5, 0o100644, 7, 9]
+
+
+def test_a_touched_folder_is_listed_again_and_the_run_replayed(
+    sample_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`touch integrations/`: nothing in it changed, so the run is replayed after listing the
+    folders again; the next run replays without listing them."""
+    first = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    folder = sample_repo / "integrations"
+    later = folder.stat().st_mtime_ns + 5_000_000_000
+    os.utime(folder, ns=(later, later))
+    again = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert again.replayed and shown(again) == shown(first)
+
+    def no_walk(root: str) -> tree.Tree:
+        raise AssertionError("the folders were listed")
+
+    monkeypatch.setattr("provisioner.loading.tree.walk_integrations", no_walk)
+    third = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert third.replayed and shown(third) == shown(first)
+
+
+def test_a_touched_file_is_compared_and_only_its_row_written_again(sample_repo: Path) -> None:
+    """A file written again with the same bytes: the run is replayed (its bytes compared with
+    the kept ones), and of the files part only its row changes (its new signature)."""
+    first = findings(sample_repo, edges=cached(sample_repo), now=T0)
+
+    def rows() -> list[bytes]:
+        memory = ValidationCache(sample_repo / RESULTS_CACHE, tool="test")
+        return (memory.load(FILES) or b"").split(b"\n")
+
+    before = rows()
+    (sample_repo / GESTIO).write_bytes((sample_repo / GESTIO).read_bytes())
+    again = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert again.replayed and shown(again) == shown(first)
+    after = rows()
+    assert len(after) == len(before) == 3
+    changed = [i for i, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+    assert len(changed) == 1 and GESTIO.encode() in after[changed[0]]
+    assert kept_parts(sample_repo)[RUN]["tree"]["digest"] is not None
+
+
+def test_one_changed_file_is_the_only_one_checked_again(sample_repo: Path) -> None:
+    """The others' results are reused from their kept rows: a finding planted in another
+    file's row is still reported; the changed file's own is not."""
+    validate(sample_repo, edges=cached(sample_repo), now=T0)
+
+    def plant(parts: dict[str, Any]) -> None:
+        for rel in (PIRINEU, GESTIO):
+            parts[FILES][rel]["diags"].append([1, 1, "PLANTED", "warning", rel])
+
+    change_kept(sample_repo, plant)
+    replace_text(sample_repo, GESTIO, "198.51.100.40", "198.51.100.41")
+    found = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert not found.replayed
+    assert [d.message for d in found.diagnostics if d.code == "PLANTED"] == [PIRINEU]

@@ -62,12 +62,15 @@ def forge(cache: Path) -> None:
     parts, listed = [], []
     for name, length, _sha in header["parts"]:
         part, body = body[:length], body[length:]
-        data = b"\n".join(  # a part may hold JSON lines
-            json.dumps(_without(json.loads(line), BROKEN), separators=(",", ":")).encode()
-            if line.strip()
-            else line
-            for line in part.split(b"\n")
-        )
+        try:  # a part is one JSON value, or JSON lines
+            data = json.dumps(_without(json.loads(part), BROKEN), separators=(",", ":")).encode()
+        except ValueError:
+            data = b"\n".join(
+                json.dumps(_without(json.loads(line), BROKEN), separators=(",", ":")).encode()
+                if line.strip()
+                else line
+                for line in part.split(b"\n")
+            )
         parts.append(data)
         listed.append([name, len(data), hashlib.sha256(data).hexdigest()])
     header["parts"] = listed
