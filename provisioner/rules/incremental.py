@@ -62,6 +62,7 @@ from provisioner.rules.kept import (
     Span,
     clock_findings,
     content_key,
+    content_of,
     context_key,
     decode,
     dependencies_hold,
@@ -259,6 +260,7 @@ class _Brief:
     clock: Sequence[Any] | None
     form: tuple[Any, Any] | None  # bounds, checked at
     targets: list[str] | None  # its documents (kept.vouched_targets)
+    content: bytes | None  # its share of the run's content key (kept.content_of)
 
 
 def _written_paths(src: Source) -> list[str]:
@@ -319,6 +321,7 @@ class _Run:
             None if clock is None else tuple(clock),
             form,
             vouched_targets(folder, entry["deps"], self.seen),
+            content_of(rel, entry),
         )
         rows = self.kept.rows
         if (
@@ -436,7 +439,7 @@ class _Run:
             record = tree_record(tree, root, paths, targets, self.seen, self.settled_before)
         known = ctx.memo.get(TRUST_MEMO)
         if self.complete:
-            self.out.content = content_key(context, every, self.entries)
+            self.out.content = content_key(context, (self.briefs[rel].content for rel in every))
         return run_summary(
             context=context,
             root=root,

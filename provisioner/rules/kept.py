@@ -577,23 +577,30 @@ def _settled_stats(paths: Iterable[str], seen: Observed, settled_before: int) ->
     return stats
 
 
-def content_key(context: str, every: Sequence[str], entries: Mapping[str, Any]) -> str | None:
-    """What a complete run's results were made from, without the stat signatures: the context,
-    every file's bytes, and where each path it names led and the bytes there. Runs with the same
-    key loaded the same files and documents, so what the plan made from one holds for the other
-    (a replay keeps it: refreshing signatures does not change it). None when some document's
+def content_of(rel: str, entry: Any) -> bytes | None:
+    """One file's share of content_key: the SHA-256 of its bytes' digest and of where each
+    path it names led and the bytes there (no stat signature). None when some document's
     bytes are unknown."""
+    deps: list[Any] = []
+    for written, was in entry["deps"]:
+        if was[0] == "file":
+            if was[3] is None:
+                return None
+            was = ["file", was[1], was[3]]
+        deps.append([written, was])
+    return hashlib.sha256(encode([rel, entry["sha"], deps])).digest()
+
+
+def content_key(context: str, shares: Iterable[bytes | None]) -> str | None:
+    """What a complete run's results were made from, without the stat signatures: the context,
+    and every file's content_of, in file order. Runs with the same key loaded the same files and
+    documents, so what the plan made from one holds for the other (a replay keeps it:
+    refreshing signatures does not change it). None when some document's bytes are unknown."""
     h = hashlib.sha256(context.encode())
-    for rel in every:
-        entry = entries[rel]
-        deps: list[Any] = []
-        for written, was in entry["deps"]:
-            if was[0] == "file":
-                if was[3] is None:
-                    return None
-                was = ["file", was[1], was[3]]
-            deps.append([written, was])
-        h.update(encode([rel, entry["sha"], deps]) + b"\n")
+    for share in shares:
+        if share is None:
+            return None
+        h.update(share)
     return h.hexdigest()
 
 
