@@ -111,6 +111,13 @@ class Parts:
             self._decoded[name] = decode(self.memory.load(name))
         return self._decoded[name]
 
+    def saved(self, parts: Mapping[str, bytes | Sequence[Piece] | None]) -> None:
+        """Keep these parts; what was read of the last ones is read again when next needed
+        (the rows and lines found in them lie elsewhere in the new file)."""
+        self.memory.save(parts)
+        self._decoded.clear()
+        self._rows = None
+
     def forget_run(self) -> None:
         """Keep of the run part only what a run that checks files again reads (the replay
         failed): the lists of every file, date and document are let go."""
@@ -829,7 +836,7 @@ def _touched_hold(parts: Parts, run: dict[str, Any], root: Path, listing: Listin
         # Keep what was learnt: the next run need not list the folders or read these files.
         lines = files_part(rows, ((rel, refreshed.get(rel)) for rel in run["every"]))
         if lines is not None:
-            parts.memory.save(
+            parts.saved(
                 {
                     RUN: encode({**run, "tree": tree_now}),
                     FILES: lines if refreshed else None,  # None: as it was
@@ -916,7 +923,7 @@ def _each_file_holds(
     new_files = files_part(rows, lines)
     if new_files is not None and (changed or tree_now != run["tree"]):
         # Keep what was learnt: the next run need not list the folders or read these files.
-        memory.save(
+        parts.saved(
             {
                 RUN: encode({**run, "tree": tree_now}),
                 FILES: new_files if changed else None,  # None: as it was

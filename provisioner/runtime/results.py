@@ -72,6 +72,9 @@ class ValidationCache:
         # so the same file has the same bytes.
         self._identity: tuple[int, int, int, int] | None = None
         self._intact: set[str] = set()  # parts checked against their SHA-256
+        # Parts read (load, lines) from the file the header was read from: spans given to save
+        # refer to those bytes, and are copied only from that same file.
+        self._read: set[str] = set()
         self._damaged = False  # a part was not as its header says: the next save writes
 
     def _read_header(self) -> dict[str, tuple[int, int, str]]:
@@ -153,6 +156,7 @@ class ValidationCache:
             self._damaged = True
             return None
         self._intact.add(part)
+        self._read.add(part)
         return data
 
     def lines(self, part: str) -> list[int] | None:
@@ -184,6 +188,7 @@ class ValidationCache:
             self._damaged = True
             return None
         self._intact.add(part)
+        self._read.add(part)
         if length:
             starts.append(length + 1)
         return starts
@@ -202,6 +207,9 @@ class ValidationCache:
                     given[name] = [Span(name, 0, old[name][1])]
             else:
                 given[name] = [data] if isinstance(data, bytes) else data
+                spans = {p.part for p in given[name] if isinstance(p, Span)}
+                if not spans <= self._read:
+                    return  # spans of bytes read from another file (written since): not these
         copied = {p.part for pieces in given.values() for p in pieces if isinstance(p, Span)}
         fd = self._open() if copied else None
         if copied and fd is None:
@@ -234,6 +242,7 @@ class ValidationCache:
                 os.close(fd)
         self._header = None
         self._intact = set()
+        self._read = set()
         self._damaged = False
 
     def _listed(

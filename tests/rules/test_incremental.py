@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from provisioner.documents.edges import DocumentEdges
 from provisioner.loading import tree
 from provisioner.rules.kept import FILES, MODELS, RUN, decode_files, encode_files
-from provisioner.rules.run import Findings, ValidationReport, findings, validate
+from provisioner.rules.run import Findings, Validation, ValidationReport, findings, validate
 from provisioner.runtime.caches import FORMS_CACHE, FileCache
 from provisioner.runtime.results import RESULTS_CACHE, ResultFile, ValidationCache
 from tests.conftest import copy_repo
@@ -785,3 +785,20 @@ def test_one_changed_file_is_the_only_one_checked_again(sample_repo: Path) -> No
     found = findings(sample_repo, edges=cached(sample_repo), now=T0)
     assert not found.replayed
     assert [d.message for d in found.diagnostics if d.code == "PLANTED"] == [PIRINEU]
+
+
+def test_a_replay_that_kept_new_signatures_then_a_run_that_loads_every_file(
+    sample_repo: Path,
+) -> None:
+    """The plan's way: a replay that wrote the cache again (a touched file's new signature),
+    then every file loaded in the same run from the cache as now written."""
+    validate(sample_repo, edges=cached(sample_repo), now=T0)
+    (sample_repo / GESTIO).write_bytes((sample_repo / GESTIO).read_bytes())
+    validation = Validation(sample_repo, edges=cached(sample_repo), now=T0)
+    assert validation.replayed() is not None
+    report = validation.report()
+    assert seen(report) == seen(validate(sample_repo, edges=DocumentEdges(), now=T0))
+    assert report.content is not None
+    assert set(kept_parts(sample_repo)[FILES]) == {GESTIO, SOLUCIONS, PIRINEU}
+    again = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert again.replayed and shown(again) == shown(report)

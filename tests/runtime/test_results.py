@@ -110,3 +110,19 @@ def test_spans_are_not_copied_from_a_replaced_or_damaged_file(tmp_path: Path) ->
     damaged.save({"a": [Span("a", 0, 10)], "b": b"mine"})
     assert path.read_bytes() == written.replace(b"other", b"OTHER")
     assert ValidationCache(path, tool="t").load("a") is None
+
+
+def test_spans_read_before_a_save_are_not_copied_after_it(tmp_path: Path) -> None:
+    """Offsets found in the parts as they were refer to those bytes: once this object wrote
+    the file again, they are not copied from the new one."""
+    path = tmp_path / "cache"
+    ValidationCache(path, tool="t").save({"a": b"first line\nsecond", "b": b"x"})
+    memory = ValidationCache(path, tool="t")
+    assert memory.lines("a") == [0, 11, 18]
+    memory.save({"a": b"a longer first line\nsecond", "b": b"y"})
+    written = path.read_bytes()
+    memory.save({"a": [Span("a", 11, 17)], "b": b"z"})
+    assert path.read_bytes() == written
+    assert memory.lines("a") == [0, 20, 27]
+    memory.save({"a": [Span("a", 20, 26)], "b": b"z"})
+    assert ValidationCache(path, tool="t").load("a") == b"second"
