@@ -497,6 +497,7 @@ def check_files(
     run = _Run(ctx, kept, seen, sources)
     out = run.out
     fresh: list[tuple[Source, str, Signature | None, list[Finding]]] = []
+    places: dict[str, int] = {}  # where each file checked again has its model line
     texts = [str(p) for p in paths]  # absolute
     prefix = seen.prefix
     every = [
@@ -540,6 +541,10 @@ def check_files(
         out.sources.append(src)
         run.slots.append(src)
         fresh.append((src, sha256, state.sig, problems))
+        # Its model line in its place in file order (kept once checked): the files after it
+        # keep their lines' places, so their kept rows stay as they were.
+        places[rel] = len(run.models)
+        run.models.append(b"")
     if kept.rows is not None:
         kept.rows.release()  # every kept entry was read: the rows to keep are copied
     # What the documents of the files checked again look like before the rules read them (the
@@ -566,13 +571,13 @@ def check_files(
         out.diagnostics += found[src.rel]
         if memory is None:
             continue
-        made = _entry(src, sha256, sig, found[src.rel], ctx, seen, run)
+        made = _entry(src, sha256, sig, found[src.rel], ctx, seen, run, places[src.rel])
         if made is None:
             run.complete = False
             continue
         entry, line = made
         run.keep(src.rel, str(src.folder), entry)
-        run.models.append(line)
+        run.models[places[src.rel]] = line
     out.diagnostics += stray
     run.complete = run.complete and not stray
     facts = [s if isinstance(s, Facts) else run.facts(s) for s in run.slots]
@@ -628,8 +633,10 @@ def _entry(
     ctx: RuleContext,
     seen: Observed,
     run: _Run,
+    index: int,
 ) -> tuple[dict[str, Any], bytes] | None:
-    """A checked file's entry and models line; None when its result cannot be kept."""
+    """A checked file's entry and models line (index: the line's place); None when its result
+    cannot be kept."""
     verdict = ctx.memo.get(FORM_VERDICT_MEMO, {}).get(src.rel)
     form = None
     if verdict is not None:
@@ -654,7 +661,7 @@ def _entry(
         "form": form,
         "trust": src.rel in trust_users(ctx),
         "facts": facts_to_json(run.facts(src)),
-        "m": len(run.models),
+        "m": index,
     }
     line = encode(
         [

@@ -802,3 +802,21 @@ def test_a_replay_that_kept_new_signatures_then_a_run_that_loads_every_file(
     assert set(kept_parts(sample_repo)[FILES]) == {GESTIO, SOLUCIONS, PIRINEU}
     again = findings(sample_repo, edges=cached(sample_repo), now=T0)
     assert again.replayed and shown(again) == shown(report)
+
+
+def test_one_changed_file_rewrites_only_its_own_row(sample_repo: Path) -> None:
+    """Each file keeps its model line's place: the rows of the files after a changed one are
+    written again as they were (not decoded and encoded anew)."""
+    validate(sample_repo, edges=cached(sample_repo), now=T0)
+
+    def rows() -> list[bytes]:
+        memory = ValidationCache(sample_repo / RESULTS_CACHE, tool="test")
+        return (memory.load(FILES) or b"").split(b"\n")
+
+    before = rows()
+    replace_text(sample_repo, GESTIO, "198.51.100.40", "198.51.100.41")
+    found = findings(sample_repo, edges=cached(sample_repo), now=T0)
+    assert shown(found) == shown(validate(sample_repo, edges=DocumentEdges(), now=T0))
+    after = rows()
+    changed = [i for i, (old, new) in enumerate(zip(before, after, strict=True)) if old != new]
+    assert len(changed) == 1 and GESTIO.encode() in after[changed[0]]
