@@ -400,7 +400,7 @@ def cda_verdict(
     if cert is None:
         return CdaVerdict(tuple(findings))
     before, after = _lasting_findings(cert, anchors, marks)
-    return CdaVerdict((*before, *after), len(before), identity_of(cert))
+    return CdaVerdict((*before, *after), len(before), identity_of(cert, _der(cert)))
 
 
 def cda_verdict_key(data: bytes, trust: str) -> str:

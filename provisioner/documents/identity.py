@@ -56,12 +56,13 @@ class ReadDocuments:
     form: FileDigest | None = None
 
 
-def identity_of(cert: Any) -> CertificateIdentity:
-    """Identity of a cryptography x509.Certificate."""
+def identity_of(cert: Any, der: bytes | None = None) -> CertificateIdentity:
+    """Identity of a cryptography x509.Certificate (der: its DER encoding, when known)."""
     from cryptography.hazmat.primitives.serialization import Encoding
     from cryptography.x509.oid import NameOID
 
-    der = cert.public_bytes(Encoding.DER)
+    if der is None:
+        der = cert.public_bytes(Encoding.DER)
     # Spanish qualified certificates carry the NIF in organizationIdentifier (VATES-<NIF>);
     # name it instead of printing its bare OID.
     names = {NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier"}

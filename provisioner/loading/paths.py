@@ -32,7 +32,7 @@ class RepositoryFiles:
         self.root = Path(os.path.abspath(root))
         self._root = str(self.root)
         self._real: dict[str, str] = {}
-        self._checked: dict[tuple[str, str], PathProblem | str] = {}
+        self._checked: dict[tuple[str, str], PathProblem | Path] = {}
 
     def _real_folder(self, folder: str) -> str:
         """os.path.realpath(folder) for a normalised absolute folder, remembered per run.
@@ -56,8 +56,10 @@ class RepositoryFiles:
         key = (str(folder), written)
         found = self._checked.get(key)
         if found is None:
-            found = self._checked[key] = self._check(key[0], written)
-        return found if isinstance(found, tuple) else Path(found)
+            checked = self._check(key[0], written)
+            # One Path per file and run: every rule that opens a document asks again.
+            found = self._checked[key] = checked if isinstance(checked, tuple) else Path(checked)
+        return found
 
     def problem(self, folder: Path | str, written: str) -> PathProblem | None:
         found = self.check(folder, written)
