@@ -673,20 +673,12 @@ class VerdictCache(Protocol):
 # --- many forms --------------------------------------------------------------------------------
 
 
-#: Starts checking many forms with the same trusted CAs; what it returns gives their verdicts, in
-#: the jobs' order, when called (the checks may go on meanwhile, in other processes).
-FormChecker = Callable[[Sequence[FormJob], tuple[bytes, ...]], Callable[[], list[FormVerdict]]]
+#: Checks many forms with the same trusted CAs, verdicts in the jobs' order.
+FormChecker = Callable[[Sequence[FormJob], tuple[bytes, ...]], list[FormVerdict]]
 
 
 def check_serially(jobs: Sequence[FormJob], anchors_der: tuple[bytes, ...]) -> list[FormVerdict]:
     return [check_form(job.data, anchors_der, job.parties, job.moment) for job in jobs]
-
-
-def serial_checker(
-    jobs: Sequence[FormJob], anchors_der: tuple[bytes, ...]
-) -> Callable[[], list[FormVerdict]]:
-    """The FormChecker of one form after another, in this process, when the verdicts are asked."""
-    return lambda: check_serially(jobs, anchors_der)
 
 
 def check_forms(
@@ -699,21 +691,6 @@ def check_forms(
     trust: str | None = None,
 ) -> list[FormVerdict]:
     """The verdict for each job at now (Unix time; default the clock's): cached, else computed.
-    The arguments are start_forms'."""
-    return start_forms(jobs, anchors_der, cache, checker, now, trust=trust)()
-
-
-def start_forms(
-    jobs: Sequence[FormJob],
-    anchors_der: Sequence[bytes] | Callable[[], Sequence[bytes]],
-    cache: VerdictCache | None = None,
-    checker: FormChecker | None = None,
-    now: float | None = None,
-    *,
-    trust: str | None = None,
-) -> Callable[[], list[FormVerdict]]:
-    """Start checking the forms the cache does not know (a pool checks them while the caller
-    goes on); what it returns gives every job's verdict at now, and keeps the new ones.
 
     anchors_der: the trusted CAs (DER), or what gives them (asked only when some form is not in
     the cache); trust: what names them in the cache's keys (default: their digest; a caller
@@ -726,25 +703,18 @@ def start_forms(
 
     if trust is None:
         trust = trust_digest(anchors())
-    moment = time.time() if now is None else now
-    jobs = [replace(job, moment=moment) for job in jobs]
+    now = time.time() if now is None else now
+    jobs = [replace(job, moment=now) for job in jobs]
     verdicts: list[FormVerdict | None] = [None] * len(jobs)
     keys = [cache_key(job.data, trust, job.parties) for job in jobs]
     if cache is not None:
         for i, key in enumerate(keys):
-            verdicts[i] = cache.get(key, moment)
+            verdicts[i] = cache.get(key, now)
     missing = [i for i, v in enumerate(verdicts) if v is None]
-    pending = (
-        (checker or serial_checker)([jobs[i] for i in missing], anchors()) if missing else None
-    )
-
-    def collect() -> list[FormVerdict]:
-        if pending is not None:
-            fresh = pending()
-            for i, verdict in zip(missing, fresh, strict=True):
-                verdicts[i] = verdict
-            if cache is not None:
-                cache.put_many([(keys[i], v) for i, v in zip(missing, fresh, strict=True)])
-        return [v for v in verdicts if v is not None]
-
-    return collect
+    if missing:
+        fresh = (checker or check_serially)([jobs[i] for i in missing], anchors())
+        for i, verdict in zip(missing, fresh, strict=True):
+            verdicts[i] = verdict
+        if cache is not None:
+            cache.put_many([(keys[i], verdict) for i, verdict in zip(missing, fresh, strict=True)])
+    return [v for v in verdicts if v is not None]

@@ -61,7 +61,6 @@ class RuleContext:
 FileCheck = Callable[["Source", RuleContext], Iterable[Finding]]
 SetCheck = Callable[[Sequence["Facts"], RuleContext], Iterable[Finding]]
 BatchCheck = Callable[[Sequence["Source"], RuleContext], Iterable[Finding]]
-BatchStart = Callable[[Sequence["Source"], RuleContext], None]
 
 
 @dataclass(frozen=True)
@@ -71,9 +70,6 @@ class Rule:
     doc: str
     check: Any  # FileCheck, SetCheck or BatchCheck
     per_file: bool
-    # A batched rule's start: called with the same files before the file rules run, so that
-    # its documents are checked (in other processes) meanwhile.
-    prepare: BatchStart | None = None
 
 
 FILE_RULES: list[Rule] = []
@@ -83,20 +79,13 @@ SET_RULES: list[Rule] = []
 BATCHED_RULES: list[Rule] = []
 
 
-def _register(
-    rules: list[Rule],
-    fn: Any,
-    codes: tuple[Code, ...],
-    per_file: bool,
-    prepare: BatchStart | None = None,
-) -> None:
+def _register(rules: list[Rule], fn: Any, codes: tuple[Code, ...], per_file: bool) -> None:
     if not codes:
         raise ValueError(f"rule {fn.__name__} declares no code; declare every code it emits")
     if any(rule.name == fn.__name__ for rule in FILE_RULES + BATCHED_RULES + SET_RULES):
         raise ValueError(f"two rules are named {fn.__name__}; rename one")
     declared = register_codes(fn.__name__, *codes)
-    doc = (fn.__doc__ or "").strip()
-    rules.append(Rule(fn.__name__, declared, doc, fn, per_file, prepare))
+    rules.append(Rule(fn.__name__, declared, (fn.__doc__ or "").strip(), fn, per_file))
 
 
 def file_rule(*codes: Code) -> Callable[[FileCheck], FileCheck]:
@@ -119,26 +108,15 @@ def set_rule(*codes: Code) -> Callable[[SetCheck], SetCheck]:
     return register
 
 
-def batched_rule(
-    *codes: Code, prepare: BatchStart | None = None
-) -> Callable[[BatchCheck], BatchCheck]:
+def batched_rule(*codes: Code) -> Callable[[BatchCheck], BatchCheck]:
     """Register a rule over many loaded files at once whose findings each concern one file and
-    depend on it alone (kept and reused per file); codes: every code it can emit. prepare:
-    called with the same files before the file rules run (start_batches), to start work that
-    goes on while they run."""
+    depend on it alone (kept and reused per file); codes: every code it can emit."""
 
     def register(fn: BatchCheck) -> BatchCheck:
-        _register(BATCHED_RULES, fn, codes, False, prepare)
+        _register(BATCHED_RULES, fn, codes, False)
         return fn
 
     return register
-
-
-def start_batches(sources: Sequence[Source], ctx: RuleContext) -> None:
-    """Start the batched rules' work on sources (before the file rules run over them)."""
-    for rule in BATCHED_RULES:
-        if rule.prepare is not None and sources:
-            rule.prepare(sources, ctx)
 
 
 def all_rules() -> list[Rule]:

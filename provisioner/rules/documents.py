@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -30,13 +30,12 @@ from provisioner.source import Facts, Source
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from provisioner.documents.form import FormJob, FormVerdict, Parties
+    from provisioner.documents.form import FormVerdict, Parties
 
 SERVICE_REL = f"{CATALOG_DIR}/{SERVICE_FILE}"
 #: A trusted-root file holds a few CA certificates; far bigger is not one.
 MAX_ANCHOR_BYTES = 16 * 1024 * 1024
 TRUST_MEMO = "documents.trust"
-_FORMS_MEMO = "documents.forms_started"
 _ROOT_FILES_MEMO = "documents.trust_files"
 _TRUST_USERS_MEMO = "documents.trust_users"  # files whose checks needed the trusted CAs
 FINGERPRINT_MEMO = "documents.cda_sha256"
@@ -324,67 +323,6 @@ def cda_one_provider(files: Sequence[Facts], ctx: RuleContext) -> Iterator[Findi
             )
 
 
-@dataclass
-class _StartedForms:
-    """The forms of a batch, read, their checks started (or every verdict known)."""
-
-    rels: list[str]  # the batch it was started for
-    unread: list[Finding] = field(default_factory=list)  # forms that could not be read
-    jobs: list[FormJob] = field(default_factory=list)
-    owners: list[Source] = field(default_factory=list)
-    collect: Callable[[], list[FormVerdict]] | None = None  # gives the jobs' verdicts
-
-
-def start_signed_forms(sources: Sequence[Source], ctx: RuleContext) -> None:
-    """Read the forms of sources and start checking those the cache does not know."""
-    ctx.memo[_FORMS_MEMO] = _start_forms(sources, ctx)
-
-
-def _start_forms(sources: Sequence[Source], ctx: RuleContext) -> _StartedForms:
-    from provisioner.documents.form import MAX_FORM_BYTES, FormJob, Parties, start_forms
-
-    started = _StartedForms([s.rel for s in sources])
-    for src in sources:
-        path = ctx.files.usable(src.folder, src.integration.form)
-        if path is None:
-            continue
-        try:
-            data = ctx.read(path, MAX_FORM_BYTES)
-        except TooLarge:
-            limit = MAX_FORM_BYTES // (1024 * 1024)
-            problem = Finding(
-                "error", "FORM-UNREADABLE", f"the file is larger than {limit} MB; is it the form?"
-            )
-            started.unread.append(_place(src, "form", problem, "form"))
-            continue
-        except OSError as exc:
-            problem = Finding("error", "FORM-UNREADABLE", f"the file cannot be read ({exc})")
-            started.unread.append(_place(src, "form", problem, "form"))
-            continue
-        form = FileDigest(path, digest(data), len(data))
-        _keep(ctx, src, replace(_read_so_far(ctx, src), form=form))
-        # The entity as the register knows it, never as the pull request spells it.
-        entity, provider = src.integration.entity, src.integration.provider
-        registered = ctx.catalog.eligible_by_ine10.get(entity.ine10)
-        if registered is None:
-            continue  # ENTITY-NOT-ELIGIBLE says why; no signer can be the entity
-        parties = Parties(registered.nif, registered.name, provider.nif, provider.name)
-        started.jobs.append(FormJob(data, parties))
-        started.owners.append(src)
-    if started.jobs:
-        trust_users(ctx).update(src.rel for src in started.owners)
-        edges = ctx.edges
-        started.collect = start_forms(
-            started.jobs,
-            lambda: trust(ctx).der,  # read only when some form is not known
-            edges.form_verdicts,
-            edges.check_forms,
-            ctx.now.timestamp(),
-            trust=trust_key(ctx),
-        )
-    return started
-
-
 @batched_rule(
     Code("FORM-NOT-PDF", "error", "form is not a PDF", "commit the signed PDF form"),
     Code(
@@ -443,23 +381,63 @@ def _start_forms(sources: Sequence[Source], ctx: RuleContext) -> _StartedForms:
         "a field of the signed revision says something else than the file",
         "fix the file, or ask the entity to sign a form with these values",
     ),
-    prepare=start_signed_forms,
 )
 def signed_forms(sources: Sequence[Source], ctx: RuleContext) -> Iterator[Finding]:
     """The form is a PDF signed by the entity of the register, intact, whole, trusted, and (when
     the catalog names its fields) saying what the file says.
 
-    A batched rule so that the forms that miss the cache are checked in parallel (started by
-    start_signed_forms before the file rules run, so that they are checked meanwhile).
+    A set rule so that the forms that miss the cache can be checked in parallel.
     """
-    pending = ctx.memo.pop(_FORMS_MEMO, None)
-    if not isinstance(pending, _StartedForms) or pending.rels != [s.rel for s in sources]:
-        pending = _start_forms(sources, ctx)
-    yield from pending.unread
-    if pending.collect is None:
+
+    from provisioner.documents.form import MAX_FORM_BYTES, FormJob, Parties, check_forms
+
+    jobs: list[FormJob] = []
+    owners: list[Source] = []
+    for src in sources:
+        path = ctx.files.usable(src.folder, src.integration.form)
+        if path is None:
+            continue
+        try:
+            data = ctx.read(path, MAX_FORM_BYTES)
+        except TooLarge:
+            limit = MAX_FORM_BYTES // (1024 * 1024)
+            yield _place(
+                src,
+                "form",
+                Finding(
+                    "error",
+                    "FORM-UNREADABLE",
+                    f"the file is larger than {limit} MB; is it the form?",
+                ),
+                "form",
+            )
+            continue
+        except OSError as exc:
+            problem = Finding("error", "FORM-UNREADABLE", f"the file cannot be read ({exc})")
+            yield _place(src, "form", problem, "form")
+            continue
+        form = FileDigest(path, digest(data), len(data))
+        _keep(ctx, src, replace(_read_so_far(ctx, src), form=form))
+        # The entity as the register knows it, never as the pull request spells it.
+        entity, provider = src.integration.entity, src.integration.provider
+        registered = ctx.catalog.eligible_by_ine10.get(entity.ine10)
+        if registered is None:
+            continue  # ENTITY-NOT-ELIGIBLE says why; no signer can be the entity
+        parties = Parties(registered.nif, registered.name, provider.nif, provider.name)
+        jobs.append(FormJob(data, parties))
+        owners.append(src)
+    if not jobs:
         return
-    verdicts = pending.collect()
-    jobs, owners = pending.jobs, pending.owners
+    trust_users(ctx).update(src.rel for src in owners)
+    edges = ctx.edges
+    verdicts = check_forms(
+        jobs,
+        lambda: trust(ctx).der,  # read only when some form is not known
+        edges.form_verdicts,
+        edges.check_forms,
+        ctx.now.timestamp(),
+        trust=trust_key(ctx),
+    )
     signers: dict[str, tuple[str, ...]] = ctx.memo.setdefault(FORM_SIGNERS_MEMO, {})
     kept: dict[str, FormVerdict] = ctx.memo.setdefault(FORM_VERDICT_MEMO, {})
     verified: dict[str, tuple[str, ...]] = ctx.memo.setdefault(FORM_VERIFIED_MEMO, {})

@@ -27,14 +27,7 @@ from typing import Any
 from provisioner.diagnostics import Finding
 from provisioner.documents.identity import CertificateIdentity, FileDigest, ReadDocuments
 from provisioner.loading.tree import Observed, Signature, Tree, relative_name
-from provisioner.rules import (
-    BATCHED_RULES,
-    FILE_RULES,
-    SET_RULES,
-    RuleContext,
-    all_rules,
-    start_batches,
-)
+from provisioner.rules import BATCHED_RULES, FILE_RULES, SET_RULES, RuleContext, all_rules
 from provisioner.rules.documents import (
     FORM_SIGNERS_MEMO,
     FORM_VERDICT_MEMO,
@@ -554,16 +547,14 @@ def check_files(
             target = ctx.files.usable(src.folder, written)
             if target is not None:
                 seen.lstat(str(target))
-    # File rules, and the batched rules (forms checked together, in a pool while the file
-    # rules run), on what was not reused.
-    batch = [src for src, _, _, _ in fresh]
-    start_batches(batch, ctx)
+    # File rules, and the batched rules (forms checked together), on what was not reused.
     found: dict[str, list[Finding]] = {}
     for src, _, _, problems in fresh:
         mine = found[src.rel] = list(problems)
         for rule in FILE_RULES:
             mine.extend(rule.check(src, ctx))
     stray: list[Finding] = []
+    batch = [src for src, _, _, _ in fresh]
     for rule in BATCHED_RULES:
         for d in rule.check(batch, ctx):
             found.get(d.file, stray).append(d)

@@ -118,13 +118,12 @@ def select(paths: Sequence[Path], repo_root: Path) -> set[Path] | None:
 
 def run_rules(sources: Sequence[Source], ctx: RuleContext) -> list[Finding]:
     """Every rule over sources (no results kept or reused)."""
-    from provisioner.rules import BATCHED_RULES, FILE_RULES, SET_RULES, all_rules, start_batches
+    from provisioner.rules import BATCHED_RULES, FILE_RULES, SET_RULES, all_rules
     from provisioner.rules.documents import trust_problems
     from provisioner.rules.facts import facts_of
 
     all_rules()  # make sure every rule module is registered
     diags: list[Finding] = []
-    start_batches(sources, ctx)
     for src in sources:
         for rule in FILE_RULES:
             diags.extend(rule.check(src, ctx))

@@ -75,14 +75,12 @@ class PooledFormChecker:
 
     def __call__(
         self, jobs: Sequence[FormJob], anchors_der: tuple[bytes, ...]
-    ) -> Callable[[], list[FormVerdict]]:
-        """Start the checks (in the pool for a big batch: the caller goes on meanwhile); what
-        is returned gives the verdicts in the jobs' order."""
+    ) -> list[FormVerdict]:
         from provisioner.documents.form import check_serially, load_pyhanko
 
         workers = min(self.workers, len(jobs))
         if workers <= 1 or len(jobs) < self.min_jobs:
-            return lambda: check_serially(jobs, anchors_der)
+            return check_serially(jobs, anchors_der)
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
@@ -92,29 +90,18 @@ class PooledFormChecker:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         chunk = max(1, len(jobs) // (workers * CHUNKS_PER_WORKER))
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(anchors_der,),
-        )
         try:
-            results = pool.map(_check_job, jobs, chunksize=chunk)
-        except (OSError, BrokenProcessPool):  # no processes available: do it here
-            pool.shutdown()
-            return lambda: check_serially(jobs, anchors_der)
-
-        def collect() -> list[FormVerdict]:
-            verdicts: list[FormVerdict] = []
-            try:
-                for verdict in results:
+            with ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(anchors_der,),
+            ) as pool:
+                verdicts = []
+                for verdict in pool.map(_check_job, jobs, chunksize=chunk):
                     verdicts.append(verdict)
                     if self.progress is not None:
                         self.progress("checking signed forms", len(verdicts), len(jobs))
-            except (OSError, BrokenProcessPool):  # the pool broke: do it here
-                return check_serially(jobs, anchors_der)
-            finally:
-                pool.shutdown()
-            return verdicts
-
-        return collect
+                return verdicts
+        except (OSError, BrokenProcessPool):  # no processes available: do it here
+            return check_serially(jobs, anchors_der)
