@@ -81,6 +81,17 @@ def _header(tool: str) -> bytes:
     return json.dumps({"tool": tool}, separators=(",", ":")).encode()
 
 
+def _append_entries(path: Path, tool: str, lines: Sequence[bytes]) -> None:
+    """lines, after a header naming tool, in one append: no other run's lines can come between.
+    Nothing when there is none; a log that cannot be written is simply not used."""
+    if not lines:
+        return
+    try:
+        _append(path, b"".join(line + b"\n" for line in [_header(tool), *lines]))
+    except OSError:
+        return
+
+
 def _ours(lines: Sequence[bytes], tool: str) -> tuple[list[bytes], int]:
     """The lines written by the tool whose identity is tool (after a header of it), and how
     many other lines there are (another identity's, or before any header: an older format)."""
@@ -187,12 +198,7 @@ class _KeyedLog:
             kept[key] = encoded
             self._decoded[key] = raw
             lines.append(encoded)
-        if not lines:
-            return
-        try:  # the header in the same write: no other run's lines can come between
-            _append(self.path, b"".join(line + b"\n" for line in [_header(self.tool), *lines]))
-        except OSError:
-            return
+        _append_entries(self.path, self.tool, lines)
 
 
 class FileCache(_KeyedLog):
@@ -279,9 +285,4 @@ class IssuerMarkFiles:
     def save(self) -> None:
         """Append the marks remembered since the last save, in one write."""
         pending, self._pending = self._pending, []
-        if not pending:
-            return
-        try:  # the header in the same write: no other run's lines can come between
-            _append(self.path, b"".join(line + b"\n" for line in [_header(self.tool), *pending]))
-        except OSError:
-            return
+        _append_entries(self.path, self.tool, pending)
