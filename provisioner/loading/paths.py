@@ -118,7 +118,12 @@ class RepositoryFiles:
         """
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as fh:
-            data = fh.read(limit + 1)
+            # Asked for by its size (plus one byte, to see it grow), not by the limit: a read
+            # of limit bytes makes Python reserve that much (32 MB for a form) at every read.
+            want = min(limit, os.fstat(fd).st_size) + 1
+            data = fh.read(want) or b""  # None: a pipe with nothing to read yet
+            if data and len(data) == want and want <= limit:  # larger than its size said
+                data += fh.read(limit + 1 - want) or b""
         if len(data) > limit:
             raise TooLarge(limit)
         return data
