@@ -26,8 +26,26 @@ if TYPE_CHECKING:  # the replay of an unchanged run loads no model, catalog or r
 _T = TypeVar("_T")
 
 
+class _Counted:
+    """How many of a validation's findings are errors and warnings."""
+
+    diagnostics: list[Finding]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.is_error)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for d in self.diagnostics if not d.is_error)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
 @dataclass
-class ValidationReport:
+class ValidationReport(_Counted):
     repo_root: Path
     catalog: Catalog | None
     sources: list[Source] = field(default_factory=list)  # every valid file, selected or not
@@ -47,42 +65,18 @@ class ValidationReport:
     # What every file's result was made from (rules.kept.content_key), when all were kept.
     content: str | None = None
 
-    @property
-    def errors(self) -> int:
-        return sum(1 for d in self.diagnostics if d.is_error)
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for d in self.diagnostics if not d.is_error)
-
-    @property
-    def ok(self) -> bool:
-        return self.errors == 0
-
     def errors_in(self, rel: str) -> bool:
         return any(d.is_error and d.file == rel for d in self.diagnostics)
 
 
 @dataclass
-class Findings:
+class Findings(_Counted):
     """What a validation found, without the files it loaded (the validate command's answer)."""
 
     diagnostics: list[Finding]
     files: int  # how many selected files were checked
     replayed: bool = False  # nothing had changed: the last run's findings, the clock's redone
     content: str | None = None  # replayed: the kept run's content key (rules.kept.content_key)
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for d in self.diagnostics if d.is_error)
-
-    @property
-    def warnings(self) -> int:
-        return sum(1 for d in self.diagnostics if not d.is_error)
-
-    @property
-    def ok(self) -> bool:
-        return self.errors == 0
 
 
 def find_repo_root(start: Path) -> Path:
