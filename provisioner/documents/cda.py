@@ -38,24 +38,6 @@ def _err(code: str, message: str) -> Finding:
     return Finding("error", code, message)
 
 
-@dataclass(frozen=True)
-class CdaCheck:
-    """What checking a CDA file gave: the certificate (if one was read) and findings."""
-
-    cert: x509.Certificate | None
-    findings: tuple[Finding, ...]
-    sha256: str | None = None  # fingerprint of the DER encoding
-
-    @property
-    def identity(self) -> CertificateIdentity | None:
-        # Computed on demand: the names' text form is costly and validate only needs sha256.
-        return None if self.cert is None else identity_of(self.cert)
-
-    @property
-    def ok(self) -> bool:
-        return not any(f.severity == "error" for f in self.findings)
-
-
 def private_key_kind(data: bytes) -> str | None:
     """A description of the private key material in data, or None when there is none."""
     for match in _PEM_BLOCK.finditer(data):
@@ -259,21 +241,6 @@ def validity_findings(
     return out
 
 
-def check_certificate(
-    cert: x509.Certificate,
-    anchors: Sequence[x509.Certificate],
-    now: datetime,
-    warning_days: int,
-    marks: IssuerMarks | None = None,
-) -> list[Finding]:
-    """Every problem of a parsed CDA, worst first."""
-    before, after = _lasting_findings(cert, anchors, marks)
-    clock = validity_findings(
-        cert.not_valid_before_utc, cert.not_valid_after_utc, now, warning_days
-    )
-    return [*before, *clock, *after]
-
-
 def _lasting_findings(
     cert: x509.Certificate, anchors: Sequence[x509.Certificate], marks: IssuerMarks | None
 ) -> tuple[list[Finding], list[Finding]]:
@@ -336,22 +303,6 @@ def _lasting_findings(
     return before, out
 
 
-def check_cda(
-    data: bytes,
-    anchors: Sequence[x509.Certificate],
-    warning_days: int = 60,
-    *,
-    now: datetime,
-    marks: IssuerMarks | None = None,
-) -> CdaCheck:
-    """Check the bytes of a CDA file against the trusted CAs, as they stand at now."""
-    cert, findings = load_single_certificate(data)
-    if cert is None:
-        return CdaCheck(None, tuple(findings))
-    findings = check_certificate(cert, anchors, now, warning_days, marks)
-    return CdaCheck(cert, tuple(findings), hashlib.sha256(_der(cert)).hexdigest())
-
-
 # --- a verdict kept across runs ------------------------------------------------------------------
 
 #: Changes whenever what a kept CDA verdict holds or means changes (older ones are then misses).
@@ -371,7 +322,7 @@ class CdaVerdict:
     identity: CertificateIdentity | None = None  # None: no certificate could be read
 
     def at(self, now: datetime, warning_days: int) -> tuple[Finding, ...]:
-        """Every finding at now, worst first, as check_cda gives them."""
+        """Every finding at now, worst first."""
         if self.identity is None:
             return self.findings
         clock = validity_findings(

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 
 from provisioner.demo import pki as demo_pki
 from provisioner.documents import form as forms
-from provisioner.documents.cda import check_cda, load_single_certificate
+from provisioner.documents.cda import cda_verdict, load_single_certificate
 from provisioner.documents.identity import identity_from_bytes
 from provisioner.loading.paths import RepositoryFiles, TooLarge
 from provisioner.rules.run import ValidationReport
@@ -434,8 +434,9 @@ def test_identity_of_a_cda(tmp_path: Path, pki: Pki) -> None:
     assert len(identity.sha256) == 64
     assert identity.days_left(NOW) >= 5 * 365 - 2
     assert identity.as_dict()["not_after"].startswith(str(identity.not_after.year))
-    check = check_cda(cda.pem(), [pki.intermediate.cert], now=NOW)
-    assert check.ok and check.identity == identity
+    verdict = cda_verdict(cda.pem(), [pki.intermediate.cert])
+    assert not [f for f in verdict.at(NOW, 60) if f.severity == "error"]
+    assert verdict.identity == identity
     assert load_single_certificate(b"\x00\x01")[0] is None
 
 
