@@ -37,6 +37,7 @@ SERVICE_REL = f"{CATALOG_DIR}/{SERVICE_FILE}"
 MAX_ANCHOR_BYTES = 16 * 1024 * 1024
 TRUST_MEMO = "documents.trust"
 _ROOT_FILES_MEMO = "documents.trust_files"
+_TRUST_KEY_MEMO = "documents.trust_key"
 _TRUST_USERS_MEMO = "documents.trust_users"  # files whose checks needed the trusted CAs
 FINGERPRINT_MEMO = "documents.cda_sha256"
 VALIDITY_MEMO = "documents.cda_validity"  # file -> its CDA's (not before, not after), Unix time
@@ -95,11 +96,15 @@ def _root_files(ctx: RuleContext) -> list[tuple[str, bytes | None]]:
 
 def trust_key(ctx: RuleContext) -> str:
     """What names the trusted CAs in the keys of kept verdicts: a digest of their files' bytes,
-    taken without parsing them (a run whose verdicts are all known loads no cryptography)."""
-    h = hashlib.sha256()
-    for written, data in _root_files(ctx):
-        h.update(json.dumps([written, None if data is None else digest(data)]).encode())
-    return h.hexdigest()
+    taken without parsing them (a run whose verdicts are all known loads no cryptography);
+    once per run."""
+    found = ctx.memo.get(_TRUST_KEY_MEMO)
+    if found is None:
+        h = hashlib.sha256()
+        for written, data in _root_files(ctx):
+            h.update(json.dumps([written, None if data is None else digest(data)]).encode())
+        found = ctx.memo[_TRUST_KEY_MEMO] = h.hexdigest()
+    return str(found)
 
 
 def digest(data: bytes) -> str:
